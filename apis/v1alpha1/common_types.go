@@ -1,0 +1,46 @@
+package v1alpha1
+
+// Owner names the session and user an object belongs to. Every object the
+// provider creates in the target cluster carries them as labels, so that an
+// operator can find everything of one session or one user with a selector.
+type Owner struct {
+	// Session is the name of the VDISession this resource belongs to.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Session string `json:"session"`
+
+	// User is the name of the desktop's user. It must be safe as a label value
+	// and a host name label.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	User string `json:"user"`
+}
+
+// Labels and annotations the provider puts on every object it creates in the
+// target cluster.
+const (
+	// LabelManagedBy is app.kubernetes.io/managed-by; its value is
+	// ManagedByValue.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue marks objects created by this provider.
+	ManagedByValue = "provider-vdi"
+	// LabelComponent is app.kubernetes.io/component: desktop, home, service,
+	// route.
+	LabelComponent = "app.kubernetes.io/component"
+	// LabelSession carries Owner.Session.
+	LabelSession = "vdi.kasm.io/session"
+	// LabelUser carries Owner.User.
+	LabelUser = "vdi.kasm.io/user"
+	// LabelDesktop is on the desktop Pod and carries its name; the desktop's
+	// Service selects it.
+	LabelDesktop = "vdi.kasm.io/desktop"
+	// AnnotationManagedResource is namespace/name of the managed resource that
+	// owns an object, so that a watch on the target cluster can wake the
+	// managed resource's reconciler.
+	AnnotationManagedResource = "vdi.m.kasm.io/managed-resource"
+	// AnnotationSpecHash is the hash of the desired Pod spec the Pod was made
+	// from.
+	AnnotationSpecHash = "vdi.m.kasm.io/spec-hash"
+)

@@ -1,0 +1,185 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+)
+
+// DesktopParameters is the desired desktop Pod.
+type DesktopParameters struct {
+	Owner `json:",inline"`
+
+	// Image is the Selkies-GStreamer desktop image.
+	// +kubebuilder:validation:MinLength=1
+	Image string `json:"image"`
+
+	// Port the desktop's web client listens on.
+	// +optional
+	// +kubebuilder:default=8080
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// Resources of the desktop container. CPU and memory are both requested
+	// and limited, so the desktop gets Guaranteed QoS when both are set.
+	// +optional
+	Resources ComputeResources `json:"resources,omitempty"`
+
+	// ShmSize is the size of the memory-backed /dev/shm; browsers and
+	// GStreamer need far more than the container default of 64Mi.
+	// +optional
+	// +kubebuilder:default="1Gi"
+	ShmSize *resource.Quantity `json:"shmSize,omitempty"`
+
+	// Env adds plain environment variables to the desktop container.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Env []EnvVar `json:"env,omitempty"`
+
+	// NodeSelector constrains the desktop to nodes with these labels.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations of the desktop Pod, e.g. for tainted GPU nodes.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// RuntimeClassName of the desktop Pod, e.g. nvidia.
+	// +optional
+	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
+
+	// Home mounts a PersistentVolumeClaim as the user's home directory.
+	// +optional
+	Home *HomeVolume `json:"home,omitempty"`
+
+	// URL where the desktop is reached; published as the url connection
+	// detail beside the username and password.
+	// +optional
+	URL string `json:"url,omitempty"`
+}
+
+// ComputeResources of a desktop container.
+type ComputeResources struct {
+	// CPU requested and limited.
+	// +optional
+	CPU *resource.Quantity `json:"cpu,omitempty"`
+
+	// Memory requested and limited.
+	// +optional
+	Memory *resource.Quantity `json:"memory,omitempty"`
+
+	// GPU limit of the container.
+	// +optional
+	GPU *GPUResources `json:"gpu,omitempty"`
+}
+
+// GPUResources is a count of an extended GPU resource.
+type GPUResources struct {
+	// Count of GPUs. Zero asks for none.
+	// +kubebuilder:validation:Minimum=0
+	Count int32 `json:"count"`
+
+	// ResourceName is the extended resource the device plugin advertises.
+	// +optional
+	// +kubebuilder:default="nvidia.com/gpu"
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	ResourceName string `json:"resourceName,omitempty"`
+}
+
+// EnvVar is a plain environment variable.
+type EnvVar struct {
+	// Name of the variable.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Value of the variable.
+	// +optional
+	Value string `json:"value,omitempty"`
+}
+
+// HomeVolume is the claim mounted as the user's home.
+type HomeVolume struct {
+	// ClaimName of the PersistentVolumeClaim in the desktop's namespace.
+	// +kubebuilder:validation:MinLength=1
+	ClaimName string `json:"claimName"`
+
+	// MountPath of the home directory in the container.
+	// +optional
+	// +kubebuilder:default="/home/ubuntu"
+	// +kubebuilder:validation:Pattern=`^/`
+	MountPath string `json:"mountPath,omitempty"`
+}
+
+// DesktopObservation is what the provider last saw of the desktop Pod.
+type DesktopObservation struct {
+	// Phase of the Pod: Pending, Running, Succeeded, Failed or Unknown.
+	Phase corev1.PodPhase `json:"phase,omitempty"`
+	// Ready is true when the desktop container passes its readiness probe.
+	Ready bool `json:"ready,omitempty"`
+	// Message says why the desktop is not ready yet, e.g. unschedulable.
+	Message string `json:"message,omitempty"`
+	// PodIP of the desktop.
+	PodIP string `json:"podIP,omitempty"`
+	// NodeName the desktop runs on.
+	NodeName string `json:"nodeName,omitempty"`
+	// StartTime of the Pod.
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// RestartCount of the desktop container.
+	RestartCount int32 `json:"restartCount,omitempty"`
+	// SpecHash of the desired Pod spec the running Pod was made from.
+	SpecHash string `json:"specHash,omitempty"`
+	// PendingRestart is true while the running Pod differs from the desired
+	// spec; the provider then replaces it, since Pods are immutable.
+	PendingRestart bool `json:"pendingRestart,omitempty"`
+	// CredentialsSecretName is the Secret in the target cluster holding the
+	// desktop password. The password itself is only ever published as a
+	// connection detail.
+	CredentialsSecretName string `json:"credentialsSecretName,omitempty"`
+}
+
+// DesktopSpec is the desired state of a Desktop.
+type DesktopSpec struct {
+	xpv2.ManagedResourceSpec `json:",inline"`
+	ForProvider              DesktopParameters `json:"forProvider"`
+}
+
+// DesktopStatus is the observed state of a Desktop.
+type DesktopStatus struct {
+	xpv2.ManagedResourceStatus `json:",inline"`
+	AtProvider                 DesktopObservation `json:"atProvider,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// A Desktop is a remote desktop Pod (Selkies-GStreamer) and the Secret that
+// holds its password. The url, username and password are published as
+// connection details.
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
+// +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
+// +kubebuilder:printcolumn:name="USER",type="string",JSONPath=".spec.forProvider.user"
+// +kubebuilder:printcolumn:name="PHASE",type="string",JSONPath=".status.atProvider.phase"
+// +kubebuilder:printcolumn:name="NODE",type="string",JSONPath=".status.atProvider.nodeName"
+// +kubebuilder:printcolumn:name="RESTART",type="boolean",JSONPath=".status.atProvider.pendingRestart",priority=1
+// +kubebuilder:printcolumn:name="IMAGE",type="string",JSONPath=".spec.forProvider.image",priority=1
+// +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:resource:scope=Namespaced,categories={crossplane,managed,vdi}
+type Desktop struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   DesktopSpec   `json:"spec"`
+	Status DesktopStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// DesktopList contains a list of Desktop.
+type DesktopList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Desktop `json:"items"`
+}
