@@ -1,0 +1,104 @@
+// Command provider runs provider-vdi: the controllers of Desktops,
+// DesktopVolumes, DesktopServices and DesktopRoutes, and of the
+// ProviderConfigs that say which cluster they run in.
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
+
+	"github.com/provider-vdi/provider-vdi/apis"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	vdicontroller "github.com/provider-vdi/provider-vdi/internal/controller"
+)
+
+func main() {
+	var (
+		app              = kingpin.New(filepath.Base(os.Args[0]), "Runs GPU remote desktops on Kubernetes, the Crossplane way.").DefaultEnvars()
+		debug            = app.Flag("debug", "Log at debug level.").Short('d').Bool()
+		pollInterval     = app.Flag("poll", "How often every managed resource is checked against its target cluster; desktop Pods are also watched.").Default("1m").Duration()
+		syncInterval     = app.Flag("sync", "How often the informer cache resyncs.").Short('s').Default("1h").Duration()
+		maxReconcileRate = app.Flag("max-reconcile-rate", "The most reconciles per second, and concurrent reconciles per kind.").Default("10").Int()
+		leaderElection   = app.Flag("leader-election", "Elect a leader among replicas of the provider.").Short('l').Default("false").Envar("LEADER_ELECTION").Bool()
+		metricsAddress   = app.Flag("metrics-bind-address", "Where the Prometheus metrics are served; kept off 8080, which Crossplane core and functions use.").Default(":8085").Envar("METRICS_BIND_ADDRESS").String()
+		healthAddress    = app.Flag("health-probe-bind-address", "Where /healthz and /readyz are served.").Default(":8086").Envar("HEALTH_PROBE_BIND_ADDRESS").String()
+		stateMetricEvery = app.Flag("poll-state-metric", "How often managed resource state metrics are recorded.").Default("5s").Duration()
+	)
+	kingpin.MustParse(app.Parse(os.Args[1:]))
+
+	level := zapcore.InfoLevel
+	if *debug {
+		level = zapcore.DebugLevel
+	}
+	zl := zap.New(zap.UseDevMode(*debug), zap.Level(level))
+	log := logging.NewLogrLogger(zl.WithName("provider-vdi"))
+	ctrl.SetLogger(zl)
+
+	cfg, err := ctrl.GetConfig()
+	kingpin.FatalIfError(err, "cannot get the API server's config")
+
+	s := runtime.NewScheme()
+	kingpin.FatalIfError(clientgoscheme.AddToScheme(s), "cannot add Kubernetes APIs to scheme")
+	kingpin.FatalIfError(apis.AddToScheme(s), "cannot add provider-vdi APIs to scheme")
+
+	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcileRate), ctrl.Options{
+		Scheme:                     s,
+		Cache:                      cache.Options{SyncPeriod: syncInterval, DefaultTransform: cache.TransformStripManagedFields()},
+		LeaderElection:             *leaderElection,
+		LeaderElectionID:           "crossplane-leader-election-provider-vdi",
+		LeaderElectionResourceLock: "leases",
+		LeaseDuration:              ptrTo(60 * time.Second),
+		RenewDeadline:              ptrTo(50 * time.Second),
+		Metrics:                    metricsserver.Options{BindAddress: *metricsAddress},
+		HealthProbeBindAddress:     *healthAddress,
+	})
+	kingpin.FatalIfError(err, "cannot create controller manager")
+	kingpin.FatalIfError(mgr.AddHealthzCheck("ping", healthz.Ping), "cannot add health check")
+	kingpin.FatalIfError(mgr.AddReadyzCheck("ping", healthz.Ping), "cannot add ready check")
+
+	mm := managed.NewMRMetricRecorder()
+	sm := statemetrics.NewMRStateMetrics()
+	metrics.Registry.MustRegister(mm)
+	metrics.Registry.MustRegister(sm)
+
+	o := controller.Options{
+		Logger:                  log,
+		MaxConcurrentReconciles: *maxReconcileRate,
+		PollInterval:            *pollInterval,
+		GlobalRateLimiter:       ratelimiter.NewGlobal(*maxReconcileRate),
+		Features:                &feature.Flags{},
+		MetricOptions: &controller.MetricOptions{
+			PollStateMetricInterval: *stateMetricEvery,
+			MRMetrics:               mm,
+			MRStateMetrics:          sm,
+		},
+	}
+
+	ctx := ctrl.SetupSignalHandler()
+	conn := target.NewConnector(ctx, mgr.GetClient(), cfg, target.WithLogger(log.WithValues("component", "target-clusters")))
+	kingpin.FatalIfError(vdicontroller.Setup(mgr, o, conn), "cannot set up provider-vdi controllers")
+	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
+	kingpin.FatalIfError(mgr.Start(ctx), "cannot start controller manager")
+}
+
+func ptrTo[T any](v T) *T { return &v }
+

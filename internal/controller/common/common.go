@@ -1,0 +1,24 @@
+// Package common holds what the managed resource controllers set up alike.
+package common
+
+import (
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+)
+
+// ReconcilerOptions are the managed reconciler options every kind of this
+// provider uses: deterministic external names (object names in the target
+// cluster equal the managed resource's name), the provider's poll interval,
+// logger, events and metrics.
+func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []managed.ReconcilerOption {
+	return []managed.ReconcilerOption{
+		managed.WithDeterministicExternalName(true),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
+		managed.WithMetricRecorder(o.MetricOptions.MRMetrics),
+	}
+}

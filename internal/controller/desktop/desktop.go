@@ -1,0 +1,207 @@
+// Package desktop reconciles Desktops: the desktop Pod and its credentials
+// Secret in the target cluster.
+package desktop
+
+import (
+	"context"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/password"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/controller/common"
+)
+
+// Connection detail keys a Desktop publishes.
+const (
+	ConnectionURL      = "url"
+	ConnectionUsername = "username"
+	ConnectionPassword = "password"
+)
+
+// Clusters resolves a managed resource to the cluster its desktop runs in.
+type Clusters interface {
+	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
+}
+
+// Setup adds a controller that reconciles Desktops. Besides its poll, a
+// Desktop is reconciled whenever its Pod changes in the target cluster, so
+// that Ready shows within seconds of the Pod becoming ready.
+func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+	name := managed.ControllerName(v1alpha1.DesktopGroupKind)
+
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopGroupVersionKind), append(
+		common.ReconcilerOptions(mgr, o, name),
+		managed.WithTypedExternalConnector[*v1alpha1.Desktop](&connector{clusters: c, password: password.Generate}),
+	)...)
+
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(&v1alpha1.Desktop{}).
+		WatchesRawSource(source.Channel(c.PodEvents(), handler.EnqueueRequestsFromMapFunc(ForPod))).
+		Complete(r)
+}
+
+// ForPod maps a desktop Pod of a target cluster to the Desktop that owns it.
+func ForPod(_ context.Context, o client.Object) []reconcile.Request {
+	ns, name, ok := strings.Cut(o.GetAnnotations()[v1alpha1.AnnotationManagedResource], "/")
+	if !ok || name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+}
+
+// A connector connects a Desktop to the cluster its Pod runs in.
+type connector struct {
+	clusters Clusters
+	password func() (string, error)
+}
+
+// Connect returns an external client for the Desktop's target cluster.
+func (c *connector) Connect(ctx context.Context, cr *v1alpha1.Desktop) (managed.TypedExternalClient[*v1alpha1.Desktop], error) {
+	cl, err := c.clusters.Connect(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	return &external{kube: cl.Client, namespace: cl.Namespace(cr), password: c.password}, nil
+}
+
+// An external manages the desktop Pod and its Secret in one namespace of the
+// target cluster.
+type external struct {
+	kube      client.Client
+	namespace string
+	password  func() (string, error)
+}
+
+// Observe reads the desktop Pod and Secret. The Desktop exists when both do;
+// it is up to date when the Pod was made from the current spec and still
+// runs; it is Available only when the Pod runs and passes its readiness probe.
+// Observe writes nothing to the target cluster.
+func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalObservation, error) {
+	desired := buildPod(cr, e.namespace)
+	pod := &corev1.Pod{}
+	pod.SetNamespace(desired.Namespace)
+	pod.SetName(desired.Name)
+	podExists, err := target.Get(ctx, e.kube, pod)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	secret := &corev1.Secret{}
+	secret.SetNamespace(desired.Namespace)
+	secret.SetName(secretName(desired.Name))
+	secretExists, err := target.Get(ctx, e.kube, secret)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if !podExists || !secretExists {
+		cr.Status.AtProvider = v1alpha1.DesktopObservation{}
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+
+	cr.Status.AtProvider = observe(pod, desired)
+	switch {
+	case cr.Status.AtProvider.Ready:
+		cr.SetConditions(xpv2.Available())
+	case cr.Status.AtProvider.Message != "":
+		cr.SetConditions(xpv2.Unavailable().WithMessage(cr.Status.AtProvider.Message))
+	default:
+		cr.SetConditions(xpv2.Unavailable().WithMessage("the desktop Pod is " + string(pod.Status.Phase) + " and not ready yet"))
+	}
+
+	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	return managed.ExternalObservation{
+		ResourceExists:    true,
+		ResourceUpToDate:  !cr.Status.AtProvider.PendingRestart && !terminal,
+		ConnectionDetails: connectionDetails(cr, secret),
+	}, nil
+}
+
+// Create makes the credentials Secret, with a new random password, unless it
+// exists, and the desktop Pod unless it exists. Either may exist already when
+// a Pod was deleted out of band or a previous Create was interrupted; the
+// password is then kept.
+func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalCreation, error) {
+	pod := buildPod(cr, e.namespace)
+	secret := &corev1.Secret{}
+	secret.SetNamespace(pod.Namespace)
+	secret.SetName(secretName(pod.Name))
+	exists, err := target.Get(ctx, e.kube, secret)
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	if !exists {
+		pw, err := e.password()
+		if err != nil {
+			return managed.ExternalCreation{}, errors.Wrap(err, "cannot generate desktop password")
+		}
+		secret = buildSecret(cr, pod.Namespace, pw)
+		if err := target.Create(ctx, e.kube, secret); err != nil {
+			return managed.ExternalCreation{}, err
+		}
+		// Another Create may have won the race; publish the password that
+		// was stored, not the one generated here.
+		if _, err := target.Get(ctx, e.kube, secret); err != nil {
+			return managed.ExternalCreation{}, err
+		}
+	}
+	if err := target.Create(ctx, e.kube, pod); err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	return managed.ExternalCreation{ConnectionDetails: connectionDetails(cr, secret)}, nil
+}
+
+// Update replaces a Pod that no longer matches the spec, or that has
+// terminated, by deleting it: Pods are immutable, and the next reconcile
+// creates the new one once the old one is gone. Until then the Desktop shows
+// pendingRestart.
+func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalUpdate, error) {
+	pod := &corev1.Pod{}
+	pod.SetNamespace(e.namespace)
+	pod.SetName(meta.GetExternalName(cr))
+	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, pod)
+}
+
+// Delete deletes the desktop Pod and its Secret.
+func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalDelete, error) {
+	name := meta.GetExternalName(cr)
+	pod := &corev1.Pod{}
+	pod.SetNamespace(e.namespace)
+	pod.SetName(name)
+	if err := target.Delete(ctx, e.kube, pod); err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	secret := &corev1.Secret{}
+	secret.SetNamespace(e.namespace)
+	secret.SetName(secretName(name))
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, secret)
+}
+
+// Disconnect does nothing: the target cluster's client is shared.
+func (e *external) Disconnect(_ context.Context) error { return nil }
+
+func connectionDetails(cr *v1alpha1.Desktop, secret *corev1.Secret) managed.ConnectionDetails {
+	return managed.ConnectionDetails{
+		ConnectionURL:      []byte(cr.Spec.ForProvider.URL),
+		ConnectionUsername: []byte(cr.Spec.ForProvider.User),
+		ConnectionPassword: secret.Data[passwordKey],
+	}
+}

@@ -1,0 +1,201 @@
+package desktop
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+// Names and keys inside the desktop Pod and its Secret.
+const (
+	containerName = "desktop"
+	portName      = "http"
+	shmVolume     = "dshm"
+	homeVolume    = "home"
+	passwordKey   = "password"
+
+	// uid and gid of the desktop user in the Selkies-GStreamer images.
+	desktopUID = 1000
+)
+
+// secretName is the name of the Secret holding the password of desktop pod.
+func secretName(pod string) string { return pod + "-credentials" }
+
+// buildSecret returns the desktop's credentials Secret, holding password.
+func buildSecret(cr *v1alpha1.Desktop, ns, password string) *corev1.Secret {
+	s := &corev1.Secret{
+		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentDesktop, cr.Spec.ForProvider.Owner),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{passwordKey: []byte(password)},
+	}
+	s.Name = secretName(s.Name)
+	return s
+}
+
+// buildPod returns the desired desktop Pod of cr in namespace ns, stamped
+// with the hash of its spec. The Pod passes the Pod Security "restricted"
+// profile: it runs as a non-root user without privilege escalation or
+// capabilities, under the runtime's default seccomp profile, and mounts only
+// emptyDir and PersistentVolumeClaim volumes.
+func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
+	p := cr.Spec.ForProvider
+	om := target.ObjectMeta(cr, ns, target.ComponentDesktop, p.Owner)
+	om.Labels[v1alpha1.LabelDesktop] = om.Name
+	secret := secretName(om.Name)
+	port := p.Port
+	if port == 0 {
+		port = 8080
+	}
+
+	fromSecret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secret},
+		Key:                  passwordKey,
+	}}
+	env := []corev1.EnvVar{
+		{Name: "SELKIES_PORT", Value: strconv.Itoa(int(port))},
+		{Name: "SELKIES_ENABLE_BASIC_AUTH", Value: "true"},
+		{Name: "SELKIES_BASIC_AUTH_USER", Value: p.User},
+		{Name: "SELKIES_BASIC_AUTH_PASSWORD", ValueFrom: fromSecret},
+		{Name: "PASSWD", ValueFrom: fromSecret},
+	}
+	for _, e := range p.Env {
+		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
+	}
+
+	shm := corev1.Volume{Name: shmVolume, VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: p.ShmSize},
+	}}
+	volumes := []corev1.Volume{shm}
+	mounts := []corev1.VolumeMount{{Name: shmVolume, MountPath: "/dev/shm"}}
+	if p.Home != nil {
+		mountPath := p.Home.MountPath
+		if mountPath == "" {
+			mountPath = "/home/ubuntu"
+		}
+		volumes = append(volumes, corev1.Volume{Name: homeVolume, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: p.Home.ClaimName},
+		}})
+		mounts = append(mounts, corev1.VolumeMount{Name: homeVolume, MountPath: mountPath})
+	}
+
+	pod := &corev1.Pod{
+		ObjectMeta: om,
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: ptr.To(false),
+			EnableServiceLinks:           ptr.To(false),
+			RestartPolicy:                corev1.RestartPolicyAlways,
+			NodeSelector:                 p.NodeSelector,
+			Tolerations:                  p.Tolerations,
+			RuntimeClassName:             p.RuntimeClassName,
+			Hostname:                     om.Name,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr.To(true),
+				RunAsUser:      ptr.To[int64](desktopUID),
+				RunAsGroup:     ptr.To[int64](desktopUID),
+				FSGroup:        ptr.To[int64](desktopUID),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Volumes: volumes,
+			Containers: []corev1.Container{{
+				Name:         containerName,
+				Image:        p.Image,
+				Ports:        []corev1.ContainerPort{{Name: portName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+				Env:          env,
+				Resources:    resources(p.Resources),
+				VolumeMounts: mounts,
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(portName)}},
+					PeriodSeconds:    5,
+					FailureThreshold: 3,
+				},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+	target.Stamp(pod, struct {
+		Labels map[string]string `json:"labels"`
+		Spec   corev1.PodSpec    `json:"spec"`
+	}{pod.Labels, pod.Spec})
+	return pod
+}
+
+// resources requests and limits the same CPU and memory, so that a desktop
+// with both gets Guaranteed QoS and is the last to be evicted, and limits the
+// GPU count of its resource name.
+func resources(r v1alpha1.ComputeResources) corev1.ResourceRequirements {
+	rr := corev1.ResourceRequirements{}
+	set := func(name corev1.ResourceName, q resource.Quantity, request bool) {
+		if rr.Limits == nil {
+			rr.Limits = corev1.ResourceList{}
+		}
+		rr.Limits[name] = q
+		if request {
+			if rr.Requests == nil {
+				rr.Requests = corev1.ResourceList{}
+			}
+			rr.Requests[name] = q
+		}
+	}
+	if r.CPU != nil {
+		set(corev1.ResourceCPU, *r.CPU, true)
+	}
+	if r.Memory != nil {
+		set(corev1.ResourceMemory, *r.Memory, true)
+	}
+	if r.GPU != nil && r.GPU.Count > 0 {
+		name := r.GPU.ResourceName
+		if name == "" {
+			name = "nvidia.com/gpu"
+		}
+		// Extended resources are limits only; the API server copies the
+		// limit into the request.
+		set(corev1.ResourceName(name), *resource.NewQuantity(int64(r.GPU.Count), resource.DecimalSI), false)
+	}
+	return rr
+}
+
+// observe reports what pod shows of the desktop, and whether the desktop
+// serves: the Pod runs and its container passes the readiness probe.
+func observe(pod, desired *corev1.Pod) v1alpha1.DesktopObservation {
+	o := v1alpha1.DesktopObservation{
+		Phase:                 pod.Status.Phase,
+		PodIP:                 pod.Status.PodIP,
+		NodeName:              pod.Spec.NodeName,
+		StartTime:             pod.Status.StartTime,
+		SpecHash:              target.Hash(pod),
+		PendingRestart:        !target.UpToDate(pod, desired),
+		CredentialsSecretName: secretName(pod.Name),
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			o.Ready = c.Status == corev1.ConditionTrue && pod.Status.Phase == corev1.PodRunning
+		}
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			o.Message = fmt.Sprintf("%s: %s", c.Reason, c.Message)
+		}
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name != containerName {
+			continue
+		}
+		o.RestartCount = cs.RestartCount
+		if w := cs.State.Waiting; w != nil && o.Message == "" {
+			o.Message = fmt.Sprintf("%s: %s", w.Reason, w.Message)
+		}
+	}
+	if pod.DeletionTimestamp != nil {
+		o.Ready = false
+		o.Message = "the desktop Pod is terminating"
+	}
+	return o
+}

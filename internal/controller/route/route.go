@@ -1,0 +1,108 @@
+// Package route reconciles DesktopRoutes: the Traefik IngressRoute that
+// serves a desktop at its URL.
+package route
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/controller/common"
+)
+
+// Clusters resolves a managed resource to the cluster its route lives in.
+type Clusters interface {
+	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
+}
+
+// Setup adds a controller that reconciles DesktopRoutes.
+func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+	name := managed.ControllerName(v1alpha1.DesktopRouteGroupKind)
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopRouteGroupVersionKind), append(
+		common.ReconcilerOptions(mgr, o, name),
+		managed.WithTypedExternalConnector[*v1alpha1.DesktopRoute](&connector{clusters: c}),
+	)...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(&v1alpha1.DesktopRoute{}).
+		Complete(r)
+}
+
+type connector struct{ clusters Clusters }
+
+// Connect returns an external client for the route's target cluster.
+func (c *connector) Connect(ctx context.Context, cr *v1alpha1.DesktopRoute) (managed.TypedExternalClient[*v1alpha1.DesktopRoute], error) {
+	cl, err := c.clusters.Connect(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	return &external{kube: cl.Client, namespace: cl.Namespace(cr)}, nil
+}
+
+type external struct {
+	kube      client.Client
+	namespace string
+}
+
+// traefikMissing explains an error that means the target cluster does not
+// serve Traefik's IngressRoute kind.
+func traefikMissing(err error) error {
+	if meta.IsNoMatchError(err) {
+		return errors.Wrap(err, "the target cluster does not serve traefik.io/v1alpha1 IngressRoute; install Traefik's CRDs there")
+	}
+	return err
+}
+
+// Observe reads the IngressRoute. It exists, is Available, and reports its URL
+// as soon as Traefik has it; it is up to date when made from the current spec.
+func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (managed.ExternalObservation, error) {
+	want := buildIngressRoute(cr, e.namespace)
+	ir := &unstructured.Unstructured{}
+	ir.SetGroupVersionKind(IngressRouteGVK)
+	ir.SetNamespace(want.GetNamespace())
+	ir.SetName(want.GetName())
+	exists, err := target.Get(ctx, e.kube, ir)
+	if err != nil || !exists {
+		return managed.ExternalObservation{}, traefikMissing(err)
+	}
+	cr.Status.AtProvider.URL = URL(cr.Spec.ForProvider)
+	cr.SetConditions(xpv2.Available())
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: target.UpToDate(ir, want)}, nil
+}
+
+// Create creates the IngressRoute.
+func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopRoute) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{}, traefikMissing(target.Create(ctx, e.kube, buildIngressRoute(cr, e.namespace)))
+}
+
+// Update brings the IngressRoute's spec to the current one.
+func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopRoute) (managed.ExternalUpdate, error) {
+	want := buildIngressRoute(cr, e.namespace)
+	ir := want.DeepCopy()
+	if _, err := target.Get(ctx, e.kube, ir); err != nil {
+		return managed.ExternalUpdate{}, traefikMissing(err)
+	}
+	return managed.ExternalUpdate{}, target.Update(ctx, e.kube, ir, want, func() { ir.Object["spec"] = want.Object["spec"] })
+}
+
+// Delete deletes the IngressRoute.
+func (e *external) Delete(ctx context.Context, cr *v1alpha1.DesktopRoute) (managed.ExternalDelete, error) {
+	return managed.ExternalDelete{}, traefikMissing(target.Delete(ctx, e.kube, buildIngressRoute(cr, e.namespace)))
+}
+
+// Disconnect does nothing: the target cluster's client is shared.
+func (e *external) Disconnect(_ context.Context) error { return nil }

@@ -1,0 +1,192 @@
+// Package service reconciles DesktopServices: the ClusterIP Service in front
+// of a desktop and the NetworkPolicy that admits only the ingress controller.
+package service
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/controller/common"
+)
+
+// Clusters resolves a managed resource to the cluster its Service lives in.
+type Clusters interface {
+	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
+}
+
+// Setup adds a controller that reconciles DesktopServices.
+func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+	name := managed.ControllerName(v1alpha1.DesktopServiceGroupKind)
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopServiceGroupVersionKind), append(
+		common.ReconcilerOptions(mgr, o, name),
+		managed.WithTypedExternalConnector[*v1alpha1.DesktopService](&connector{clusters: c}),
+	)...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(&v1alpha1.DesktopService{}).
+		Complete(r)
+}
+
+type connector struct{ clusters Clusters }
+
+// Connect returns an external client for the Service's target cluster.
+func (c *connector) Connect(ctx context.Context, cr *v1alpha1.DesktopService) (managed.TypedExternalClient[*v1alpha1.DesktopService], error) {
+	cl, err := c.clusters.Connect(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	return &external{kube: cl.Client, namespace: cl.Namespace(cr)}, nil
+}
+
+type external struct {
+	kube      client.Client
+	namespace string
+}
+
+func port(cr *v1alpha1.DesktopService) int32 {
+	if cr.Spec.ForProvider.Port == 0 {
+		return 8080
+	}
+	return cr.Spec.ForProvider.Port
+}
+
+// buildService returns the desired Service of cr in namespace ns: it selects
+// the desktop Pod by name and serves its port.
+func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
+	p := cr.Spec.ForProvider
+	s := &corev1.Service{
+		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentService, p.Owner),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: map[string]string{v1alpha1.LabelDesktop: p.DesktopName},
+			Ports: []corev1.ServicePort{{
+				Name:       "http",
+				Protocol:   corev1.ProtocolTCP,
+				Port:       port(cr),
+				TargetPort: intstr.FromInt32(port(cr)),
+			}},
+		},
+	}
+	target.Stamp(s, struct {
+		Labels map[string]string  `json:"labels"`
+		Spec   corev1.ServiceSpec `json:"spec"`
+	}{s.Labels, s.Spec})
+	return s
+}
+
+// buildPolicy returns the desired NetworkPolicy of cr in namespace ns: only
+// Pods of the ingress controller's namespace reach the desktop, and only on
+// its port.
+func buildPolicy(cr *v1alpha1.DesktopService, ns string) *networkingv1.NetworkPolicy {
+	p := cr.Spec.ForProvider
+	ingressNS := p.IngressNamespace
+	if ingressNS == "" {
+		ingressNS = "traefik"
+	}
+	np := &networkingv1.NetworkPolicy{
+		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentService, p.Owner),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelDesktop: p.DesktopName}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From: []networkingv1.NetworkPolicyPeer{{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ingressNS}},
+				}},
+				Ports: []networkingv1.NetworkPolicyPort{{
+					Protocol: ptr.To(corev1.ProtocolTCP),
+					Port:     ptr.To(intstr.FromInt32(port(cr))),
+				}},
+			}},
+		},
+	}
+	target.Stamp(np, struct {
+		Labels map[string]string              `json:"labels"`
+		Spec   networkingv1.NetworkPolicySpec `json:"spec"`
+	}{np.Labels, np.Spec})
+	return np
+}
+
+// Observe reads the Service and the NetworkPolicy. The DesktopService exists
+// when both do, is up to date when both were made from the current spec, and
+// is Available once the Service has a cluster IP.
+func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalObservation, error) {
+	wantSvc, wantNP := buildService(cr, e.namespace), buildPolicy(cr, e.namespace)
+	svc, np := wantSvc.DeepCopy(), wantNP.DeepCopy()
+	svcExists, err := target.Get(ctx, e.kube, svc)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	npExists, err := target.Get(ctx, e.kube, np)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if !svcExists || !npExists {
+		return managed.ExternalObservation{}, nil
+	}
+	cr.Status.AtProvider.ClusterIP = svc.Spec.ClusterIP
+	if svc.Spec.ClusterIP != "" {
+		cr.SetConditions(xpv2.Available())
+	} else {
+		cr.SetConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))
+	}
+	return managed.ExternalObservation{
+		ResourceExists:   true,
+		ResourceUpToDate: target.UpToDate(svc, wantSvc) && target.UpToDate(np, wantNP),
+	}, nil
+}
+
+// Create creates whichever of the Service and the NetworkPolicy is missing.
+func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalCreation, error) {
+	if err := target.Create(ctx, e.kube, buildService(cr, e.namespace)); err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildPolicy(cr, e.namespace))
+}
+
+// Update brings the Service and the NetworkPolicy to the current spec,
+// keeping the Service's cluster IP.
+func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalUpdate, error) {
+	wantSvc, wantNP := buildService(cr, e.namespace), buildPolicy(cr, e.namespace)
+	svc, np := wantSvc.DeepCopy(), wantNP.DeepCopy()
+	if _, err := target.Get(ctx, e.kube, svc); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	if err := target.Update(ctx, e.kube, svc, wantSvc, func() {
+		svc.Spec.Selector = wantSvc.Spec.Selector
+		svc.Spec.Ports = wantSvc.Spec.Ports
+	}); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	if _, err := target.Get(ctx, e.kube, np); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	return managed.ExternalUpdate{}, target.Update(ctx, e.kube, np, wantNP, func() { np.Spec = wantNP.Spec })
+}
+
+// Delete deletes the Service and the NetworkPolicy.
+func (e *external) Delete(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalDelete, error) {
+	if err := target.Delete(ctx, e.kube, buildService(cr, e.namespace)); err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, buildPolicy(cr, e.namespace))
+}
+
+// Disconnect does nothing: the target cluster's client is shared.
+func (e *external) Disconnect(_ context.Context) error { return nil }

@@ -1,0 +1,149 @@
+// Package volume reconciles DesktopVolumes: the PersistentVolumeClaim that
+// holds a user's home directory.
+package volume
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/controller/common"
+)
+
+// Clusters resolves a managed resource to the cluster its volume lives in.
+type Clusters interface {
+	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
+}
+
+// Setup adds a controller that reconciles DesktopVolumes.
+func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+	name := managed.ControllerName(v1alpha1.DesktopVolumeGroupKind)
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopVolumeGroupVersionKind), append(
+		common.ReconcilerOptions(mgr, o, name),
+		managed.WithTypedExternalConnector[*v1alpha1.DesktopVolume](&connector{clusters: c}),
+	)...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(&v1alpha1.DesktopVolume{}).
+		Complete(r)
+}
+
+type connector struct{ clusters Clusters }
+
+// Connect returns an external client for the volume's target cluster.
+func (c *connector) Connect(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.TypedExternalClient[*v1alpha1.DesktopVolume], error) {
+	cl, err := c.clusters.Connect(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	return &external{kube: cl.Client, namespace: cl.Namespace(cr)}, nil
+}
+
+type external struct {
+	kube      client.Client
+	namespace string
+}
+
+// buildClaim returns the desired claim of cr in namespace ns.
+func buildClaim(cr *v1alpha1.DesktopVolume, ns string) *corev1.PersistentVolumeClaim {
+	p := cr.Spec.ForProvider
+	modes := p.AccessModes
+	if len(modes) == 0 {
+		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+	}
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentHome, p.Owner),
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      modes,
+			StorageClassName: p.StorageClassName,
+			Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: p.Size},
+			},
+		},
+	}
+}
+
+// Observe reads the claim. A claim that exists is Available even before it
+// binds: with a WaitForFirstConsumer storage class it binds only once the
+// desktop that mounts it is scheduled. The claim is up to date when it
+// requests the desired size; a smaller desired size also reads as not up to
+// date, so that Update can refuse it with a clear error.
+func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalObservation, error) {
+	pvc := buildClaim(cr, e.namespace)
+	desired := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	exists, err := target.Get(ctx, e.kube, pvc)
+	if err != nil || !exists {
+		return managed.ExternalObservation{}, err
+	}
+	cr.Status.AtProvider = v1alpha1.DesktopVolumeObservation{
+		Phase:            pvc.Status.Phase,
+		StorageClassName: ptrValue(pvc.Spec.StorageClassName),
+	}
+	if c, ok := pvc.Status.Capacity[corev1.ResourceStorage]; ok {
+		cr.Status.AtProvider.Capacity = c.String()
+	}
+	switch {
+	case pvc.Status.Phase == corev1.ClaimLost:
+		cr.SetConditions(xpv2.Unavailable().WithMessage("the claim lost its PersistentVolume"))
+	case pvc.DeletionTimestamp != nil:
+		cr.SetConditions(xpv2.Unavailable().WithMessage("the claim is being deleted"))
+	default:
+		cr.SetConditions(xpv2.Available())
+	}
+	requested := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0}, nil
+}
+
+// Create creates the claim.
+func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildClaim(cr, e.namespace))
+}
+
+// Update grows the claim to the desired size. It refuses to shrink it,
+// changing nothing: Kubernetes cannot shrink a volume, and a smaller size is
+// far more likely a mistake than a wish to lose data.
+func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalUpdate, error) {
+	desired := buildClaim(cr, e.namespace)
+	want := desired.Spec.Resources.Requests[corev1.ResourceStorage]
+	pvc := desired.DeepCopy()
+	if _, err := target.Get(ctx, e.kube, pvc); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	have := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	if want.Cmp(have) < 0 {
+		return managed.ExternalUpdate{}, errors.Errorf("cannot shrink home volume %q from %s to %s: volumes only grow; set forProvider.size to at least %s", pvc.Name, have.String(), want.String(), have.String())
+	}
+	return managed.ExternalUpdate{}, target.Update(ctx, e.kube, pvc, desired, func() {
+		pvc.Spec.Resources.Requests[corev1.ResourceStorage] = want
+	})
+}
+
+// Delete deletes the claim. Whether a retained volume may be deleted is
+// decided before this is called, by the managed resource's management
+// policies.
+func (e *external) Delete(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalDelete, error) {
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, buildClaim(cr, e.namespace))
+}
+
+// Disconnect does nothing: the target cluster's client is shared.
+func (e *external) Disconnect(_ context.Context) error { return nil }
+
+func ptrValue(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
