@@ -4,7 +4,7 @@
 # rebuilt only when its wrapper's go.mod or go.sum changes, so a warm run is a
 # few hash checks.
 #
-#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane cli kwok crane
+#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane cli kwok crane traefik
 #
 # TOOLS_DIR (default .cache/tools) receives bin/<binary> and a stamp per tool.
 set -euo pipefail
@@ -50,7 +50,20 @@ build() {
   echo "$want" > "$stamp"
 }
 
-all=(etcd kube crossplane cli kwok crane)
+# traefik: nothing is built; the IngressRoute and friends' CRDs that the
+# module ships are copied to crds/traefik.yaml.
+traefik() {
+  local out=$tools_dir/crds/traefik.yaml
+  if [[ -s $out ]]; then echo "tools: traefik CRDs are up to date"; return; fi
+  mkdir -p "$tools_dir/crds"
+  local dir
+  dir=$(cd "$here/traefik" && go mod download github.com/traefik/traefik/v3 && go list -m -f '{{.Dir}}' github.com/traefik/traefik/v3)
+  cp "$dir/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" "$out"
+  chmod 644 "$out"
+  echo "tools: copied Traefik's CRDs to $out"
+}
+
+all=(etcd kube crossplane cli kwok crane traefik)
 for tool in "${@:-${all[@]}}"; do
   case $tool in
     etcd) build etcd "-s -w" etcd=go.etcd.io/etcd/server/v3 ;;
@@ -66,6 +79,7 @@ for tool in "${@:-${all[@]}}"; do
     kwok) build kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v0.7.0 -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$kube_ver" \
       kwok=sigs.k8s.io/kwok/cmd/kwok ;;
     crane) build crane "-s -w" crane=github.com/google/go-containerregistry/cmd/crane ;;
+    traefik) traefik ;;
     *) echo "tools: unknown tool $tool (want one of ${all[*]})" >&2; exit 2 ;;
   esac
 done

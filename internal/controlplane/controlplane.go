@@ -1,0 +1,291 @@
+// Package controlplane brings up a real local Kubernetes control plane from
+// the pinned binaries that cluster/tools/build.sh builds: etcd,
+// kube-apiserver and, when asked, kube-controller-manager. The integration
+// and end-to-end tests and `make run` share it.
+package controlplane
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+)
+
+// Options of a control plane.
+type Options struct {
+	// Bin is the folder holding etcd, kube-apiserver and
+	// kube-controller-manager.
+	Bin string
+	// Dir receives the data, certificates, kubeconfig and logs. It must
+	// exist.
+	Dir string
+	// ControllerManager also starts kube-controller-manager, for garbage
+	// collection, service account tokens and namespace deletion.
+	ControllerManager bool
+	// Progress receives a line per step; nil discards them.
+	Progress io.Writer
+}
+
+// A ControlPlane is a running local control plane.
+type ControlPlane struct {
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+	// Config is the admin REST config.
+	Config *rest.Config
+	// Host is the API server's URL.
+	Host string
+
+	opts  Options
+	procs []*exec.Cmd
+}
+
+// adminToken authenticates the admin user, in group system:masters. The API
+// server listens on loopback only.
+const adminToken = "provider-vdi-admin-token"
+
+// Start brings up the control plane and waits until the API server is ready.
+// On error it stops whatever it started.
+func Start(ctx context.Context, o Options) (*ControlPlane, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	cp := &ControlPlane{opts: o}
+	if err := cp.start(ctx); err != nil {
+		cp.Stop()
+		return nil, err
+	}
+	return cp, nil
+}
+
+func (cp *ControlPlane) start(ctx context.Context) error {
+	o := cp.opts
+	ports, err := freePorts(4)
+	if err != nil {
+		return err
+	}
+	etcdClient, etcdPeer, apiPort, kcmPort := ports[0], ports[1], ports[2], ports[3]
+
+	pki := filepath.Join(o.Dir, "pki")
+	if err := os.MkdirAll(pki, 0o700); err != nil {
+		return errors.Wrap(err, "cannot create pki folder")
+	}
+	saKey := filepath.Join(pki, "sa.key")
+	saPub := filepath.Join(pki, "sa.pub")
+	if err := writeServiceAccountKeys(saKey, saPub); err != nil {
+		return err
+	}
+	tokens := filepath.Join(pki, "tokens.csv")
+	if err := os.WriteFile(tokens, []byte(adminToken+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
+		return errors.Wrap(err, "cannot write token file")
+	}
+
+	fmt.Fprintf(o.Progress, "controlplane: starting etcd on 127.0.0.1:%d\n", etcdClient)
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
+	if err := cp.run("etcd",
+		"--data-dir="+filepath.Join(o.Dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=default="+peerURL,
+		"--unsafe-no-fsync", "--log-level=warn",
+	); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(o.Progress, "controlplane: starting kube-apiserver on 127.0.0.1:%d\n", apiPort)
+	if err := cp.run("kube-apiserver",
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(apiPort),
+		"--cert-dir="+pki,
+		"--token-auth-file="+tokens,
+		"--authorization-mode=RBAC",
+		"--service-account-key-file="+saPub,
+		"--service-account-signing-key-file="+saKey,
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--allow-privileged=true",
+		"--enable-priority-and-fairness=false",
+		"--v=1",
+	); err != nil {
+		return err
+	}
+
+	cp.Host = fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	cp.Config = &rest.Config{
+		Host:            cp.Host,
+		BearerToken:     adminToken,
+		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
+		QPS:             200,
+		Burst:           400,
+	}
+	cp.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
+	if err := writeKubeconfig(cp.Kubeconfig, cp.Host); err != nil {
+		return err
+	}
+	if err := cp.waitReady(ctx); err != nil {
+		return err
+	}
+
+	if o.ControllerManager {
+		fmt.Fprintf(o.Progress, "controlplane: starting kube-controller-manager\n")
+		if err := cp.run("kube-controller-manager",
+			"--kubeconfig="+cp.Kubeconfig,
+			"--controllers=*,-nodeipam",
+			"--service-account-private-key-file="+saKey,
+			"--root-ca-file="+filepath.Join(pki, "apiserver.crt"),
+			"--use-service-account-credentials=false",
+			"--leader-elect=false",
+			"--bind-address=127.0.0.1",
+			"--secure-port="+strconv.Itoa(kcmPort),
+			"--concurrent-gc-syncs=5",
+		); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Progress, "controlplane: ready at %s (kubeconfig %s)\n", cp.Host, cp.Kubeconfig)
+	return nil
+}
+
+// run starts a binary of Options.Bin with its output in Dir/<name>.log. The
+// process is in its own process group so that Stop ends it and its children.
+func (cp *ControlPlane) run(name string, args ...string) error {
+	log, err := os.Create(filepath.Join(cp.opts.Dir, name+".log"))
+	if err != nil {
+		return errors.Wrapf(err, "cannot create log of %s", name)
+	}
+	bin := filepath.Join(cp.opts.Bin, name)
+	if _, err := os.Stat(bin); err != nil {
+		return errors.Errorf("%s is missing: run `make tools` to build the pinned control plane", bin)
+	}
+	cmd := exec.Command(bin, args...) //nolint:gosec // The binaries are the pinned tools we built.
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return errors.Wrapf(err, "cannot start %s", name)
+	}
+	cp.procs = append(cp.procs, cmd)
+	return nil
+}
+
+// PIDs returns the process IDs of the running components.
+func (cp *ControlPlane) PIDs() []int {
+	pids := make([]int, 0, len(cp.procs))
+	for _, p := range cp.procs {
+		pids = append(pids, p.Process.Pid)
+	}
+	return pids
+}
+
+// Stop ends every process Start started, newest first, and waits for them.
+func (cp *ControlPlane) Stop() {
+	for i := len(cp.procs) - 1; i >= 0; i-- {
+		p := cp.procs[i]
+		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = p.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	cp.procs = nil
+}
+
+func (cp *ControlPlane) waitReady(ctx context.Context) error {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // A loopback API server with a self-signed certificate.
+	deadline := time.Now().Add(2 * time.Minute)
+	last := time.Now()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cp.Host+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		rsp, err := hc.Do(req)
+		if err == nil {
+			_ = rsp.Body.Close()
+			if rsp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		for _, p := range cp.procs {
+			if p.ProcessState != nil {
+				return errors.Errorf("%s exited early; see its log in %s", filepath.Base(p.Path), cp.opts.Dir)
+			}
+		}
+		if time.Now().After(deadline) {
+			return errors.Errorf("kube-apiserver was not ready within 2m; see %s", filepath.Join(cp.opts.Dir, "kube-apiserver.log"))
+		}
+		if time.Since(last) > 10*time.Second {
+			fmt.Fprintf(cp.opts.Progress, "controlplane: waiting for kube-apiserver to be ready\n")
+			last = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func writeServiceAccountKeys(keyPath, pubPath string) error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return errors.Wrap(err, "cannot generate service account key")
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return errors.Wrap(err, "cannot marshal service account public key")
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		return errors.Wrap(err, "cannot write service account key")
+	}
+	return errors.Wrap(os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600), "cannot write service account public key")
+}
+
+func writeKubeconfig(path, host string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: host, InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: adminToken}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	cfg.CurrentContext = "local"
+	return errors.Wrap(clientcmd.WriteToFile(*cfg, path), "cannot write kubeconfig")
+}
+
+// freePorts returns n distinct free TCP ports on loopback.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, errors.Wrap(err, "cannot find a free port")
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port) //nolint:forcetypeassert // A TCP listener's address.
+	}
+	return ports, nil
+}

@@ -1,0 +1,217 @@
+//go:build integration
+
+// Package integration runs the real provider binary against a real
+// kube-apiserver, etcd and kube-controller-manager built from pinned modules
+// (`make tools`). Run it with `make integration`.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/provider-vdi/provider-vdi/apis"
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+)
+
+var (
+	kube client.Client
+	cp   *controlplane.ControlPlane
+	prov *provider
+	root string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	wd, _ := os.Getwd()
+	root = filepath.Join(wd, "..", "..")
+	tools := filepath.Join(root, ".cache", "tools")
+	dir, err := os.MkdirTemp("", "vdi-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	cp, err = controlplane.Start(ctx, controlplane.Options{
+		Bin: filepath.Join(tools, "bin"), Dir: dir, ControllerManager: true, Progress: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot start control plane:", err)
+		return 1
+	}
+	defer cp.Stop()
+
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, extv1.AddToScheme, apis.AddToScheme} {
+		if err := add(s); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	kube, err = client.New(cp.Config, client.Options{Scheme: s})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	crds, _ := filepath.Glob(filepath.Join(root, "package", "crds", "*.yaml"))
+	crds = append(crds, filepath.Join(tools, "crds", "traefik.yaml"))
+	if err := controlplane.Apply(ctx, kube, crds...); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot install CRDs:", err)
+		return 1
+	}
+	if err := kube.Create(ctx, &v1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+		Spec:       v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}},
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot create ClusterProviderConfig:", err)
+		return 1
+	}
+
+	bin := filepath.Join(dir, "provider")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/provider")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot build provider:", err)
+		return 1
+	}
+	prov = &provider{bin: bin, dir: dir, kubeconfig: cp.Kubeconfig}
+	if err := prov.start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer prov.stop()
+
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "logs of the failed run are in %s\n", dir)
+		return code
+	}
+	_ = os.RemoveAll(dir)
+	return code
+}
+
+// provider is the provider binary running as a process, as in production.
+type provider struct {
+	bin, dir, kubeconfig string
+	cmd                  *exec.Cmd
+	starts               int
+}
+
+func (p *provider) start() error {
+	p.starts++
+	log, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("provider-%d.log", p.starts)))
+	if err != nil {
+		return err
+	}
+	metrics, health := freePort(), freePort()
+	// A long poll, so that what shows within a test comes from the Pod
+	// watch and the managed resource's own events.
+	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
+		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health)
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
+	p.cmd.Stdout, p.cmd.Stderr = log, log
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return p.cmd.Start()
+}
+
+// kill ends the provider abruptly, as a node failure would.
+func (p *provider) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_, _ = p.cmd.Process.Wait()
+}
+
+// running reports whether the provider process is still alive.
+func (p *provider) running() bool {
+	return p.cmd.ProcessState == nil && p.cmd.Process.Signal(syscall.Signal(0)) == nil
+}
+
+func (p *provider) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _, _ = p.cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.kill()
+	}
+}
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// eventually polls fn until it returns true or a minute passes, then fails
+// the test with what fn last said.
+func eventually(t *testing.T, what string, fn func(ctx context.Context) (bool, string, error)) {
+	t.Helper()
+	var last string
+	start := time.Now()
+	defer func() { t.Logf("%s: took %s", what, time.Since(start).Round(10*time.Millisecond)) }()
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		ok, msg, err := fn(ctx)
+		last = msg
+		return ok, err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v (last: %s)", what, err, last)
+	}
+}
+
+// namespace creates a namespace for one test, enforcing the restricted Pod
+// Security profile, and deletes it when the test ends.
+func namespace(t *testing.T, name string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+	}}}
+	if err := kube.Create(context.Background(), ns); err != nil {
+		t.Fatalf("cannot create namespace %q: %v", name, err)
+	}
+	// The ServiceAccount admission plugin wants the default ServiceAccount,
+	// which kube-controller-manager makes.
+	eventually(t, "default ServiceAccount of "+name, func(ctx context.Context) (bool, string, error) {
+		err := kube.Get(ctx, client.ObjectKey{Namespace: name, Name: "default"}, &corev1.ServiceAccount{})
+		return err == nil, fmt.Sprint(err), nil
+	})
+	return name
+}
+
+func condition(mg interface {
+	GetCondition(xpv2.ConditionType) xpv2.Condition
+}, ct xpv2.ConditionType) xpv2.Condition {
+	return mg.GetCondition(ct)
+}
+
+var (
+	_ = networkingv1.NetworkPolicy{}
+	_ = storagev1.StorageClass{}
+)
