@@ -1,0 +1,205 @@
+package function
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+
+	mv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/function/input/v1beta1"
+)
+
+func init() {
+	// composed.From sets each object's kind from this scheme.
+	if err := mv1alpha1.SchemeBuilder.AddToScheme(composed.Scheme); err != nil {
+		panic(err)
+	}
+}
+
+// Names of the composed resources in the Composition, i.e. the
+// crossplane.io/composition-resource-name annotation.
+const (
+	ResourceDesktop resource.Name = "desktop"
+	ResourceHome    resource.Name = "home"
+	ResourceService resource.Name = "service"
+	ResourceRoute   resource.Name = "route"
+)
+
+// The composed managed resources are named after the session, in its
+// namespace; their names are also the names of the objects in the target
+// cluster.
+func desktopName(s *Session) string     { return s.Name + "-desktop" }
+func homeName(s *Session) string        { return s.Name + "-home" }
+func serviceName(s *Session) string     { return s.Name + "-service" }
+func routeName(s *Session) string       { return s.Name + "-route" }
+func credentialsName(s *Session) string { return s.Name + "-credentials" }
+
+// hostLabel is the first label of the desktop's host: unique per session,
+// since session names are unique per namespace.
+func hostLabel(s *Session) string { return s.Name + "-" + s.Namespace }
+
+// host the desktop is served at: <session>-<namespace>.<domain>.
+func host(s *Session, in *v1beta1.Input) string { return hostLabel(s) + "." + in.Ingress.Domain }
+
+// retainPolicies let Crossplane create, update and observe a volume but
+// never delete it: the PVC outlives its session.
+var retainPolicies = xpv2.ManagementPolicies{
+	xpv2.ManagementActionObserve,
+	xpv2.ManagementActionCreate,
+	xpv2.ManagementActionUpdate,
+	xpv2.ManagementActionLateInitialize,
+}
+
+// compose returns the managed resources the session needs now, with their
+// readiness. A home volume that exists stays desired even if the session no
+// longer asks for one: only deleting the session deletes it.
+func compose(p *plan, l lifecycle, observed map[resource.Name]resource.ObservedComposed) (map[resource.Name]*resource.DesiredComposed, error) {
+	objs := make(map[resource.Name]runtime.Object, 4)
+	_, hasHome := observed[ResourceHome]
+	if p.persistent || hasHome {
+		objs[ResourceHome] = home(p)
+	}
+	if l.Desktop() {
+		objs[ResourceDesktop] = desktop(p)
+		objs[ResourceService] = service(p)
+		objs[ResourceRoute] = route(p)
+	}
+
+	out := make(map[resource.Name]*resource.DesiredComposed, len(objs))
+	for name, o := range objs {
+		cd, err := composed.From(o)
+		if err != nil {
+			return nil, errors.Wrapf(err, "cannot compose %q", name)
+		}
+		// The zero status of the typed object is not desired: the provider
+		// owns status.
+		delete(cd.Object, "status")
+		out[name] = &resource.DesiredComposed{Resource: cd, Ready: readiness(observed, name)}
+	}
+	return out, nil
+}
+
+// meta of a composed resource of the session.
+func meta(p *plan, name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:      name,
+		Namespace: p.session.Namespace,
+		Labels: map[string]string{
+			mv1alpha1.LabelSession:   p.session.Name,
+			mv1alpha1.LabelUser:      p.session.Spec.User,
+			mv1alpha1.LabelComponent: component,
+		},
+	}
+}
+
+// managed is the spec every composed resource shares.
+func managed(p *plan) xpv2.ManagedResourceSpec {
+	spec := xpv2.ManagedResourceSpec{}
+	if r := p.input.ProviderConfigRef; r != nil {
+		spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: r.Kind, Name: r.Name}
+	}
+	return spec
+}
+
+func owner(p *plan) mv1alpha1.Owner {
+	return mv1alpha1.Owner{Session: p.session.Name, User: p.session.Spec.User}
+}
+
+// desktop is the desktop Pod. Its credentials land in a Secret in the
+// session's namespace.
+func desktop(p *plan) *mv1alpha1.Desktop {
+	t := p.template.Spec
+	d := &mv1alpha1.Desktop{
+		ObjectMeta: meta(p, desktopName(p.session), "desktop"),
+		Spec: mv1alpha1.DesktopSpec{
+			ManagedResourceSpec: managed(p),
+			ForProvider: mv1alpha1.DesktopParameters{
+				Owner:            owner(p),
+				Image:            t.Image,
+				Port:             t.Port,
+				Resources:        p.resources,
+				ShmSize:          t.ShmSize,
+				Env:              t.Env,
+				NodeSelector:     t.NodeSelector,
+				Tolerations:      t.Tolerations,
+				RuntimeClassName: t.RuntimeClassName,
+				URL:              url(p),
+			},
+		},
+	}
+	d.Spec.WriteConnectionSecretToReference = &xpv2.LocalSecretReference{Name: credentialsName(p.session)}
+	if p.persistent {
+		d.Spec.ForProvider.Home = &mv1alpha1.HomeVolume{ClaimName: homeName(p.session), MountPath: t.HomeMountPath}
+	}
+	return d
+}
+
+// home is the user's home volume.
+func home(p *plan) *mv1alpha1.DesktopVolume {
+	v := &mv1alpha1.DesktopVolume{
+		ObjectMeta: meta(p, homeName(p.session), "home"),
+		Spec: mv1alpha1.DesktopVolumeSpec{
+			ManagedResourceSpec: managed(p),
+			ForProvider: mv1alpha1.DesktopVolumeParameters{
+				Owner:            owner(p),
+				Size:             p.volumeSize,
+				StorageClassName: p.storageClassName,
+			},
+		},
+	}
+	if sp := p.session.Spec.Persistence; sp != nil && sp.RetainOnDelete {
+		v.Spec.ManagementPolicies = retainPolicies
+	}
+	return v
+}
+
+// service fronts the desktop Pod, reachable only from the ingress
+// controller's namespace.
+func service(p *plan) *mv1alpha1.DesktopService {
+	return &mv1alpha1.DesktopService{
+		ObjectMeta: meta(p, serviceName(p.session), "service"),
+		Spec: mv1alpha1.DesktopServiceSpec{
+			ManagedResourceSpec: managed(p),
+			ForProvider: mv1alpha1.DesktopServiceParameters{
+				Owner:            owner(p),
+				DesktopName:      desktopName(p.session),
+				Port:             p.template.Spec.Port,
+				IngressNamespace: p.input.Ingress.Namespace,
+			},
+		},
+	}
+}
+
+// route serves the desktop's Service at its own host.
+func route(p *plan) *mv1alpha1.DesktopRoute {
+	in := p.input.Ingress
+	r := &mv1alpha1.DesktopRoute{
+		ObjectMeta: meta(p, routeName(p.session), "route"),
+		Spec: mv1alpha1.DesktopRouteSpec{
+			ManagedResourceSpec: managed(p),
+			ForProvider: mv1alpha1.DesktopRouteParameters{
+				Owner:       owner(p),
+				Host:        p.host,
+				EntryPoints: in.EntryPoints,
+				ServiceName: serviceName(p.session),
+				ServicePort: p.template.Spec.Port,
+			},
+		},
+	}
+	if in.TLS != nil {
+		r.Spec.ForProvider.TLS = &mv1alpha1.RouteTLS{SecretName: in.TLS.SecretName, CertResolver: in.TLS.CertResolver}
+	}
+	return r
+}
+
+// url the desktop is served at.
+func url(p *plan) string {
+	if p.input.Ingress.TLS != nil {
+		return "https://" + p.host + "/"
+	}
+	return "http://" + p.host + "/"
+}

@@ -1,0 +1,91 @@
+package function
+
+import (
+	"time"
+
+	"github.com/crossplane/function-sdk-go/response"
+)
+
+// A lifecycleInput is all a lifecycle decision depends on. The clock is an
+// input like any other, so that the decision is a pure function.
+type lifecycleInput struct {
+	// State the session asks for: Running or Stopped.
+	State string
+	// Created is when the session was created; the timeout counts from it.
+	Created time.Time
+	// Timeout of the session.
+	Timeout time.Duration
+	// Now is the time of the decision.
+	Now time.Time
+}
+
+// A lifecycle says whether the desktop should run, and when the function
+// must run again for that to change.
+type lifecycle struct {
+	// Phase is PhaseRunning while the desktop should run (status refines it
+	// from what is observed), else PhaseStopped or PhaseExpired.
+	Phase string
+	// Reason and Message explain a Stopped or Expired phase.
+	Reason, Message string
+	// StartedAt and ExpiresAt bound the session.
+	StartedAt, ExpiresAt time.Time
+	// TTL after which Crossplane should run the function again: the time
+	// left until expiry, when that will change the lifecycle.
+	TTL time.Duration
+}
+
+// Desktop reports whether the desktop, its Service and its Route should
+// exist.
+func (l lifecycle) Desktop() bool { return l.Phase == PhaseRunning }
+
+// A lifecyclePolicy decides the lifecycle, or passes to the next policy.
+type lifecyclePolicy func(in lifecycleInput, l lifecycle) (lifecycle, bool)
+
+// lifecyclePolicies are tried in order; the first that decides wins. Expiry
+// comes first: it is final, whatever the session asks for.
+var lifecyclePolicies = []lifecyclePolicy{expired, stopped, running}
+
+// decideLifecycle returns the session's lifecycle at in.Now.
+func decideLifecycle(in lifecycleInput) lifecycle {
+	if in.Created.IsZero() {
+		// Not yet created: the timeout counts from now.
+		in.Created = in.Now
+	}
+	base := lifecycle{StartedAt: in.Created, ExpiresAt: in.Created.Add(in.Timeout)}
+	for _, p := range lifecyclePolicies {
+		if l, ok := p(in, base); ok {
+			return l
+		}
+	}
+	return base // Unreachable: running always decides.
+}
+
+// expired stops the desktop for good once now ≥ expiresAt.
+func expired(in lifecycleInput, l lifecycle) (lifecycle, bool) {
+	if in.Now.Before(l.ExpiresAt) {
+		return l, false
+	}
+	l.Phase, l.Reason = PhaseExpired, "Expired"
+	l.Message = "the session reached its timeout of " + in.Timeout.String() + "; its desktop is stopped, its home volume kept"
+	l.TTL = response.DefaultTTL
+	return l, true
+}
+
+// stopped stops the desktop while the session asks for it; the function
+// must look again at expiry to show the session Expired.
+func stopped(in lifecycleInput, l lifecycle) (lifecycle, bool) {
+	if in.State != StateStopped {
+		return l, false
+	}
+	l.Phase, l.Reason = PhaseStopped, "Stopped"
+	l.Message = "spec.state is Stopped; the desktop is stopped, its home volume kept"
+	l.TTL = l.ExpiresAt.Sub(in.Now)
+	return l, true
+}
+
+// running runs the desktop until expiry.
+func running(in lifecycleInput, l lifecycle) (lifecycle, bool) {
+	l.Phase = PhaseRunning
+	l.TTL = l.ExpiresAt.Sub(in.Now)
+	return l, true
+}

@@ -1,0 +1,65 @@
+package function
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDecideLifecycle(t *testing.T) {
+	expires := created.Add(8 * time.Hour)
+	const (
+		stoppedMsg = "spec.state is Stopped; the desktop is stopped, its home volume kept"
+		expiredMsg = "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept"
+	)
+	cases := map[string]struct {
+		reason string
+		in     lifecycleInput
+		want   lifecycle
+	}{
+		"Running": {
+			reason: "A running session before expiry should run and re-run at expiry.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
+		"EmptyStateRuns": {
+			reason: "A session without a state should run.",
+			in:     lifecycleInput{Created: created, Timeout: 8 * time.Hour, Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
+		"JustBeforeExpiry": {
+			reason: "One nanosecond before expiresAt the desktop should still run.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Now: expires.Add(-time.Nanosecond)},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: time.Nanosecond},
+		},
+		"AtExpiry": {
+			reason: "At expiresAt the session should be Expired.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Now: expires},
+			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: time.Minute},
+		},
+		"Stopped": {
+			reason: "A stopped session should stop and re-run at expiry to show Expired.",
+			in:     lifecycleInput{State: StateStopped, Created: created, Timeout: 8 * time.Hour, Now: now},
+			want:   lifecycle{Phase: PhaseStopped, Reason: "Stopped", Message: stoppedMsg, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
+		"StoppedAndExpired": {
+			reason: "Expiry should win over a stop.",
+			in:     lifecycleInput{State: StateStopped, Created: created, Timeout: 8 * time.Hour, Now: expires.Add(time.Hour)},
+			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: time.Minute},
+		},
+		"NotYetCreated": {
+			reason: "Without a creation time the timeout should count from now.",
+			in:     lifecycleInput{State: StateRunning, Timeout: 8 * time.Hour, Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: now, ExpiresAt: now.Add(8 * time.Hour), TTL: 8 * time.Hour},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := decideLifecycle(tc.in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("\n%s\ndecideLifecycle(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
