@@ -215,3 +215,5 @@ var (
 	_ = networkingv1.NetworkPolicy{}
 	_ = storagev1.StorageClass{}
 )
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) } //nolint:gosec // A file the test wrote.

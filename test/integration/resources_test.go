@@ -1,0 +1,208 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+func ready(ctx context.Context, mg interface {
+	client.Object
+	GetCondition(xpv2.ConditionType) xpv2.Condition
+}) (bool, string, error) {
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(mg), mg); err != nil {
+		return false, "", err
+	}
+	r, s := mg.GetCondition(xpv2.TypeReady), mg.GetCondition(xpv2.TypeSynced)
+	return r.Status == corev1.ConditionTrue, fmt.Sprintf("ready %s %s; synced %s %s", r.Status, r.Message, s.Status, s.Message), nil
+}
+
+func gone(ctx context.Context, o client.Object) (bool, string, error) {
+	err := kube.Get(ctx, client.ObjectKeyFromObject(o), o)
+	return kerrors.IsNotFound(err), fmt.Sprint(err), nil
+}
+
+func TestDesktopVolume(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "volume")
+
+	// A statically provisioned, expandable volume, so that the claim binds
+	// (kube-controller-manager binds it) and may grow.
+	sc := &storagev1.StorageClass{
+		ObjectMeta:           metav1.ObjectMeta{Name: "expandable"},
+		Provisioner:          "kubernetes.io/no-provisioner",
+		AllowVolumeExpansion: ptr.To(true),
+	}
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "home-pv"},
+		Spec: corev1.PersistentVolumeSpec{
+			StorageClassName:       "expandable",
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("50Gi")},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/home-pv"}},
+		},
+	}
+	for _, o := range []client.Object{sc, pv} {
+		if err := kube.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	v := &v1alpha1.DesktopVolume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-home"},
+		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
+			Owner:            v1alpha1.Owner{Session: "alice-dev", User: "alice"},
+			Size:             resource.MustParse("10Gi"),
+			StorageClassName: ptr.To("expandable"),
+		}},
+	}
+	if err := kube.Create(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "DesktopVolume is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, v) })
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-home"}}
+	eventually(t, "claim is bound", func(ctx context.Context) (bool, string, error) {
+		err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc)
+		return err == nil && pvc.Status.Phase == corev1.ClaimBound, fmt.Sprintf("%v %s", err, pvc.Status.Phase), nil
+	})
+
+	// Growing the volume raises the claim's request.
+	v.Spec.ForProvider.Size = resource.MustParse("20Gi")
+	if err := kube.Update(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "claim grows to 20Gi", func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
+			return false, "", err
+		}
+		got := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+		return got.Cmp(resource.MustParse("20Gi")) == 0, "request " + got.String(), nil
+	})
+
+	// Shrinking is refused with a clear condition, and nothing changes.
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+		t.Fatal(err)
+	}
+	v.Spec.ForProvider.Size = resource.MustParse("5Gi")
+	if err := kube.Update(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "shrink is refused", func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return false, "", err
+		}
+		s := v.GetCondition(xpv2.TypeSynced)
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "cannot shrink"), s.Message, nil
+	})
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
+		t.Fatal(err)
+	}
+	if got := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; got.Cmp(resource.MustParse("20Gi")) != 0 {
+		t.Errorf("a refused shrink changed the claim: request %s", got.String())
+	}
+
+	if err := kube.Delete(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "claim is deleted", func(ctx context.Context) (bool, string, error) {
+		return gone(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-home"}})
+	})
+}
+
+func TestDesktopServiceAndRoute(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "service")
+	owner := v1alpha1.Owner{Session: "alice-dev", User: "alice"}
+
+	svc := &v1alpha1.DesktopService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"},
+		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
+			Owner: owner, DesktopName: "alice-dev", Port: 8080, IngressNamespace: "traefik",
+		}},
+	}
+	rt := &v1alpha1.DesktopRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"},
+		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
+			Owner: owner, Host: "alice-dev.vdi.example.org", EntryPoints: []string{"websecure"},
+			TLS: &v1alpha1.RouteTLS{CertResolver: "letsencrypt"}, ServiceName: "alice-dev", ServicePort: 8080,
+		}},
+	}
+	for _, o := range []client.Object{svc, rt} {
+		if err := kube.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "DesktopService is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
+	eventually(t, "DesktopRoute is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, rt) })
+
+	s := &corev1.Service{}
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Spec.Selector[v1alpha1.LabelDesktop] != "alice-dev" || s.Spec.Ports[0].Port != 8080 || s.Spec.ClusterIP == "" {
+		t.Errorf("Service: selector %v ports %v clusterIP %q", s.Spec.Selector, s.Spec.Ports, s.Spec.ClusterIP)
+	}
+	np := &networkingv1.NetworkPolicy{}
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, np); err != nil {
+		t.Fatal(err)
+	}
+	if from := np.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels[corev1.LabelMetadataName]; from != "traefik" {
+		t.Errorf("NetworkPolicy admits namespace %q, want traefik", from)
+	}
+	ir := &unstructured.Unstructured{}
+	ir.SetAPIVersion("traefik.io/v1alpha1")
+	ir.SetKind("IngressRoute")
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, ir); err != nil {
+		t.Fatal(err)
+	}
+	match, _, _ := unstructured.NestedSlice(ir.Object, "spec", "routes")
+	if len(match) != 1 || !strings.Contains(fmt.Sprint(match[0]), "Host(`alice-dev.vdi.example.org`)") {
+		t.Errorf("IngressRoute routes: %v", match)
+	}
+	if rt.Status.AtProvider.URL != "https://alice-dev.vdi.example.org/" {
+		t.Errorf("DesktopRoute url: got %q", rt.Status.AtProvider.URL)
+	}
+
+	// A port change updates the Service in place, keeping its cluster IP.
+	ip := s.Spec.ClusterIP
+	svc.Spec.ForProvider.Port = 8443
+	if err := kube.Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Service port is updated", func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
+			return false, "", err
+		}
+		return s.Spec.Ports[0].Port == 8443 && s.Spec.ClusterIP == ip, fmt.Sprintf("port %d ip %s", s.Spec.Ports[0].Port, s.Spec.ClusterIP), nil
+	})
+
+	for _, o := range []client.Object{svc, rt} {
+		if err := kube.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "Service, NetworkPolicy and IngressRoute are deleted", func(ctx context.Context) (bool, string, error) {
+		a, _, _ := gone(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"}})
+		b, _, _ := gone(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"}})
+		c, _, _ := gone(ctx, ir)
+		return a && b && c, fmt.Sprintf("service gone %v, policy gone %v, route gone %v", a, b, c), nil
+	})
+}

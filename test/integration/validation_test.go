@@ -1,0 +1,200 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+func template(name string, spec map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	u.SetKind("VDITemplate")
+	u.SetName(name)
+	return u
+}
+
+func TestVDITemplateValidation(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		spec   map[string]any
+		want   string // part of the API server's message; "" means admitted
+	}{
+		"Valid": {
+			reason: "A complete GPU template is admitted.",
+			spec: map[string]any{
+				"image":          "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
+				"resources":      map[string]any{"cpu": "2", "memory": "4Gi", "gpu": map[string]any{"count": int64(1)}},
+				"maxResources":   map[string]any{"cpu": "8", "memory": "16Gi", "gpu": int64(2)},
+				"defaultTimeout": "8h", "maxTimeout": "24h",
+			},
+		},
+		"BadQuantity": {
+			reason: "A memory that is not a quantity is refused.",
+			spec:   map[string]any{"image": "x", "resources": map[string]any{"memory": "four gigs"}},
+			want:   "spec.resources.memory",
+		},
+		"NegativeGPU": {
+			reason: "A negative GPU count is refused.",
+			spec:   map[string]any{"image": "x", "resources": map[string]any{"gpu": map[string]any{"count": int64(-1)}}},
+			want:   "spec.resources.gpu.count: Invalid value: -1: spec.resources.gpu.count in body should be greater than or equal to 0",
+		},
+		"NoImage": {
+			reason: "A template without an image is refused.",
+			spec:   map[string]any{"resources": map[string]any{"cpu": "1"}},
+			want:   "spec.image: Required value",
+		},
+		"CapBelowDefault": {
+			reason: "A cap below its default is refused.",
+			spec:   map[string]any{"image": "x", "resources": map[string]any{"cpu": "4"}, "maxResources": map[string]any{"cpu": "2"}},
+			want:   "maxResources.cpu must not be below resources.cpu",
+		},
+		"TimeoutDoesNotParse": {
+			reason: "A timeout that is not a duration is refused.",
+			spec:   map[string]any{"image": "x", "defaultTimeout": "eight hours"},
+			want:   "spec.defaultTimeout",
+		},
+		"MaxTimeoutBelowDefault": {
+			reason: "A maximum timeout below the default is refused.",
+			spec:   map[string]any{"image": "x", "defaultTimeout": "8h", "maxTimeout": "1h"},
+			want:   "maxTimeout must not be below defaultTimeout",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := kube.Create(context.Background(), template(strings.ToLower(name), tc.spec))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("\n%s\nwant admitted, got: %v", tc.reason, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("\n%s\nwant refused with %q, got: %v", tc.reason, tc.want, err)
+			}
+		})
+	}
+}
+
+func TestProviderConfigErrors(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "pc-errors")
+	if err := kube.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "broken"},
+		Data:       map[string][]byte{"kubeconfig": []byte("this: is: not a kubeconfig")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		reason string
+		secret string
+		want   string
+	}{
+		"MissingSecret": {
+			reason: "A kubeconfig Secret that does not exist gives a clear Synced=False condition.",
+			secret: "missing",
+			want:   `cannot read kubeconfig from key "kubeconfig" of Secret pc-errors/missing`,
+		},
+		"BrokenKubeconfig": {
+			reason: "A kubeconfig that does not parse gives a clear Synced=False condition.",
+			secret: "broken",
+			want:   `cannot parse kubeconfig from key "kubeconfig" of Secret pc-errors/broken`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pcName := strings.ToLower(name)
+			pc := &v1alpha1.ProviderConfig{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pcName},
+				Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{
+					Source:    xpv2.CredentialsSourceSecret,
+					SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: tc.secret, Namespace: ns}, Key: "kubeconfig"},
+				}},
+			}
+			if err := kube.Create(ctx, pc); err != nil {
+				t.Fatal(err)
+			}
+			svc := &v1alpha1.DesktopService{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pcName},
+				Spec: v1alpha1.DesktopServiceSpec{
+					ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: pcName}},
+					ForProvider:         v1alpha1.DesktopServiceParameters{Owner: v1alpha1.Owner{Session: "s", User: "u"}, DesktopName: "d"},
+				},
+			}
+			if err := kube.Create(ctx, svc); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "Synced=False names the problem", func(ctx context.Context) (bool, string, error) {
+				if err := kube.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+					return false, "", err
+				}
+				s := svc.GetCondition(xpv2.TypeSynced)
+				return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, tc.want), s.Message, nil
+			})
+			if !prov.running() {
+				t.Fatalf("\n%s\nthe provider exited", tc.reason)
+			}
+		})
+	}
+}
+
+// TestProviderConfigKubeconfig reaches a "remote" cluster through a
+// namespaced ProviderConfig whose Secret holds a kubeconfig (of the same API
+// server, under another namespace), and puts objects in its target
+// namespace.
+func TestProviderConfigKubeconfig(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "tenant")
+	remote := namespace(t, "gpu-cluster")
+	kc, err := readFile(cp.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu-cluster"},
+		Data:       map[string][]byte{"kubeconfig": kc},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Create(ctx, &v1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu"},
+		Spec: v1alpha1.ProviderConfigSpec{
+			TargetNamespace: remote,
+			Credentials: v1alpha1.ProviderCredentials{
+				Source:    xpv2.CredentialsSourceSecret,
+				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: "gpu-cluster"}, Key: "kubeconfig"},
+			},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &v1alpha1.DesktopService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bob-dev"},
+		Spec: v1alpha1.DesktopServiceSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "gpu"}},
+			ForProvider:         v1alpha1.DesktopServiceParameters{Owner: v1alpha1.Owner{Session: "bob-dev", User: "bob"}, DesktopName: "bob-dev"},
+		},
+	}
+	if err := kube.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "DesktopService through a kubeconfig is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: remote, Name: "bob-dev"}, &corev1.Service{}); err != nil {
+		t.Errorf("Service is not in the target namespace %q: %v", remote, err)
+	}
+	pc := &v1alpha1.ProviderConfig{}
+	eventually(t, "ProviderConfig counts its user", func(ctx context.Context) (bool, string, error) {
+		err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "gpu"}, pc)
+		return err == nil && pc.Status.Users == 1, fmt.Sprintf("users %d, %v", pc.Status.Users, err), nil
+	})
+}
