@@ -1,0 +1,172 @@
+package function
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	fnresource "github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+
+	mv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+// objects composes the supplied typed objects the way compose should, so
+// the test states the expected managed resources as typed literals.
+func objects(t *testing.T, objs map[fnresource.Name]runtime.Object) map[fnresource.Name]map[string]any {
+	t.Helper()
+	out := map[fnresource.Name]map[string]any{}
+	for n, o := range objs {
+		cd, err := composed.From(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		delete(cd.Object, "status")
+		out[n] = cd.Object
+	}
+	return out
+}
+
+func TestCompose(t *testing.T) {
+	labels := func(c string) map[string]string {
+		return map[string]string{"vdi.kasm.io/session": "alice-gpu", "vdi.kasm.io/user": "alice", "app.kubernetes.io/component": c}
+	}
+	om := func(name, c string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: "team-a", Labels: labels(c)}
+	}
+	owner := mv1alpha1.Owner{Session: "alice-gpu", User: "alice"}
+	mrs := func() xpv2.ManagedResourceSpec {
+		return xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: "gpu-cluster"}}
+	}
+	wantDesktop := func(gpu int32, home bool) *mv1alpha1.Desktop {
+		d := &mv1alpha1.Desktop{
+			ObjectMeta: om("alice-gpu-desktop", "desktop"),
+			Spec: mv1alpha1.DesktopSpec{
+				ManagedResourceSpec: mrs(),
+				ForProvider: mv1alpha1.DesktopParameters{
+					Owner: owner, Image: "ghcr.io/selkies-project/nvidia-egl-desktop:24.04", Port: 8080,
+					Resources:        mv1alpha1.ComputeResources{CPU: q("4"), Memory: q("16Gi"), GPU: &mv1alpha1.GPUResources{Count: gpu, ResourceName: "nvidia.com/gpu"}},
+					ShmSize:          q("2Gi"),
+					Env:              []mv1alpha1.EnvVar{{Name: "TZ", Value: "UTC"}},
+					NodeSelector:     map[string]string{"nvidia.com/gpu.present": "true"},
+					Tolerations:      []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+					RuntimeClassName: ptr.To("nvidia"),
+					URL:              "https://alice-gpu-team-a.vdi.example.com/",
+				},
+			},
+		}
+		d.Spec.WriteConnectionSecretToReference = &xpv2.LocalSecretReference{Name: "alice-gpu-credentials"}
+		if home {
+			d.Spec.ForProvider.Home = &mv1alpha1.HomeVolume{ClaimName: "alice-gpu-home", MountPath: "/home/ubuntu"}
+		}
+		return d
+	}
+	wantHome := func(size string, policies xpv2.ManagementPolicies) *mv1alpha1.DesktopVolume {
+		v := &mv1alpha1.DesktopVolume{
+			ObjectMeta: om("alice-gpu-home", "home"),
+			Spec: mv1alpha1.DesktopVolumeSpec{
+				ManagedResourceSpec: mrs(),
+				ForProvider:         mv1alpha1.DesktopVolumeParameters{Owner: owner, Size: *q(size), StorageClassName: ptr.To("fast-ssd")},
+			},
+		}
+		v.Spec.ManagementPolicies = policies
+		return v
+	}
+	wantService := &mv1alpha1.DesktopService{
+		ObjectMeta: om("alice-gpu-service", "service"),
+		Spec: mv1alpha1.DesktopServiceSpec{
+			ManagedResourceSpec: mrs(),
+			ForProvider:         mv1alpha1.DesktopServiceParameters{Owner: owner, DesktopName: "alice-gpu-desktop", Port: 8080, IngressNamespace: "traefik"},
+		},
+	}
+	wantRoute := &mv1alpha1.DesktopRoute{
+		ObjectMeta: om("alice-gpu-route", "route"),
+		Spec: mv1alpha1.DesktopRouteSpec{
+			ManagedResourceSpec: mrs(),
+			ForProvider: mv1alpha1.DesktopRouteParameters{
+				Owner: owner, Host: "alice-gpu-team-a.vdi.example.com", EntryPoints: []string{"websecure"},
+				TLS: &mv1alpha1.RouteTLS{SecretName: "vdi-wildcard-tls"}, ServiceName: "alice-gpu-service", ServicePort: 8080,
+			},
+		},
+	}
+	running := lifecycle{Phase: PhaseRunning}
+	stopped := lifecycle{Phase: PhaseStopped}
+
+	cases := map[string]struct {
+		reason   string
+		session  *Session
+		lc       lifecycle
+		observed map[fnresource.Name]fnresource.ObservedComposed
+		want     map[fnresource.Name]runtime.Object
+	}{
+		"RunningPersistent": {
+			reason:  "A running persistent session should compose all four resources, the desktop mounting the volume.",
+			session: session(),
+			lc:      running,
+			want: map[fnresource.Name]runtime.Object{
+				ResourceDesktop: wantDesktop(1, true), ResourceHome: wantHome("20Gi", nil),
+				ResourceService: wantService, ResourceRoute: wantRoute,
+			},
+		},
+		"GPUOverrideRetained": {
+			reason:  "A retained volume should be managed without Delete, and the GPU override applied.",
+			session: session(withGPU(2), withPersistence(Persistence{Size: q("50Gi"), RetainOnDelete: true})),
+			lc:      running,
+			want: map[fnresource.Name]runtime.Object{
+				ResourceDesktop: wantDesktop(2, true), ResourceHome: wantHome("50Gi", retainPolicies),
+				ResourceService: wantService, ResourceRoute: wantRoute,
+			},
+		},
+		"NotPersistent": {
+			reason:  "A session without persistence should compose no volume and mount none.",
+			session: session(withPersistence(Persistence{Enabled: ptr.To(false)})),
+			lc:      running,
+			want: map[fnresource.Name]runtime.Object{
+				ResourceDesktop: wantDesktop(1, false), ResourceService: wantService, ResourceRoute: wantRoute,
+			},
+		},
+		"Stopped": {
+			reason:  "A stopped session should keep only its volume.",
+			session: session(),
+			lc:      stopped,
+			want:    map[fnresource.Name]runtime.Object{ResourceHome: wantHome("20Gi", nil)},
+		},
+		"StoppedNotPersistent": {
+			reason:  "A stopped session without persistence should compose nothing.",
+			session: session(withPersistence(Persistence{Enabled: ptr.To(false)})),
+			lc:      stopped,
+			want:    map[fnresource.Name]runtime.Object{},
+		},
+		"ExistingVolumeKept": {
+			reason:   "A volume that exists should stay desired after persistence is turned off.",
+			session:  session(withPersistence(Persistence{Enabled: ptr.To(false)})),
+			lc:       stopped,
+			observed: map[fnresource.Name]fnresource.ObservedComposed{ResourceHome: {Resource: composed.New()}},
+			want:     map[fnresource.Name]runtime.Object{ResourceHome: wantHome("20Gi", nil)},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, errs := validate(tc.session, template(), input())
+			if len(errs) > 0 {
+				t.Fatalf("validate(...): %v", errs)
+			}
+			got, err := compose(p, tc.lc, tc.observed)
+			if err != nil {
+				t.Fatalf("\n%s\ncompose(...): unexpected error: %v", tc.reason, err)
+			}
+			gotObjs := map[fnresource.Name]map[string]any{}
+			for n, cd := range got {
+				gotObjs[n] = cd.Resource.Object
+			}
+			if diff := cmp.Diff(objects(t, tc.want), gotObjs); diff != "" {
+				t.Errorf("\n%s\ncompose(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,145 @@
+package function
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	fnresource "github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+)
+
+func TestSessionStatus(t *testing.T) {
+	mr := func(ready bool, atProvider map[string]any) fnresource.ObservedComposed {
+		st := "False"
+		if ready {
+			st = "True"
+		}
+		cd := composed.New()
+		cd.Object["status"] = map[string]any{
+			"atProvider": atProvider,
+			"conditions": []any{map[string]any{"type": "Ready", "status": st, "reason": "x", "lastTransitionTime": "2026-05-01T09:00:00Z"}},
+		}
+		return fnresource.ObservedComposed{Resource: cd}
+	}
+	all := func(desktop fnresource.ObservedComposed, routeReady bool) map[fnresource.Name]fnresource.ObservedComposed {
+		return map[fnresource.Name]fnresource.ObservedComposed{
+			ResourceDesktop: desktop,
+			ResourceHome:    mr(true, map[string]any{"phase": "Bound"}),
+			ResourceService: mr(true, nil),
+			ResourceRoute:   mr(routeReady, map[string]any{"url": "https://alice-gpu-team-a.vdi.example.com/"}),
+		}
+	}
+	running := lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: created.Add(8 * time.Hour)}
+	base := func(st SessionStatus) SessionStatus {
+		st.StartedAt, st.ExpiresAt = "2026-05-01T09:00:00Z", "2026-05-01T17:00:00Z"
+		return st
+	}
+	type want struct {
+		status SessionStatus
+		cond   condition
+	}
+	cases := map[string]struct {
+		reason   string
+		lc       lifecycle
+		observed map[fnresource.Name]fnresource.ObservedComposed
+		want     want
+	}{
+		"Pending": {
+			reason: "Before the desktop is observed the session should be Pending.",
+			lc:     running,
+			want: want{
+				status: base(SessionStatus{Phase: PhasePending, Message: `waiting for Desktop "alice-gpu-desktop" to be created`}),
+				cond:   condition{Reason: "Creating", Message: `waiting for Desktop "alice-gpu-desktop" to be created`},
+			},
+		},
+		"WaitingForVolume": {
+			reason: "A persistent session whose volume is not available should wait for it.",
+			lc:     running,
+			observed: map[fnresource.Name]fnresource.ObservedComposed{
+				ResourceDesktop: mr(false, map[string]any{"phase": "Pending"}),
+				ResourceHome:    mr(false, nil),
+			},
+			want: want{
+				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", Message: `waiting for DesktopVolume "alice-gpu-home" to become available`}),
+				cond:   condition{Reason: "WaitingForVolume", Message: `waiting for DesktopVolume "alice-gpu-home" to become available`},
+			},
+		},
+		"Unschedulable": {
+			reason: "A desktop Pod that is not scheduled should show the provider's message.",
+			lc:     running,
+			observed: all(mr(false, map[string]any{"phase": "Pending", "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}), false),
+			want: want{
+				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}),
+				cond:   condition{Reason: "WaitingForDesktop", Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."},
+			},
+		},
+		"Starting": {
+			reason:   "A running Pod that is not yet ready should be Starting on its node.",
+			lc:       running,
+			observed: all(mr(false, map[string]any{"phase": "Running", "nodeName": "gpu-node-1"}), true),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "waiting for the desktop to pass its readiness probe"}),
+				cond:   condition{Reason: "Starting", Message: "waiting for the desktop to pass its readiness probe"},
+			},
+		},
+		"WaitingForRoute": {
+			reason:   "A ready desktop whose route is not available should be Starting.",
+			lc:       running,
+			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), false),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: `waiting for DesktopRoute "alice-gpu-route" to become available`}),
+				cond:   condition{Reason: "WaitingForRoute", Message: `waiting for DesktopRoute "alice-gpu-route" to become available`},
+			},
+		},
+		"Running": {
+			reason:   "A session whose resources are all ready should be Running.",
+			lc:       running,
+			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), true),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/"}),
+				cond:   condition{True: true, Reason: "Available"},
+			},
+		},
+		"RestartPending": {
+			reason:   "A running desktop that waits to be replaced should say so.",
+			lc:       running,
+			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "pendingRestart": true}), true),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "the desktop runs; it restarts to apply a changed spec"}),
+				cond:   condition{True: true, Reason: "RestartPending", Message: "the desktop runs; it restarts to apply a changed spec"},
+			},
+		},
+		"Failed": {
+			reason:   "A failed desktop Pod should fail the session.",
+			lc:       running,
+			observed: all(mr(false, map[string]any{"phase": "Failed", "message": "OOMKilled"}), true),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseFailed, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "OOMKilled"}),
+				cond:   condition{Reason: "DesktopFailed", Message: "OOMKilled"},
+			},
+		},
+		"Stopped": {
+			reason:   "A stopped session should show no URL, node or credentials, whatever is still observed.",
+			lc:       lifecycle{Phase: PhaseStopped, Reason: "Stopped", Message: "stopped", StartedAt: created, ExpiresAt: created.Add(8 * time.Hour)},
+			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), true),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseStopped, Message: "stopped"}),
+				cond:   condition{Reason: "Stopped", Message: "stopped"},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, errs := validate(session(), template(), input())
+			if len(errs) > 0 {
+				t.Fatalf("validate(...): %v", errs)
+			}
+			st, c := sessionStatus(p, tc.lc, tc.observed)
+			if diff := cmp.Diff(tc.want, want{st, c}, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("\n%s\nsessionStatus(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
