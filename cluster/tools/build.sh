@@ -80,6 +80,7 @@ for tool in "${@:-${all[@]}}"; do
       kwok=sigs.k8s.io/kwok/cmd/kwok ;;
     crane) build crane "-s -w" crane=github.com/google/go-containerregistry/cmd/crane ;;
     traefik) traefik ;;
+    golangci-lint) build golangci-lint "-s -w" golangci-lint=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
     *) echo "tools: unknown tool $tool (want one of ${all[*]})" >&2; exit 2 ;;
   esac
 done

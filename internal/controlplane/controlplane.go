@@ -42,6 +42,9 @@ type Options struct {
 	ControllerManager bool
 	// Progress receives a line per step; nil discards them.
 	Progress io.Writer
+	// Detach keeps the processes running after the caller exits, for
+	// `make run`; they are then stopped by PID with StopPIDs.
+	Detach bool
 }
 
 // A ControlPlane is a running local control plane.
@@ -179,6 +182,9 @@ func (cp *ControlPlane) run(name string, args ...string) error {
 	cmd := exec.Command(bin, args...) //nolint:gosec // The binaries are the pinned tools we built.
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if cp.opts.Detach {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
 	if err := cmd.Start(); err != nil {
 		return errors.Wrapf(err, "cannot start %s", name)
 	}
@@ -210,6 +216,31 @@ func (cp *ControlPlane) Stop() {
 		}
 	}
 	cp.procs = nil
+}
+
+// StopPIDs ends the process groups of pids, newest first: SIGTERM, then
+// SIGKILL for any still running after timeout. It returns the PIDs it had to
+// kill.
+func StopPIDs(pids []int, timeout time.Duration) []int {
+	var killed []int
+	for i := len(pids) - 1; i >= 0; i-- {
+		pid := pids[i]
+		if syscall.Kill(pid, 0) != nil {
+			continue
+		}
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(timeout)
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if syscall.Kill(pid, 0) == nil {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killed = append(killed, pid)
+		}
+	}
+	return killed
 }
 
 func (cp *ControlPlane) waitReady(ctx context.Context) error {

@@ -1,0 +1,69 @@
+# provider-vdi. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+export GOTOOLCHAIN := local
+TOOLS_DIR ?= $(CURDIR)/.cache/tools
+TOOLS_BIN := $(TOOLS_DIR)/bin
+OUTPUT    := $(CURDIR)/_output
+STATE     := $(CURDIR)/.work
+CROSSPLANE := $(TOOLS_BIN)/crossplane
+export TOOLS_DIR
+
+##@ General
+
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+tools: ## Build the pinned control plane, Crossplane core and CLI, kwok and crane into .cache/tools (once).
+	@cluster/tools/build.sh
+
+generate: ## Regenerate deepcopy, managed-resource method sets and CRDs.
+	@cd apis && go generate -tags generate ./...
+	@cd internal/function/input && go generate -tags generate ./...
+
+check-generate: generate ## Fail if `make generate` changes anything.
+	@if [[ -n "$$(git status --porcelain -- apis package internal/function/input)" ]]; then \
+	  git status --porcelain -- apis package internal/function/input; git --no-pager diff --stat; \
+	  echo "generated files are stale: run 'make generate' and commit"; exit 1; fi
+	@echo "generate: generated files are current"
+
+build: ## Build the provider and function binaries into _output/bin.
+	@go build -o $(OUTPUT)/bin/provider ./cmd/provider
+	@go build -o $(OUTPUT)/bin/function ./cmd/function
+
+lint: ## Run golangci-lint (built from a pinned module on first use).
+	@cluster/tools/build.sh golangci-lint
+	@$(TOOLS_BIN)/golangci-lint run ./...
+
+reviewable: generate lint test ## Everything a change should pass before review.
+
+##@ Tests
+
+test: tools unit integration function-test ## Unit, integration (real kube-apiserver) and render (real crossplane) tests.
+	@echo "test: all suites passed"
+
+unit: ## Unit tests, with the fuzz seed corpus.
+	@go test -count=1 ./...
+
+integration: tools ## Provider integration tests on a real etcd, kube-apiserver and kube-controller-manager.
+	@go test -count=1 -tags integration -timeout 20m ./test/integration/... -v 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
+
+bench: ## Benchmarks (not tests): the function in process, its proto floor, and over gRPC.
+	@$(MAKE) --no-print-directory bench-function
+
+##@ Run
+
+run: tools ## Bring up a local control plane and run the provider against it; `make down` stops it.
+	@go run ./cluster/local up --state $(STATE) --tools $(TOOLS_BIN)
+
+down: ## Stop everything `make run` started, by PID.
+	@go run ./cluster/local down --state $(STATE)
+
+-include mk/*.mk
+
+.PHONY: help tools generate check-generate build lint reviewable test unit integration bench run down
