@@ -1,0 +1,514 @@
+package target
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+var errBoom = errors.New("boom")
+
+// pod returns a Pod in namespace desktops named alice, modified by mods.
+func pod(mods ...func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "alice"}}
+	for _, m := range mods {
+		m(p)
+	}
+	return p
+}
+
+func withLabels(l map[string]string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.SetLabels(l) }
+}
+
+func withAnnotations(a map[string]string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.SetAnnotations(a) }
+}
+
+func withImage(image string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Spec.Containers = []corev1.Container{{Name: "desktop", Image: image}} }
+}
+
+func withDeletionTimestamp() func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		now := metav1.Now()
+		p.SetDeletionTimestamp(&now)
+	}
+}
+
+// stamped stamps the Pod with the hash of its own spec.
+func stamped() func(*corev1.Pod) {
+	return func(p *corev1.Pod) { Stamp(p, p.Spec) }
+}
+
+func TestObjectMeta(t *testing.T) {
+	type args struct {
+		mg        *v1alpha1.Desktop
+		ns        string
+		component string
+		owner     v1alpha1.Owner
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   metav1.ObjectMeta
+	}{
+		"NamedByExternalName": {
+			reason: "The object should be named by the external name, not the name, of the managed resource, labelled with owner and component, and annotated with the managed resource's namespace/name.",
+			args: args{
+				mg:        managed(withName("alice-desktop"), withExternalName("alice-7f3c")),
+				ns:        "desktops",
+				component: ComponentDesktop,
+				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
+			},
+			want: metav1.ObjectMeta{
+				Name:      "alice-7f3c",
+				Namespace: "desktops",
+				Labels: map[string]string{
+					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
+					v1alpha1.LabelComponent: ComponentDesktop,
+					v1alpha1.LabelSession:   "s1",
+					v1alpha1.LabelUser:      "alice",
+				},
+				Annotations: map[string]string{v1alpha1.AnnotationManagedResource: "team-a/alice-desktop"},
+			},
+		},
+		"Component": {
+			reason: "The component label should carry the component passed in.",
+			args: args{
+				mg:        managed(withName("bob-home"), withExternalName("bob-home")),
+				ns:        "other",
+				component: ComponentHome,
+				owner:     v1alpha1.Owner{Session: "s2", User: "bob"},
+			},
+			want: metav1.ObjectMeta{
+				Name:      "bob-home",
+				Namespace: "other",
+				Labels: map[string]string{
+					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
+					v1alpha1.LabelComponent: ComponentHome,
+					v1alpha1.LabelSession:   "s2",
+					v1alpha1.LabelUser:      "bob",
+				},
+				Annotations: map[string]string{v1alpha1.AnnotationManagedResource: "team-a/bob-home"},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ObjectMeta(tc.args.mg, tc.args.ns, tc.args.component, tc.args.owner)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("\n%s\nObjectMeta(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestStamp(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		o      *corev1.Pod
+		spec   any
+		want   map[string]string
+	}{
+		"NoAnnotations": {
+			reason: "Stamp should add the spec-hash annotation to an object without annotations: the first 8 bytes of the SHA-256 of the spec's JSON, hex encoded.",
+			o:      pod(),
+			spec:   map[string]string{"a": "b"},
+			// sha256(`{"a":"b"}`)[:8]
+			want: map[string]string{v1alpha1.AnnotationSpecHash: "db4a7ecb114bc66c"},
+		},
+		"KeepsOtherAnnotations": {
+			reason: "Stamp should keep the object's other annotations.",
+			o:      pod(withAnnotations(map[string]string{"keep": "me"})),
+			spec:   map[string]string{"a": "b"},
+			want:   map[string]string{"keep": "me", v1alpha1.AnnotationSpecHash: "db4a7ecb114bc66c"},
+		},
+		"ReplacesOldHash": {
+			reason: "Stamp should replace a hash recorded before.",
+			o:      pod(withAnnotations(map[string]string{v1alpha1.AnnotationSpecHash: "stale"})),
+			spec:   map[string]string{"a": "b"},
+			want:   map[string]string{v1alpha1.AnnotationSpecHash: "db4a7ecb114bc66c"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			Stamp(tc.o, tc.spec)
+			if diff := cmp.Diff(tc.want, tc.o.GetAnnotations()); diff != "" {
+				t.Errorf("\n%s\nStamp(...): -want, +got annotations:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestHash(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		o      *corev1.Pod
+		want   string
+	}{
+		"Unstamped": {
+			reason: "An object Stamp never touched should have no hash.",
+			o:      pod(),
+			want:   "",
+		},
+		"Stamped": {
+			reason: "Hash should return what Stamp recorded.",
+			o:      pod(withAnnotations(map[string]string{v1alpha1.AnnotationSpecHash: "0123456789abcdef"})),
+			want:   "0123456789abcdef",
+		},
+		"SameSpecSameHash": {
+			reason: "The same spec should always hash the same.",
+			o:      pod(withImage("desktop:1"), stamped()),
+			want:   Hash(pod(withImage("desktop:1"), stamped())),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Hash(tc.o)); diff != "" {
+				t.Errorf("\n%s\nHash(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestUpToDate(t *testing.T) {
+	cases := map[string]struct {
+		reason  string
+		actual  *corev1.Pod
+		desired *corev1.Pod
+		want    bool
+	}{
+		"SameSpec": {
+			reason:  "An object made from the desired spec should be up to date.",
+			actual:  pod(withImage("desktop:1"), stamped()),
+			desired: pod(withImage("desktop:1"), stamped()),
+			want:    true,
+		},
+		"DifferentSpec": {
+			reason:  "An object made from another spec should not be up to date.",
+			actual:  pod(withImage("desktop:1"), stamped()),
+			desired: pod(withImage("desktop:2"), stamped()),
+			want:    false,
+		},
+		"NeitherStamped": {
+			reason:  "An object without a hash should not be up to date, even when the desired object has none either.",
+			actual:  pod(),
+			desired: pod(),
+			want:    false,
+		},
+		"ActualNotStamped": {
+			reason:  "An object created by someone else, without a hash, should not be up to date.",
+			actual:  pod(withImage("desktop:1")),
+			desired: pod(withImage("desktop:1"), stamped()),
+			want:    false,
+		},
+		"BeingDeleted": {
+			reason:  "An object being deleted should not be up to date, whatever its hash.",
+			actual:  pod(withImage("desktop:1"), stamped(), withDeletionTimestamp()),
+			desired: pod(withImage("desktop:1"), stamped()),
+			want:    false,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, UpToDate(tc.actual, tc.desired)); diff != "" {
+				t.Errorf("\n%s\nUpToDate(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func notFound(resource, name string) error {
+	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}
+
+func TestGet(t *testing.T) {
+	type want struct {
+		exists bool
+		err    error
+		o      client.Object
+	}
+	cases := map[string]struct {
+		reason string
+		c      client.Reader
+		o      client.Object
+		want   want
+	}{
+		"NotFound": {
+			reason: "An object that does not exist should read as not existing, without error.",
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(notFound("pods", "alice"))},
+			o:      pod(),
+			want:   want{exists: false, o: pod()},
+		},
+		"GetError": {
+			reason: "Any other error should be returned, naming the kind and name.",
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			o:      pod(),
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice"), o: pod()},
+		},
+		"GetErrorUnstructured": {
+			reason: "An error on an unstructured object should name its kind from its GVK.",
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			o:      ingressRoute(),
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice"), o: ingressRoute()},
+		},
+		"Exists": {
+			reason: "An object that exists should be read into the object passed in.",
+			c:      fake.NewClientBuilder().WithScheme(Scheme()).WithObjects(pod(withImage("desktop:1"))).Build(),
+			o:      pod(),
+			want:   want{exists: true, o: pod(withImage("desktop:1"))},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			exists, err := Get(context.Background(), tc.c, tc.o)
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nGet(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.exists, exists); diff != "" {
+				t.Errorf("\n%s\nGet(...): -want exists, +got exists:\n%s", tc.reason, diff)
+			}
+			// The fake client sets what the API server would; only the
+			// name and spec matter here.
+			if p, ok := tc.o.(*corev1.Pod); ok {
+				if diff := cmp.Diff(tc.want.o.(*corev1.Pod).Spec, p.Spec); diff != "" {
+					t.Errorf("\n%s\nGet(...): -want spec, +got spec:\n%s", tc.reason, diff)
+				}
+			}
+		})
+	}
+}
+
+func ingressRoute() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: "traefik.io", Version: "v1alpha1", Kind: "IngressRoute"})
+	u.SetNamespace("desktops")
+	u.SetName("alice")
+	return u
+}
+
+func TestCreate(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		c      client.Writer
+		o      client.Object
+		want   error
+	}{
+		"Created": {
+			reason: "A successful create should return no error.",
+			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(nil)},
+			o:      pod(),
+		},
+		"AlreadyExists": {
+			reason: "An object that already exists should count as created.",
+			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice"))},
+			o:      pod(),
+		},
+		"CreateError": {
+			reason: "Any other error should be returned, naming the kind and name.",
+			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
+			o:      pod(),
+			want:   errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := Create(context.Background(), tc.c, tc.o)
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestDelete(t *testing.T) {
+	type want struct {
+		err    error
+		policy *metav1.DeletionPropagation
+	}
+	cases := map[string]struct {
+		reason string
+		err    error
+		want   want
+	}{
+		"Deleted": {
+			reason: "A successful delete should return no error and delete dependents in the background.",
+			want:   want{policy: ptrTo(metav1.DeletePropagationBackground)},
+		},
+		"NotFound": {
+			reason: "An object that is already gone should count as deleted.",
+			err:    notFound("pods", "alice"),
+			want:   want{policy: ptrTo(metav1.DeletePropagationBackground)},
+		},
+		"DeleteError": {
+			reason: "Any other error should be returned, naming the kind and name.",
+			err:    errBoom,
+			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice"), policy: ptrTo(metav1.DeletePropagationBackground)},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var policy *metav1.DeletionPropagation
+			c := &test.MockClient{MockDelete: func(_ context.Context, _ client.Object, opts ...client.DeleteOption) error {
+				do := &client.DeleteOptions{}
+				do.ApplyOptions(opts)
+				policy = do.PropagationPolicy
+				return tc.err
+			}}
+			err := Delete(context.Background(), c, pod())
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.policy, policy); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want propagation policy, +got propagation policy:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func TestUpdate(t *testing.T) {
+	type args struct {
+		actual  *corev1.Pod
+		desired *corev1.Pod
+		mutate  func(actual *corev1.Pod)
+		err     error
+	}
+	type want struct {
+		err     error
+		updated *corev1.Pod
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   want
+	}{
+		"MergesMetadata": {
+			reason: "Update should keep actual's own labels and annotations, take desired's over them, and write the result.",
+			args: args{
+				actual: pod(
+					withLabels(map[string]string{"keep": "a", "take": "old"}),
+					withAnnotations(map[string]string{"keep": "a", v1alpha1.AnnotationSpecHash: "old"}),
+				),
+				desired: pod(
+					withLabels(map[string]string{"take": "new", "add": "b"}),
+					withAnnotations(map[string]string{v1alpha1.AnnotationSpecHash: "new"}),
+				),
+				mutate: func(*corev1.Pod) {},
+			},
+			want: want{updated: pod(
+				withLabels(map[string]string{"keep": "a", "take": "new", "add": "b"}),
+				withAnnotations(map[string]string{"keep": "a", v1alpha1.AnnotationSpecHash: "new"}),
+			)},
+		},
+		"NilMetadata": {
+			reason: "Update should take desired's labels and annotations when actual has none.",
+			args: args{
+				actual:  pod(),
+				desired: pod(withLabels(map[string]string{"add": "b"}), withAnnotations(map[string]string{"add": "c"})),
+				mutate:  func(*corev1.Pod) {},
+			},
+			want: want{updated: pod(withLabels(map[string]string{"add": "b"}), withAnnotations(map[string]string{"add": "c"}))},
+		},
+		"Mutates": {
+			reason: "Update should call mutate before writing, so that its changes are written.",
+			args: args{
+				actual:  pod(withImage("desktop:1")),
+				desired: pod(),
+				mutate:  func(p *corev1.Pod) { p.Spec.Containers[0].Image = "desktop:2" },
+			},
+			want: want{updated: pod(withImage("desktop:2"), withLabels(map[string]string{}), withAnnotations(map[string]string{}))},
+		},
+		"UpdateError": {
+			reason: "An error writing the object should be returned, naming the kind and name.",
+			args: args{
+				actual:  pod(),
+				desired: pod(),
+				mutate:  func(*corev1.Pod) {},
+				err:     errBoom,
+			},
+			want: want{
+				err:     errors.Wrapf(errBoom, "cannot update %s %q", "Pod", "alice"),
+				updated: pod(withLabels(map[string]string{}), withAnnotations(map[string]string{})),
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var updated *corev1.Pod
+			c := &test.MockClient{MockUpdate: func(_ context.Context, o client.Object, _ ...client.UpdateOption) error {
+				updated = o.(*corev1.Pod).DeepCopy()
+				return tc.args.err
+			}}
+			err := Update(context.Background(), c, tc.args.actual, tc.args.desired, func() { tc.args.mutate(tc.args.actual) })
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.updated, updated); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want written object, +got written object:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		o      client.Object
+		want   string
+	}{
+		"TypedWithoutTypeMeta": {
+			reason: "A typed object with an empty TypeMeta should be named by its Go type.",
+			o:      pod(),
+			want:   "Pod",
+		},
+		"Unstructured": {
+			reason: "An object with a GVK should be named by its kind.",
+			o:      ingressRoute(),
+			want:   "IngressRoute",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, kindOf(tc.o)); diff != "" {
+				t.Errorf("\n%s\nkindOf(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// managed returns a Desktop in namespace team-a, modified by mods.
+func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
+	d := &v1alpha1.Desktop{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
+	}
+	for _, m := range mods {
+		m(d)
+	}
+	return d
+}
+
+func withName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.SetName(n) }
+}
+
+func withExternalName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
+}
