@@ -51,7 +51,7 @@ unit: ## Unit tests, with the fuzz seed corpus.
 	@go test -count=1 ./...
 
 integration: tools ## Provider integration tests on a real etcd, kube-apiserver and kube-controller-manager.
-	@go test -count=1 -tags integration -timeout 20m ./test/integration/... -v 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
+	@go test -count=1 -tags integration -timeout 20m ./internal/controlplane/... ./test/integration/... -v 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
 
 bench: ## Benchmarks (not tests): the function in process, its proto floor, and over gRPC.
 	@$(MAKE) --no-print-directory bench-function

@@ -4,7 +4,7 @@
 # rebuilt only when its wrapper's go.mod or go.sum changes, so a warm run is a
 # few hash checks.
 #
-#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane cli kwok crane traefik
+#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane cli kwok kwok-stages crane traefik golangci-lint
 #
 # TOOLS_DIR (default .cache/tools) receives bin/<binary> and a stamp per tool.
 set -euo pipefail
@@ -63,7 +63,22 @@ traefik() {
   echo "tools: copied Traefik's CRDs to $out"
 }
 
-all=(etcd kube crossplane cli kwok crane traefik)
+# kwok-stages: the node and pod lifecycle stages kwok ships in its module,
+# copied to kwok/ for the control plane to pass to kwok.
+kwok_stages() {
+  local out=$tools_dir/kwok
+  if [[ -s $out/pod-ready.yaml ]]; then echo "tools: kwok stages are up to date"; return; fi
+  mkdir -p "$out"
+  local dir
+  dir=$(cd "$here/kwok" && go mod download sigs.k8s.io/kwok && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  cp "$dir"/kustomize/stage/node/fast/node-initialize.yaml \
+     "$dir"/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+     "$dir"/kustomize/stage/pod/fast/pod-*.yaml "$out/"
+  chmod 644 "$out"/*.yaml
+  echo "tools: copied kwok's stages to $out"
+}
+
+all=(etcd kube crossplane cli kwok kwok-stages crane traefik)
 for tool in "${@:-${all[@]}}"; do
   case $tool in
     etcd) build etcd "-s -w" etcd=go.etcd.io/etcd/server/v3 ;;
@@ -80,6 +95,7 @@ for tool in "${@:-${all[@]}}"; do
       kwok=sigs.k8s.io/kwok/cmd/kwok ;;
     crane) build crane "-s -w" crane=github.com/google/go-containerregistry/cmd/crane ;;
     traefik) traefik ;;
+    kwok-stages) kwok_stages ;;
     golangci-lint) build golangci-lint "-s -w" golangci-lint=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
     *) echo "tools: unknown tool $tool (want one of ${all[*]})" >&2; exit 2 ;;
   esac

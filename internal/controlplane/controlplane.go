@@ -40,6 +40,14 @@ type Options struct {
 	// ControllerManager also starts kube-controller-manager, for garbage
 	// collection, service account tokens and namespace deletion.
 	ControllerManager bool
+	// Nodes also starts kube-scheduler and kwok, and registers these fake
+	// nodes, which kwok keeps Ready and whose Pods it runs. It implies
+	// ControllerManager, whose node lifecycle controller lifts the not-ready
+	// taint from new nodes.
+	Nodes []Node
+	// Stages is the folder of kwok's node and pod stages (make tools copies
+	// them to .cache/tools/kwok).
+	Stages string
 	// Progress receives a line per step; nil discards them.
 	Progress io.Writer
 	// Detach keeps the processes running after the caller exits, for
@@ -85,6 +93,9 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		return err
 	}
 	etcdClient, etcdPeer, apiPort, kcmPort := ports[0], ports[1], ports[2], ports[3]
+	if len(o.Nodes) > 0 {
+		o.ControllerManager = true
+	}
 
 	pki := filepath.Join(o.Dir, "pki")
 	if err := os.MkdirAll(pki, 0o700); err != nil {
@@ -161,6 +172,11 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 			"--secure-port="+strconv.Itoa(kcmPort),
 			"--concurrent-gc-syncs=5",
 		); err != nil {
+			return err
+		}
+	}
+	if len(o.Nodes) > 0 {
+		if err := cp.startNodes(ctx); err != nil {
 			return err
 		}
 	}
