@@ -67,8 +67,8 @@ func TestSessionStatus(t *testing.T) {
 			},
 		},
 		"Unschedulable": {
-			reason: "A desktop Pod that is not scheduled should show the provider's message.",
-			lc:     running,
+			reason:   "A desktop Pod that is not scheduled should show the provider's message.",
+			lc:       running,
 			observed: all(mr(false, map[string]any{"phase": "Pending", "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}), false),
 			want: want{
 				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}),

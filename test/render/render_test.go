@@ -1,0 +1,231 @@
+//go:build render
+
+// Package render tests function-vdi through the real Crossplane: every
+// example session under examples/sessions is rendered by the Crossplane CLI
+// with Crossplane core's own reconciler (--crossplane-binary) and the built
+// function, compared with its committed expected output, and the output is
+// validated against the provider's CRDs and the VDISession XRD.
+package render
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite each example's expected.yaml from its render")
+
+// now is the clock of the function under render: examples are created at
+// 09:00, so an 8h session runs and a 30m one has expired.
+const now = "2026-05-01T10:00:00Z"
+
+// The files of one example, relative to its folder.
+const (
+	sessionFile  = "session.yaml"
+	observedFile = "observed.yaml"
+	expectedFile = "expected.yaml"
+	errorFile    = "expected-error.txt"
+)
+
+type env struct {
+	root, cli, core, addr, cache string
+}
+
+func TestRender(t *testing.T) {
+	e := setup(t)
+	dirs, err := filepath.Glob(filepath.Join(e.root, "examples", "sessions", "*", sessionFile))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("cannot find examples/sessions/*/%s: %v", sessionFile, err)
+	}
+	for _, s := range dirs {
+		dir := filepath.Dir(s)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			out, stderr, err := e.render(dir)
+			if want, ok := read(t, filepath.Join(dir, errorFile)); ok {
+				want = strings.TrimSpace(want)
+				if err == nil {
+					t.Fatalf("crossplane composition render: want a fatal result %q, got success:\n%s", want, out)
+				}
+				if !strings.Contains(stderr, want) {
+					t.Errorf("crossplane composition render: want stderr to contain %q, got:\n%s", want, stderr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("crossplane composition render: %v\n%s", err, stderr)
+			}
+			golden := filepath.Join(dir, expectedFile)
+			if *update {
+				if err := os.WriteFile(golden, []byte(out), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, ok := read(t, golden)
+			if !ok {
+				t.Fatalf("%s is missing; run make render-update", golden)
+			}
+			if diff := cmp.Diff(want, out); diff != "" {
+				t.Errorf("crossplane composition render: -want (%s), +got:\n%s", golden, diff)
+			}
+			e.validate(t, out)
+		})
+	}
+}
+
+// setup finds the Crossplane binaries, builds and starts the function, and
+// seeds the schema cache of crossplane resource validate.
+func setup(t *testing.T) env {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env{
+		root: root,
+		cli:  filepath.Join(root, ".cache", "tools", "bin", "crossplane"),
+		core: filepath.Join(root, ".cache", "tools", "bin", "crossplane-core"),
+	}
+	for _, b := range []string{e.cli, e.core} {
+		if _, err := os.Stat(b); err != nil {
+			t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI and core (%v)", b, err)
+		}
+	}
+	e.addr = startFunction(t, root)
+	e.cache = seedSchemaCache(t, root)
+	return e
+}
+
+func (e env) render(dir string) (stdout, stderr string, err error) {
+	args := []string{
+		"composition", "render",
+		filepath.Join(dir, sessionFile),
+		filepath.Join(e.root, "package", "configuration", "composition.yaml"),
+		filepath.Join(e.root, "examples", "functions.yaml"),
+		"--crossplane-binary=" + e.core,
+		"--xrd=" + filepath.Join(e.root, "package", "configuration", "definition.yaml"),
+		"--required-resources=" + filepath.Join(e.root, "examples", "templates"),
+		"--function-annotations=render.crossplane.io/runtime-development-target=" + e.addr,
+		"--include-full-xr",
+	}
+	if _, err := os.Stat(filepath.Join(dir, observedFile)); err == nil {
+		args = append(args, "--observed-resources="+filepath.Join(dir, observedFile))
+	}
+	return run(e.root, e.cli, args...)
+}
+
+// validate checks rendered objects against the provider's generated CRDs
+// and the VDISession XRD.
+func (e env) validate(t *testing.T, rendered string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "rendered.yaml")
+	if err := os.WriteFile(f, []byte(rendered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	schemas := filepath.Join(e.root, "package", "crds") + "," + filepath.Join(e.root, "package", "configuration", "definition.yaml")
+	out, stderr, err := run(e.root, e.cli, "resource", "validate", schemas, f,
+		"--cache-dir="+e.cache, "--crossplane-image="+coreImage, "--error-on-missing-schemas")
+	if err != nil {
+		t.Errorf("crossplane resource validate: %v\n%s%s", err, out, stderr)
+	}
+}
+
+func run(dir, bin string, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var o, e bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func read(t *testing.T, path string) (string, bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), true
+}
+
+// startFunction builds cmd/function and serves it insecurely on a free
+// loopback port with the fixed clock, as the Development runtime expects.
+func startFunction(t *testing.T, root string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "function-vdi")
+	if _, stderr, err := run(root, "go", "build", "-o", bin, "./cmd/function"); err != nil {
+		t.Fatalf("cannot build the function: %v\n%s", err, stderr)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "--insecure", "--address="+addr, "--now="+now)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("cannot start the function: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			return addr
+		}
+	}
+	t.Fatalf("the function did not listen at %s within 30s:\n%s", addr, stderr.String())
+	return ""
+}
+
+// coreImage names Crossplane core's schemas in the validate cache. validate
+// downloads them from a registry unless cached; we cache the CRDs of the very
+// core module `make tools` builds, so validation runs offline.
+const coreImage = "local/crossplane:v2.4.0"
+
+func seedSchemaCache(t *testing.T, root string) string {
+	t.Helper()
+	out, stderr, err := run(filepath.Join(root, "cluster", "tools", "crossplane"), "go", "list", "-mod=readonly", "-m", "-f", "{{.Dir}}", "github.com/crossplane/crossplane/v2")
+	if err != nil {
+		t.Fatalf("cannot find the Crossplane core module: %v\n%s", err, stderr)
+	}
+	crds, err := filepath.Glob(filepath.Join(strings.TrimSpace(out), "cluster", "crds", "*.yaml"))
+	if err != nil || len(crds) == 0 {
+		t.Fatalf("cannot find Crossplane core's CRDs: %v", err)
+	}
+	var all bytes.Buffer
+	for _, c := range crds {
+		b, err := os.ReadFile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+		all.WriteString("\n---\n")
+	}
+	cache := t.TempDir()
+	dir := filepath.Join(cache, strings.ReplaceAll(coreImage, ":", "@"))
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "package.yaml"), all.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cache
+}
