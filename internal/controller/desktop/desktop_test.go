@@ -1,0 +1,715 @@
+package desktop
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+var errBoom = errors.New("boom")
+
+// clusters is a Clusters that returns what it was given.
+type clusters struct {
+	cl  *target.Cluster
+	err error
+}
+
+func (c clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
+	return c.cl, c.err
+}
+
+func TestConnect(t *testing.T) {
+	kube := &test.MockClient{}
+	type want struct {
+		err       error
+		kube      client.Client
+		namespace string
+		password  string
+	}
+	cases := map[string]struct {
+		reason   string
+		clusters Clusters
+		want     want
+	}{
+		"ClustersError": {
+			reason:   "An error resolving the target cluster should be returned as is.",
+			clusters: clusters{err: errBoom},
+			want:     want{err: errBoom},
+		},
+		"Connected": {
+			reason:   "The external client should use the target cluster's client, the namespace it resolves for the Desktop, and the connector's password generator.",
+			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			want:     want{kube: kube, namespace: "team-a", password: "generated"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := &connector{clusters: tc.clusters, password: func() (string, error) { return "generated", nil }}
+			got, err := c.Connect(context.Background(), desktop())
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if tc.want.err != nil {
+				return
+			}
+			e, ok := got.(*external)
+			if !ok {
+				t.Fatalf("\n%s\nConnect(...): want *external, got %T", tc.reason, got)
+			}
+			if e.kube != tc.want.kube {
+				t.Errorf("\n%s\nConnect(...): want the target cluster's client, got another", tc.reason)
+			}
+			if diff := cmp.Diff(tc.want.namespace, e.namespace); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want namespace, +got namespace:\n%s", tc.reason, diff)
+			}
+			pw, _ := e.password()
+			if diff := cmp.Diff(tc.want.password, pw); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want password, +got password:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// credentials returns the credentials Secret of desktop() in namespace
+// desktops, holding password.
+func credentials(password string) *corev1.Secret {
+	return buildSecret(desktop(), "desktops", password)
+}
+
+// cluster returns a fake target cluster holding objs.
+func cluster(objs ...client.Object) client.Client {
+	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
+}
+
+func notFound(resource, name string) error {
+	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}
+
+// getFn returns a MockGetFn that answers Pods with pod, Secrets with
+// secret, and returns podErr or secretErr for them. A nil object with a
+// nil error reads as NotFound.
+func getFn(pod *corev1.Pod, podErr error, secret *corev1.Secret, secretErr error) test.MockGetFn {
+	return func(_ context.Context, key client.ObjectKey, o client.Object) error {
+		switch o := o.(type) {
+		case *corev1.Pod:
+			if podErr != nil {
+				return podErr
+			}
+			if pod == nil {
+				return notFound("pods", key.Name)
+			}
+			pod.DeepCopyInto(o)
+		case *corev1.Secret:
+			if secretErr != nil {
+				return secretErr
+			}
+			if secret == nil {
+				return notFound("secrets", key.Name)
+			}
+			secret.DeepCopyInto(o)
+		}
+		return nil
+	}
+}
+
+func withAtProvider(o v1alpha1.DesktopObservation) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Status.AtProvider = o }
+}
+
+func withConditions(c ...xpv2.Condition) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.SetConditions(c...) }
+}
+
+func details(password string) managed.ConnectionDetails {
+	return managed.ConnectionDetails{
+		ConnectionURL:      []byte("https://vdi.example/alice/"),
+		ConnectionUsername: []byte("alice"),
+		ConnectionPassword: []byte(password),
+	}
+}
+
+func TestObserve(t *testing.T) {
+	hash := target.Hash(buildPod(desktop(), "desktops"))
+	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
+
+	type want struct {
+		o   managed.ExternalObservation
+		err error
+		cr  *v1alpha1.Desktop
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		cr     *v1alpha1.Desktop
+		want   want
+	}{
+		"PodMissing": {
+			reason: "A Desktop whose Pod does not exist should not exist, and forget what it saw before.",
+			kube:   cluster(credentials("s3cret")),
+			cr:     desktop(withAtProvider(seen)),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+		},
+		"SecretMissing": {
+			reason: "A Desktop whose credentials Secret does not exist should not exist, so that Create makes the Secret.",
+			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
+			cr:     desktop(withAtProvider(seen)),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+		},
+		"BothMissing": {
+			reason: "A Desktop with nothing in the target cluster should not exist.",
+			kube:   cluster(),
+			cr:     desktop(),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+		},
+		"GetPodError": {
+			reason: "An error reading the Pod should be returned.",
+			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, credentials("s3cret"), nil)},
+			cr:     desktop(),
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop"), cr: desktop()},
+		},
+		"GetSecretError": {
+			reason: "An error reading the Secret should be returned.",
+			kube:   &test.MockClient{MockGet: getFn(actualPod(desktop()), nil, nil, errBoom)},
+			cr:     desktop(),
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), cr: desktop()},
+		},
+		"Ready": {
+			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
+			kube: cluster(
+				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Available()),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						Ready:                 true,
+						SpecHash:              hash,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"Unschedulable": {
+			reason: "A Desktop whose Pod cannot be scheduled should be Unavailable saying why, yet up to date: a new Pod would not schedule either.",
+			kube: cluster(
+				actualPod(desktop(), status(corev1.PodPending, unschedulable("0/3 nodes are available."))),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("Unschedulable: 0/3 nodes are available.")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodPending,
+						Message:               "Unschedulable: 0/3 nodes are available.",
+						SpecHash:              hash,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"RunningNotReady": {
+			reason: "A Desktop whose Pod runs but is not ready yet should be Unavailable, naming the phase.",
+			kube: cluster(
+				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse))),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Running and not ready yet")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						SpecHash:              hash,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"SpecChanged": {
+			reason: "A Desktop whose Pod was made from another spec should not be up to date, so that Update replaces the Pod, and show pendingRestart.",
+			kube: cluster(
+				actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Available()),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						Ready:                 true,
+						SpecHash:              target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "desktops")),
+						PendingRestart:        true,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"Failed": {
+			reason: "A Desktop whose Pod failed should not be up to date, so that Update replaces the Pod, even though its spec is current.",
+			kube: cluster(
+				actualPod(desktop(), status(corev1.PodFailed)),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Failed and not ready yet")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodFailed,
+						SpecHash:              hash,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"Succeeded": {
+			reason: "A Desktop whose Pod exited should not be up to date, so that Update replaces the Pod.",
+			kube: cluster(
+				actualPod(desktop(), status(corev1.PodSucceeded)),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Succeeded and not ready yet")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodSucceeded,
+						SpecHash:              hash,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"Terminating": {
+			reason: "A Desktop whose Pod is being deleted should be Unavailable and not up to date.",
+			kube: cluster(
+				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
+				credentials("s3cret"),
+			),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is terminating")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						Message:               "the desktop Pod is terminating",
+						SpecHash:              hash,
+						PendingRestart:        true,
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops", password: func() (string, error) { return "", errBoom }}
+			got, err := e.Observe(context.Background(), tc.cr)
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.o, got); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want Desktop, +got Desktop:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestObserveWritesNothing(t *testing.T) {
+	// Observe must never write to the target cluster, not even when it
+	// finds a Pod that Update will replace.
+	wrote := func(verb string) func(context.Context, client.Object) error {
+		return func(_ context.Context, o client.Object) error {
+			t.Errorf("\nObserve should only read the target cluster\nObserve(...): %s %T %q", verb, o, o.GetName())
+			return nil
+		}
+	}
+	kube := &test.MockClient{
+		MockGet: getFn(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodFailed)), nil, credentials("s3cret"), nil),
+		MockCreate: func(ctx context.Context, o client.Object, _ ...client.CreateOption) error {
+			return wrote("create")(ctx, o)
+		},
+		MockUpdate: func(ctx context.Context, o client.Object, _ ...client.UpdateOption) error {
+			return wrote("update")(ctx, o)
+		},
+		MockPatch: func(ctx context.Context, o client.Object, _ client.Patch, _ ...client.PatchOption) error {
+			return wrote("patch")(ctx, o)
+		},
+		MockDelete: func(ctx context.Context, o client.Object, _ ...client.DeleteOption) error {
+			return wrote("delete")(ctx, o)
+		},
+	}
+	e := &external{kube: kube, namespace: "desktops", password: func() (string, error) { return "", errBoom }}
+	if _, err := e.Observe(context.Background(), desktop()); err != nil {
+		t.Errorf("\nObserve should only read the target cluster\nObserve(...): %v", err)
+	}
+}
+
+func TestCreate(t *testing.T) {
+	type args struct {
+		kube     client.Client
+		password func() (string, error)
+	}
+	type want struct {
+		c   managed.ExternalCreation
+		err error
+		// password the cluster's Secret should hold afterwards, and whether
+		// the Pod should exist; checked only for fake clusters.
+		stored string
+	}
+	generated := func() (string, error) { return "generated", nil }
+	mustNotGenerate := func() (string, error) { return "", errors.New("the password generator must not be called") }
+
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   want
+	}{
+		"NothingExists": {
+			reason: "Create should make the Secret with a new password and the Pod, and publish the new password.",
+			args:   args{kube: cluster(), password: generated},
+			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("generated")}, stored: "generated"},
+		},
+		"SecretExists": {
+			reason: "Create should keep the password of an existing Secret, without generating one, and make the Pod.",
+			args:   args{kube: cluster(credentials("kept")), password: mustNotGenerate},
+			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}, stored: "kept"},
+		},
+		"PodExists": {
+			reason: "Create should make a missing Secret even when the Pod exists, and count the Pod as created.",
+			args:   args{kube: cluster(actualPod(desktop())), password: generated},
+			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("generated")}, stored: "generated"},
+		},
+		"PasswordError": {
+			reason: "An error generating the password should be returned, and nothing created.",
+			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, nil)}, password: func() (string, error) { return "", errBoom }},
+			want:   want{err: errors.Wrap(errBoom, "cannot generate desktop password")},
+		},
+		"GetSecretError": {
+			reason: "An error reading the Secret should be returned, and nothing created.",
+			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, errBoom)}, password: mustNotGenerate},
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials")},
+		},
+		"CreateSecretError": {
+			reason: "An error creating the Secret should be returned, and the Pod not created.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet:    getFn(nil, nil, nil, nil),
+					MockCreate: test.NewMockCreateFn(errBoom),
+				},
+				password: generated,
+			},
+			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Secret", "alice-desktop-credentials")},
+		},
+		"CreatePodError": {
+			reason: "An error creating the Pod should be returned.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet: getFn(nil, nil, credentials("kept"), nil),
+					MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
+						if _, ok := o.(*corev1.Pod); ok {
+							return errBoom
+						}
+						return nil
+					},
+				},
+				password: mustNotGenerate,
+			},
+			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice-desktop")},
+		},
+		"LostRace": {
+			reason: "When another Create stored the Secret first, Create should publish the stored password, not the one it generated.",
+			args: args{
+				kube: func() client.Client {
+					gets := 0
+					return &test.MockClient{
+						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
+							gets++
+							if gets == 1 {
+								// The first read finds no Secret...
+								return notFound("secrets", key.Name)
+							}
+							// ...the second finds the one the winner stored.
+							return getFn(nil, nil, credentials("winner"), nil)(ctx, key, o)
+						},
+						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
+							if _, ok := o.(*corev1.Secret); ok {
+								return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
+							}
+							return nil
+						},
+					}
+				}(),
+				password: generated,
+			},
+			want: want{c: managed.ExternalCreation{ConnectionDetails: details("winner")}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.args.kube, namespace: "desktops", password: tc.args.password}
+			got, err := e.Create(context.Background(), desktop())
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.c, got); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if tc.want.stored == "" {
+				return
+			}
+			s := &corev1.Secret{}
+			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-desktop-credentials"}, s); err != nil {
+				t.Fatalf("\n%s\nCreate(...): want the Secret in the target cluster: %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.want.stored, string(s.Data["password"])); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want stored password, +got stored password:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(credentials(tc.want.stored).Labels, s.Labels); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want Secret labels, +got Secret labels:\n%s", tc.reason, diff)
+			}
+			p := &corev1.Pod{}
+			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-desktop"}, p); err != nil {
+				t.Fatalf("\n%s\nCreate(...): want the Pod in the target cluster: %v", tc.reason, err)
+			}
+			if !target.UpToDate(p, buildPod(desktop(), "desktops")) {
+				t.Errorf("\n%s\nCreate(...): want the Pod made from the Desktop's spec, got hash %q", tc.reason, target.Hash(p))
+			}
+		})
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	type want struct {
+		err error
+		// pod and secret say whether each should still exist; checked only
+		// for fake clusters.
+		pod, secret bool
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   want
+	}{
+		"DeletesPod": {
+			reason: "Update should delete the Pod, keeping its Secret, so that the next reconcile creates a Pod of the current spec with the same password.",
+			kube:   cluster(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), credentials("kept")),
+			want:   want{pod: false, secret: true},
+		},
+		"PodGone": {
+			reason: "A Pod that is already gone should count as replaced.",
+			kube:   cluster(credentials("kept")),
+			want:   want{pod: false, secret: true},
+		},
+		"DeleteError": {
+			reason: "An error deleting the Pod should be returned.",
+			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(errBoom)},
+			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			got, err := e.Update(context.Background(), desktop())
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(managed.ExternalUpdate{}, got); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if _, ok := tc.kube.(*test.MockClient); ok {
+				return
+			}
+			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", tc.want.pod)
+			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", tc.want.secret)
+		})
+	}
+}
+
+func checkExists(t *testing.T, reason string, kube client.Client, o client.Object, name string, want bool) {
+	t.Helper()
+	err := kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: name}, o)
+	if err != nil && !kerrors.IsNotFound(err) {
+		t.Fatalf("\n%s\nGet(%T %q): %v", reason, o, name, err)
+	}
+	if diff := cmp.Diff(want, err == nil); diff != "" {
+		t.Errorf("\n%s\n%T %q exists: -want, +got:\n%s", reason, o, name, diff)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	// deleteFn fails deletes of objects of the kind errOn with errBoom and
+	// records the kinds it was asked to delete.
+	deleteFn := func(errOn client.Object, deleted *[]string) test.MockDeleteFn {
+		return func(_ context.Context, o client.Object, _ ...client.DeleteOption) error {
+			kind := "Secret"
+			if _, ok := o.(*corev1.Pod); ok {
+				kind = "Pod"
+			}
+			*deleted = append(*deleted, kind+"/"+o.GetNamespace()+"/"+o.GetName())
+			switch errOn.(type) {
+			case *corev1.Pod:
+				if kind == "Pod" {
+					return errBoom
+				}
+			case *corev1.Secret:
+				if kind == "Secret" {
+					return errBoom
+				}
+			}
+			return nil
+		}
+	}
+	type want struct {
+		err     error
+		deleted []string
+	}
+	cases := map[string]struct {
+		reason string
+		errOn  client.Object
+		want   want
+	}{
+		"DeletesBoth": {
+			reason: "Delete should delete the Pod and then its Secret, in the Desktop's target namespace.",
+			want:   want{deleted: []string{"Pod/desktops/alice-desktop", "Secret/desktops/alice-desktop-credentials"}},
+		},
+		"PodError": {
+			reason: "An error deleting the Pod should be returned, keeping the Secret the Pod may still use.",
+			errOn:  &corev1.Pod{},
+			want: want{
+				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
+				deleted: []string{"Pod/desktops/alice-desktop"},
+			},
+		},
+		"SecretError": {
+			reason: "An error deleting the Secret should be returned.",
+			errOn:  &corev1.Secret{},
+			want: want{
+				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
+				deleted: []string{"Pod/desktops/alice-desktop", "Secret/desktops/alice-desktop-credentials"},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var deleted []string
+			e := &external{kube: &test.MockClient{MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "desktops"}
+			_, err := e.Delete(context.Background(), desktop())
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.deleted, deleted); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want deleted, +got deleted:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestDeleteFromCluster(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+	}{
+		"BothExist": {
+			reason: "Delete should leave neither the Pod nor the Secret.",
+			kube:   cluster(actualPod(desktop()), credentials("s3cret")),
+		},
+		"AlreadyGone": {
+			reason: "Delete should succeed when the Pod and Secret are already gone.",
+			kube:   cluster(),
+		},
+		"OnlySecret": {
+			reason: "Delete should delete the Secret even when the Pod is already gone.",
+			kube:   cluster(credentials("s3cret")),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			if _, err := e.Delete(context.Background(), desktop()); err != nil {
+				t.Errorf("\n%s\nDelete(...): %v", tc.reason, err)
+			}
+			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", false)
+			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", false)
+		})
+	}
+}
+
+func TestForPod(t *testing.T) {
+	withAnnotation := func(v string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+			Namespace:   "desktops",
+			Name:        "alice-desktop",
+			Annotations: map[string]string{v1alpha1.AnnotationManagedResource: v},
+		}}
+	}
+	cases := map[string]struct {
+		reason string
+		pod    *corev1.Pod
+		want   []reconcile.Request
+	}{
+		"Owned": {
+			reason: "A desktop Pod should map to the Desktop its annotation names, not to its own namespace and name.",
+			pod:    withAnnotation("team-a/alice"),
+			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice"}}},
+		},
+		"BuiltPod": {
+			reason: "A Pod buildPod made should map back to its Desktop.",
+			pod:    buildPod(desktop(), "desktops"),
+			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}}},
+		},
+		"NoAnnotation": {
+			reason: "A Pod without the annotation should map to nothing.",
+			pod:    &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "other"}},
+		},
+		"NoNamespace": {
+			reason: "An annotation without a namespace/name separator should map to nothing.",
+			pod:    withAnnotation("alice"),
+		},
+		"EmptyName": {
+			reason: "An annotation with an empty name should map to nothing.",
+			pod:    withAnnotation("team-a/"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, ForPod(context.Background(), tc.pod)); diff != "" {
+				t.Errorf("\n%s\nForPod(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

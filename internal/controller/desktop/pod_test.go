@@ -1,0 +1,663 @@
+package desktop
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+// desktop returns the Desktop alice-desktop of namespace team-a, modified by
+// mods.
+func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
+	d := &v1alpha1.Desktop{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-desktop"},
+		Spec: v1alpha1.DesktopSpec{ForProvider: v1alpha1.DesktopParameters{
+			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
+			Image: "ghcr.io/selkies/desktop:1",
+			URL:   "https://vdi.example/alice/",
+		}},
+	}
+	meta.SetExternalName(d, "alice-desktop")
+	for _, m := range mods {
+		m(d)
+	}
+	return d
+}
+
+func withImage(image string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.Image = image }
+}
+
+func withGPU(count int32) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) {
+		d.Spec.ForProvider.Resources.GPU = &v1alpha1.GPUResources{Count: count}
+	}
+}
+
+func withGPUOf(name string, count int32) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) {
+		d.Spec.ForProvider.Resources.GPU = &v1alpha1.GPUResources{Count: count, ResourceName: name}
+	}
+}
+
+func withCPU(q string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.Resources.CPU = ptr.To(resource.MustParse(q)) }
+}
+
+func withMemory(q string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.Resources.Memory = ptr.To(resource.MustParse(q)) }
+}
+
+func withShm(q string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.ShmSize = ptr.To(resource.MustParse(q)) }
+}
+
+func withPort(p int32) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.Port = p }
+}
+
+func withHome(claim, mountPath string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) {
+		d.Spec.ForProvider.Home = &v1alpha1.HomeVolume{ClaimName: claim, MountPath: mountPath}
+	}
+}
+
+func withEnv(name, value string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) {
+		d.Spec.ForProvider.Env = append(d.Spec.ForProvider.Env, v1alpha1.EnvVar{Name: name, Value: value})
+	}
+}
+
+func withSession(s string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.Session = s }
+}
+
+func withURL(u string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL = u }
+}
+
+func withExternalName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
+}
+
+func withScheduling(nodeSelector map[string]string, tolerations []corev1.Toleration, runtimeClass string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) {
+		d.Spec.ForProvider.NodeSelector = nodeSelector
+		d.Spec.ForProvider.Tolerations = tolerations
+		d.Spec.ForProvider.RuntimeClassName = &runtimeClass
+	}
+}
+
+// wantPod is the desktop Pod the default desktop() should get in namespace
+// desktops, written out by hand, modified by mods.
+func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
+	password := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "alice-desktop-credentials"},
+		Key:                  "password",
+	}}
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: "desktops",
+			Name:      "alice-desktop",
+			Labels: map[string]string{
+				"app.kubernetes.io/managed-by": "provider-vdi",
+				"app.kubernetes.io/component":  "desktop",
+				"vdi.kasm.io/session":          "s1",
+				"vdi.kasm.io/user":             "alice",
+				"vdi.kasm.io/desktop":          "alice-desktop",
+			},
+			Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
+		},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: ptr.To(false),
+			EnableServiceLinks:           ptr.To(false),
+			RestartPolicy:                corev1.RestartPolicyAlways,
+			Hostname:                     "alice-desktop",
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr.To(true),
+				RunAsUser:      ptr.To[int64](1000),
+				RunAsGroup:     ptr.To[int64](1000),
+				FSGroup:        ptr.To[int64](1000),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Volumes: []corev1.Volume{{Name: "dshm", VolumeSource: corev1.VolumeSource{
+				EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory},
+			}}},
+			Containers: []corev1.Container{{
+				Name:  "desktop",
+				Image: "ghcr.io/selkies/desktop:1",
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				Env: []corev1.EnvVar{
+					{Name: "SELKIES_PORT", Value: "8080"},
+					{Name: "SELKIES_ENABLE_BASIC_AUTH", Value: "true"},
+					{Name: "SELKIES_BASIC_AUTH_USER", Value: "alice"},
+					{Name: "SELKIES_BASIC_AUTH_PASSWORD", ValueFrom: password},
+					{Name: "PASSWD", ValueFrom: password},
+				},
+				VolumeMounts: []corev1.VolumeMount{{Name: "dshm", MountPath: "/dev/shm"}},
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
+					PeriodSeconds:    5,
+					FailureThreshold: 3,
+				},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+	for _, m := range mods {
+		m(p)
+	}
+	return p
+}
+
+// ignoreHash leaves the spec hash out of a comparison of Pods; TestPodSpecHash
+// covers it.
+var ignoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
+
+func TestBuildPod(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		cr     *v1alpha1.Desktop
+		want   *corev1.Pod
+	}{
+		"Minimal": {
+			reason: "A desktop with only an image should get a restricted Pod on port 8080 with no service account token, a memory /dev/shm, a readiness probe on its port, and the password from its Secret.",
+			cr:     desktop(),
+			want:   wantPod(),
+		},
+		"NamedByExternalName": {
+			reason: "The Pod, its hostname, its desktop label and its Secret should be named by the external name.",
+			cr:     desktop(withExternalName("alice-7f3c")),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Name = "alice-7f3c"
+				p.Labels[v1alpha1.LabelDesktop] = "alice-7f3c"
+				p.Spec.Hostname = "alice-7f3c"
+				for _, e := range p.Spec.Containers[0].Env {
+					if e.ValueFrom != nil {
+						e.ValueFrom.SecretKeyRef.Name = "alice-7f3c-credentials"
+					}
+				}
+			}),
+		},
+		"Port": {
+			reason: "A desktop's port should be the container port and SELKIES_PORT.",
+			cr:     desktop(withPort(3000)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Ports[0].ContainerPort = 3000
+				p.Spec.Containers[0].Env[0].Value = "3000"
+			}),
+		},
+		"ShmSize": {
+			reason: "ShmSize should limit the memory-backed /dev/shm.",
+			cr:     desktop(withShm("2Gi")),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Volumes[0].EmptyDir.SizeLimit = ptr.To(resource.MustParse("2Gi"))
+			}),
+		},
+		"HomeDefaultMountPath": {
+			reason: "A home claim without a mount path should be mounted at /home/ubuntu.",
+			cr:     desktop(withHome("alice-home", "")),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "alice-home"},
+				}})
+				p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: "/home/ubuntu"})
+			}),
+		},
+		"HomeMountPath": {
+			reason: "A home claim should be mounted at its mount path.",
+			cr:     desktop(withHome("alice-home", "/home/alice")),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "alice-home"},
+				}})
+				p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: "/home/alice"})
+			}),
+		},
+		"Env": {
+			reason: "Plain environment variables should follow the provider's own, in order.",
+			cr:     desktop(withEnv("TZ", "Europe/Berlin"), withEnv("LANG", "de_DE.UTF-8")),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env,
+					corev1.EnvVar{Name: "TZ", Value: "Europe/Berlin"},
+					corev1.EnvVar{Name: "LANG", Value: "de_DE.UTF-8"},
+				)
+			}),
+		},
+		"Scheduling": {
+			reason: "Node selector, tolerations and runtime class should be passed to the Pod.",
+			cr: desktop(withScheduling(
+				map[string]string{"gpu": "l4"},
+				[]corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+				"nvidia",
+			)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.NodeSelector = map[string]string{"gpu": "l4"}
+				p.Spec.Tolerations = []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+				p.Spec.RuntimeClassName = ptr.To("nvidia")
+			}),
+		},
+		"Resources": {
+			reason: "CPU and memory should be requested and limited alike, and GPUs limited.",
+			cr:     desktop(withCPU("4"), withMemory("8Gi"), withGPU(1)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+					Limits: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("4"),
+						corev1.ResourceMemory: resource.MustParse("8Gi"),
+						"nvidia.com/gpu":      resource.MustParse("1"),
+					},
+					Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("4"),
+						corev1.ResourceMemory: resource.MustParse("8Gi"),
+					},
+				}
+			}),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := buildPod(tc.cr, "desktops")
+			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
+				t.Errorf("\n%s\nbuildPod(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if target.Hash(got) == "" {
+				t.Errorf("\n%s\nbuildPod(...): want the Pod stamped with its spec hash, got none", tc.reason)
+			}
+		})
+	}
+}
+
+func TestResources(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		r      v1alpha1.ComputeResources
+		want   corev1.ResourceRequirements
+	}{
+		"None": {
+			reason: "A desktop without resources should request and limit nothing.",
+			want:   corev1.ResourceRequirements{},
+		},
+		"CPUOnly": {
+			reason: "CPU alone should be requested and limited alike.",
+			r:      v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("500m"))},
+			want: corev1.ResourceRequirements{
+				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")},
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")},
+			},
+		},
+		"MemoryOnly": {
+			reason: "Memory alone should be requested and limited alike.",
+			r:      v1alpha1.ComputeResources{Memory: ptr.To(resource.MustParse("4Gi"))},
+			want: corev1.ResourceRequirements{
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("4Gi")},
+				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("4Gi")},
+			},
+		},
+		"GPUDefaultResourceName": {
+			reason: "GPUs without a resource name should be limited as nvidia.com/gpu, and not requested: the API server copies the limit.",
+			r:      v1alpha1.ComputeResources{GPU: &v1alpha1.GPUResources{Count: 2}},
+			want: corev1.ResourceRequirements{
+				Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("2")},
+			},
+		},
+		"GPUResourceName": {
+			reason: "GPUs should be limited under their resource name.",
+			r:      v1alpha1.ComputeResources{GPU: &v1alpha1.GPUResources{Count: 1, ResourceName: "amd.com/gpu"}},
+			want: corev1.ResourceRequirements{
+				Limits: corev1.ResourceList{"amd.com/gpu": resource.MustParse("1")},
+			},
+		},
+		"ZeroGPUs": {
+			reason: "A GPU count of zero should add no GPU limit at all.",
+			r:      v1alpha1.ComputeResources{GPU: &v1alpha1.GPUResources{Count: 0, ResourceName: "nvidia.com/gpu"}},
+			want:   corev1.ResourceRequirements{},
+		},
+		"All": {
+			reason: "CPU and memory should be requested and limited, GPUs only limited.",
+			r: v1alpha1.ComputeResources{
+				CPU:    ptr.To(resource.MustParse("8")),
+				Memory: ptr.To(resource.MustParse("32Gi")),
+				GPU:    &v1alpha1.GPUResources{Count: 1, ResourceName: "nvidia.com/mig-1g.10gb"},
+			},
+			want: corev1.ResourceRequirements{
+				Limits: corev1.ResourceList{
+					corev1.ResourceCPU:       resource.MustParse("8"),
+					corev1.ResourceMemory:    resource.MustParse("32Gi"),
+					"nvidia.com/mig-1g.10gb": resource.MustParse("1"),
+				},
+				Requests: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("8"),
+					corev1.ResourceMemory: resource.MustParse("32Gi"),
+				},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, resources(tc.r)); diff != "" {
+				t.Errorf("\n%s\nresources(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestPodSpecHash(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		a, b   *v1alpha1.Desktop
+		same   bool
+	}{
+		"SameSpec": {
+			reason: "Two builds of the same desktop should hash the same.",
+			a:      desktop(withCPU("4"), withGPU(1), withHome("alice-home", ""), withEnv("TZ", "UTC")),
+			b:      desktop(withCPU("4"), withGPU(1), withHome("alice-home", ""), withEnv("TZ", "UTC")),
+			same:   true,
+		},
+		"EquivalentQuantities": {
+			reason: "Quantities that are equal, however written, should hash the same.",
+			a:      desktop(withCPU("1")),
+			b:      desktop(withCPU("1000m")),
+			same:   true,
+		},
+		"URLChanged": {
+			reason: "The URL is no part of the Pod, so changing it should not restart the desktop.",
+			a:      desktop(),
+			b:      desktop(withURL("https://other.example/alice/")),
+			same:   true,
+		},
+		"ImageChanged": {
+			reason: "A new image should change the hash.",
+			a:      desktop(),
+			b:      desktop(withImage("ghcr.io/selkies/desktop:2")),
+		},
+		"CPUChanged": {
+			reason: "New CPU resources should change the hash.",
+			a:      desktop(withCPU("4")),
+			b:      desktop(withCPU("8")),
+		},
+		"MemoryChanged": {
+			reason: "New memory resources should change the hash.",
+			a:      desktop(withMemory("8Gi")),
+			b:      desktop(withMemory("16Gi")),
+		},
+		"GPUChanged": {
+			reason: "A new GPU count should change the hash.",
+			a:      desktop(withGPU(1)),
+			b:      desktop(withGPU(2)),
+		},
+		"GPUResourceNameChanged": {
+			reason: "A new GPU resource name should change the hash.",
+			a:      desktop(withGPUOf("nvidia.com/gpu", 1)),
+			b:      desktop(withGPUOf("amd.com/gpu", 1)),
+		},
+		"EnvChanged": {
+			reason: "A new environment variable should change the hash.",
+			a:      desktop(),
+			b:      desktop(withEnv("TZ", "UTC")),
+		},
+		"LabelChanged": {
+			reason: "New labels should change the hash, since the Pod's labels are managed too.",
+			a:      desktop(),
+			b:      desktop(withSession("s2")),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			a, b := target.Hash(buildPod(tc.a, "desktops")), target.Hash(buildPod(tc.b, "desktops"))
+			if a == "" || b == "" {
+				t.Fatalf("\n%s\nbuildPod(...): want stamped Pods, got hashes %q and %q", tc.reason, a, b)
+			}
+			if diff := cmp.Diff(tc.same, a == b); diff != "" {
+				t.Errorf("\n%s\nbuildPod(...) hashes %q and %q equal: -want, +got:\n%s", tc.reason, a, b, diff)
+			}
+		})
+	}
+}
+
+// status returns a modifier that sets the Pod's phase and conditions.
+func status(phase corev1.PodPhase, conds ...corev1.PodCondition) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = phase
+		p.Status.Conditions = conds
+	}
+}
+
+func ready(s corev1.ConditionStatus) corev1.PodCondition {
+	return corev1.PodCondition{Type: corev1.PodReady, Status: s}
+}
+
+func unschedulable(msg string) corev1.PodCondition {
+	return corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg}
+}
+
+func onNode(node, ip string, start time.Time) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Spec.NodeName = node
+		p.Status.PodIP = ip
+		p.Status.StartTime = &metav1.Time{Time: start}
+	}
+}
+
+func containerStatus(name string, restarts int32, waiting *corev1.ContainerStateWaiting) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name:         name,
+			RestartCount: restarts,
+			State:        corev1.ContainerState{Waiting: waiting},
+		})
+	}
+}
+
+func terminating() func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.DeletionTimestamp = &metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		// The fake client keeps an object being deleted only while a
+		// finalizer holds it.
+		p.Finalizers = []string{"example.org/hold"}
+	}
+}
+
+// actualPod returns the Pod buildPod makes of cr in namespace desktops, as if
+// read back from the cluster, modified by mods.
+func actualPod(cr *v1alpha1.Desktop, mods ...func(*corev1.Pod)) *corev1.Pod {
+	p := buildPod(cr, "desktops")
+	for _, m := range mods {
+		m(p)
+	}
+	return p
+}
+
+func TestObservePod(t *testing.T) {
+	start := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	hash := target.Hash(buildPod(desktop(), "desktops"))
+	oldHash := target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "desktops"))
+
+	cases := map[string]struct {
+		reason string
+		pod    *corev1.Pod
+		want   v1alpha1.DesktopObservation
+	}{
+		"RunningAndReady": {
+			reason: "A running Pod that passes its readiness probe should be ready, and its node, IP, start time and restarts reported.",
+			pod: actualPod(desktop(),
+				status(corev1.PodRunning, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}, ready(corev1.ConditionTrue)),
+				onNode("gpu-1", "10.0.0.7", start),
+				containerStatus("desktop", 2, nil),
+			),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodRunning,
+				Ready:                 true,
+				PodIP:                 "10.0.0.7",
+				NodeName:              "gpu-1",
+				StartTime:             &metav1.Time{Time: start},
+				RestartCount:          2,
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"RunningNotReady": {
+			reason: "A running Pod that fails its readiness probe should not be ready, and no message made up.",
+			pod:    actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse))),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodRunning,
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"ReadyButNotRunning": {
+			reason: "A Pod whose Ready condition is stale, but that no longer runs, should not be ready.",
+			pod:    actualPod(desktop(), status(corev1.PodSucceeded, ready(corev1.ConditionTrue))),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodSucceeded,
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"Unschedulable": {
+			reason: "A Pending Pod that cannot be scheduled should say why.",
+			pod:    actualPod(desktop(), status(corev1.PodPending, unschedulable("0/3 nodes are available: 3 Insufficient nvidia.com/gpu."))),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodPending,
+				Message:               "Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.",
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"ContainerWaiting": {
+			reason: "A desktop container that waits should say why.",
+			pod: actualPod(desktop(),
+				status(corev1.PodPending, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}),
+				containerStatus("desktop", 0, &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}),
+			),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodPending,
+				Message:               "ImagePullBackOff: Back-off pulling image",
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"SchedulingBeforeWaiting": {
+			reason: "Why the Pod is unschedulable should win over why its container waits.",
+			pod: actualPod(desktop(),
+				status(corev1.PodPending, unschedulable("0/1 nodes are available.")),
+				containerStatus("desktop", 0, &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}),
+			),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodPending,
+				Message:               "Unschedulable: 0/1 nodes are available.",
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"OtherContainerIgnored": {
+			reason: "The status of a container other than the desktop's should neither explain nor count.",
+			pod: actualPod(desktop(),
+				status(corev1.PodRunning, ready(corev1.ConditionTrue)),
+				containerStatus("sidecar", 5, &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}),
+				containerStatus("desktop", 1, nil),
+			),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodRunning,
+				Ready:                 true,
+				RestartCount:          1,
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"Terminating": {
+			reason: "A Pod being deleted should not be ready, whatever its conditions, and is pending restart.",
+			pod:    actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodRunning,
+				Message:               "the desktop Pod is terminating",
+				SpecHash:              hash,
+				PendingRestart:        true,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"SpecChanged": {
+			reason: "A Pod made from another spec should be pending restart, and report the hash it was made from.",
+			pod:    actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodRunning,
+				Ready:                 true,
+				SpecHash:              oldHash,
+				PendingRestart:        true,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+		"Unstamped": {
+			reason: "A Pod without a spec hash was not made by this provider's current code and should be pending restart.",
+			pod: actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), func(p *corev1.Pod) {
+				delete(p.Annotations, v1alpha1.AnnotationSpecHash)
+			}),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodRunning,
+				Ready:                 true,
+				PendingRestart:        true,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := observe(tc.pod, buildPod(desktop(), "desktops"))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("\n%s\nobserve(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestBuildSecret(t *testing.T) {
+	cases := map[string]struct {
+		reason   string
+		cr       *v1alpha1.Desktop
+		password string
+		want     *corev1.Secret
+	}{
+		"Secret": {
+			reason:   "The credentials Secret should be named after the Pod, labelled like it, and hold the password.",
+			cr:       desktop(),
+			password: "s3cret",
+			want: &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{
+					Namespace: "desktops",
+					Name:      "alice-desktop-credentials",
+					Labels: map[string]string{
+						"app.kubernetes.io/managed-by": "provider-vdi",
+						"app.kubernetes.io/component":  "desktop",
+						"vdi.kasm.io/session":          "s1",
+						"vdi.kasm.io/user":             "alice",
+					},
+					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
+				},
+				Type: corev1.SecretTypeOpaque,
+				Data: map[string][]byte{"password": []byte("s3cret")},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, buildSecret(tc.cr, "desktops", tc.password)); diff != "" {
+				t.Errorf("\n%s\nbuildSecret(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
