@@ -6,19 +6,12 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 
 	mv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/function/input/v1beta1"
 )
-
-func init() {
-	// composed.From sets each object's kind from this scheme.
-	if err := mv1alpha1.SchemeBuilder.AddToScheme(composed.Scheme); err != nil {
-		panic(err)
-	}
-}
 
 // Names of the composed resources in the Composition, i.e. the
 // crossplane.io/composition-resource-name annotation.
@@ -57,10 +50,9 @@ var retainPolicies = xpv2.ManagementPolicies{
 // compose returns the managed resources the session needs now, with their
 // readiness. A home volume that exists stays desired even if the session no
 // longer asks for one: only deleting the session deletes it.
-func compose(p *plan, l lifecycle, observed map[resource.Name]resource.ObservedComposed) (map[resource.Name]*resource.DesiredComposed, error) {
+func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource, error) {
 	objs := make(map[resource.Name]runtime.Object, 4)
-	_, hasHome := observed[ResourceHome]
-	if p.persistent || hasHome {
+	if p.persistent || o.has(ResourceHome) {
 		objs[ResourceHome] = home(p)
 	}
 	if l.Desktop() {
@@ -69,18 +61,24 @@ func compose(p *plan, l lifecycle, observed map[resource.Name]resource.ObservedC
 		objs[ResourceRoute] = route(p)
 	}
 
-	out := make(map[resource.Name]*resource.DesiredComposed, len(objs))
-	for name, o := range objs {
-		cd, err := composed.From(o)
+	out := make(map[resource.Name]*fnv1.Resource, len(objs))
+	for name, obj := range objs {
+		s, err := toStruct(obj)
 		if err != nil {
 			return nil, errors.Wrapf(err, "cannot compose %q", name)
 		}
-		// The zero status of the typed object is not desired: the provider
-		// owns status.
-		delete(cd.Object, "status")
-		out[name] = &resource.DesiredComposed{Resource: cd, Ready: readiness(observed, name)}
+		// The provider owns status; a typed object's zero status is empty
+		// and toStruct omits it.
+		out[name] = &fnv1.Resource{Resource: s, Ready: readiness(o, name)}
 	}
 	return out, nil
+}
+
+// mrAPIVersion is the apiVersion of provider-vdi's managed resources.
+const mrAPIVersion = mv1alpha1.Group + "/" + mv1alpha1.Version
+
+func typeMeta(kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: mrAPIVersion, Kind: kind}
 }
 
 // meta of a composed resource of the session.
@@ -114,6 +112,7 @@ func owner(p *plan) mv1alpha1.Owner {
 func desktop(p *plan) *mv1alpha1.Desktop {
 	t := p.template.Spec
 	d := &mv1alpha1.Desktop{
+		TypeMeta:   typeMeta(mv1alpha1.DesktopKind),
 		ObjectMeta: meta(p, desktopName(p.session), "desktop"),
 		Spec: mv1alpha1.DesktopSpec{
 			ManagedResourceSpec: managed(p),
@@ -141,6 +140,7 @@ func desktop(p *plan) *mv1alpha1.Desktop {
 // home is the user's home volume.
 func home(p *plan) *mv1alpha1.DesktopVolume {
 	v := &mv1alpha1.DesktopVolume{
+		TypeMeta:   typeMeta(mv1alpha1.DesktopVolumeKind),
 		ObjectMeta: meta(p, homeName(p.session), "home"),
 		Spec: mv1alpha1.DesktopVolumeSpec{
 			ManagedResourceSpec: managed(p),
@@ -161,6 +161,7 @@ func home(p *plan) *mv1alpha1.DesktopVolume {
 // controller's namespace.
 func service(p *plan) *mv1alpha1.DesktopService {
 	return &mv1alpha1.DesktopService{
+		TypeMeta:   typeMeta(mv1alpha1.DesktopServiceKind),
 		ObjectMeta: meta(p, serviceName(p.session), "service"),
 		Spec: mv1alpha1.DesktopServiceSpec{
 			ManagedResourceSpec: managed(p),
@@ -178,6 +179,7 @@ func service(p *plan) *mv1alpha1.DesktopService {
 func route(p *plan) *mv1alpha1.DesktopRoute {
 	in := p.input.Ingress
 	r := &mv1alpha1.DesktopRoute{
+		TypeMeta:   typeMeta(mv1alpha1.DesktopRouteKind),
 		ObjectMeta: meta(p, routeName(p.session), "route"),
 		Spec: mv1alpha1.DesktopRouteSpec{
 			ManagedResourceSpec: managed(p),

@@ -101,7 +101,7 @@ func TestCompose(t *testing.T) {
 		reason   string
 		session  *Session
 		lc       lifecycle
-		observed map[fnresource.Name]fnresource.ObservedComposed
+		observed observed
 		want     map[fnresource.Name]runtime.Object
 	}{
 		"RunningPersistent": {
@@ -146,7 +146,7 @@ func TestCompose(t *testing.T) {
 			reason:   "A volume that exists should stay desired after persistence is turned off.",
 			session:  session(withPersistence(Persistence{Enabled: ptr.To(false)})),
 			lc:       stopped,
-			observed: map[fnresource.Name]fnresource.ObservedComposed{ResourceHome: {Resource: composed.New()}},
+			observed: observed{string(ResourceHome): {Resource: fnresource.MustStructJSON(`{"kind":"DesktopVolume"}`)}},
 			want:     map[fnresource.Name]runtime.Object{ResourceHome: wantHome("20Gi", nil)},
 		},
 	}
@@ -161,8 +161,8 @@ func TestCompose(t *testing.T) {
 				t.Fatalf("\n%s\ncompose(...): unexpected error: %v", tc.reason, err)
 			}
 			gotObjs := map[fnresource.Name]map[string]any{}
-			for n, cd := range got {
-				gotObjs[n] = cd.Resource.Object
+			for n, r := range got {
+				gotObjs[n] = r.GetResource().AsMap()
 			}
 			if diff := cmp.Diff(objects(t, tc.want), gotObjs); diff != "" {
 				t.Errorf("\n%s\ncompose(...): -want, +got:\n%s", tc.reason, diff)

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/response"
 )
@@ -73,56 +73,55 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if len(errs) > 0 {
 		return fatal(rsp, errors.Wrapf(errs.ToAggregate(), "invalid VDISession %q", s.Name))
 	}
-	observed, err := request.GetObservedComposedResources(req)
-	if err != nil {
-		return fatal(rsp, errors.Wrap(err, "cannot get observed composed resources"))
-	}
+	o := observed(req.GetObserved().GetResources())
 
 	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Now: f.now()})
-	if err := setDesired(req, rsp, p, l, observed); err != nil {
+	composed, err := compose(p, l, o)
+	if err != nil {
 		return fatal(rsp, err)
 	}
+	st, c := sessionStatus(p, l, o)
+	if rsp.Desired, err = desiredState(req.GetDesired(), composed, st); err != nil {
+		return fatal(rsp, err)
+	}
+	setCondition(rsp, c)
 	rsp.Meta.Ttl = durationpb.New(l.TTL)
-	f.log.Debug("Composed VDISession", "namespace", s.Namespace, "name", s.Name, "phase", l.Phase, "ttl", l.TTL)
+	f.log.Debug("Composed VDISession", "namespace", s.Namespace, "name", s.Name, "phase", st.Phase, "ttl", l.TTL)
 	return rsp, nil
 }
 
-// setDesired adds the composed resources and the session's status to the
-// desired state that earlier pipeline steps accumulated.
-func setDesired(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, p *plan, l lifecycle, observed map[resource.Name]resource.ObservedComposed) error {
-	desired, err := request.GetDesiredComposedResources(req)
-	if err != nil {
-		return errors.Wrap(err, "cannot get desired composed resources")
+// desiredState is the desired state earlier pipeline steps accumulated,
+// plus the composed resources and the session's status. It leaves the
+// request's state untouched.
+func desiredState(in *fnv1.State, composed map[resource.Name]*fnv1.Resource, st SessionStatus) (*fnv1.State, error) {
+	out := &fnv1.State{Resources: make(map[string]*fnv1.Resource, len(in.GetResources())+len(composed))}
+	for name, r := range in.GetResources() {
+		out.Resources[name] = r
 	}
-	composed, err := compose(p, l, observed)
-	if err != nil {
-		return err
-	}
-	for name, cd := range composed {
-		desired[name] = cd
-	}
-	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
-		return errors.Wrap(err, "cannot set desired composed resources")
+	for name, r := range composed {
+		out.Resources[string(name)] = r
 	}
 
-	xr, err := request.GetDesiredCompositeResource(req)
-	if err != nil {
-		return errors.Wrap(err, "cannot get desired composite resource")
+	xr := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(in.GetComposite().GetResource().GetFields())+1)}
+	for k, v := range in.GetComposite().GetResource().GetFields() {
+		xr.Fields[k] = v
 	}
-	st, c := sessionStatus(p, l, observed)
-	so, err := statusObject(st)
+	status, err := toStruct(st)
 	if err != nil {
-		return errors.Wrap(err, "cannot convert session status")
+		return nil, errors.Wrap(err, "cannot encode the session's status")
 	}
-	for k, v := range so {
-		if err := xr.Resource.SetValue("status."+k, v); err != nil {
-			return errors.Wrapf(err, "cannot set status.%s", k)
+	for k, v := range xr.Fields["status"].GetStructValue().GetFields() {
+		if _, ours := status.Fields[k]; !ours {
+			status.Fields[k] = v
 		}
 	}
-	if err := response.SetDesiredCompositeResource(rsp, xr); err != nil {
-		return errors.Wrap(err, "cannot set desired composite resource")
-	}
+	xr.Fields["status"] = structpb.NewStructValue(status)
+	out.Composite = &fnv1.Resource{Resource: xr, Ready: in.GetComposite().GetReady(), ConnectionDetails: in.GetComposite().GetConnectionDetails()}
+	return out, nil
+}
 
+// setCondition sets the session's DesktopReady condition.
+func setCondition(rsp *fnv1.RunFunctionResponse, c condition) {
 	newCondition := response.ConditionFalse
 	if c.True {
 		newCondition = response.ConditionTrue
@@ -132,7 +131,6 @@ func setDesired(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, p *
 		cond.WithMessage(c.Message)
 	}
 	cond.TargetComposite()
-	return nil
 }
 
 // fatal fails the pipeline. Crossplane then applies nothing and deletes

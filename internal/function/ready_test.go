@@ -5,39 +5,37 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	fnresource "github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 )
 
 func TestReadiness(t *testing.T) {
-	withReady := func(status string) fnresource.ObservedComposed {
-		cd := composed.New()
-		cd.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": "x", "lastTransitionTime": "2026-05-01T09:00:00Z"}}}
-		return fnresource.ObservedComposed{Resource: cd}
+	withReady := func(status string) *fnv1.Resource {
+		return &fnv1.Resource{Resource: fnresource.MustStructJSON(`{"status":{"conditions":[{"type":"Synced","status":"True"},{"type":"Ready","status":"` + status + `","reason":"x"}]}}`)}
 	}
 	cases := map[string]struct {
 		reason   string
-		observed map[fnresource.Name]fnresource.ObservedComposed
-		want     fnresource.Ready
+		observed observed
+		want     fnv1.Ready
 	}{
 		"NotObserved": {
 			reason: "A resource not yet observed should not be ready.",
-			want:   fnresource.ReadyFalse,
+			want:   fnv1.Ready_READY_FALSE,
 		},
 		"NoConditions": {
 			reason:   "A resource without conditions should not be ready.",
-			observed: map[fnresource.Name]fnresource.ObservedComposed{ResourceDesktop: {Resource: composed.New()}},
-			want:     fnresource.ReadyFalse,
+			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"status":{}}`)}},
+			want:     fnv1.Ready_READY_FALSE,
 		},
 		"ReadyFalse": {
 			reason:   "A resource whose Ready condition is False should not be ready.",
-			observed: map[fnresource.Name]fnresource.ObservedComposed{ResourceDesktop: withReady("False")},
-			want:     fnresource.ReadyFalse,
+			observed: observed{"desktop": withReady("False")},
+			want:     fnv1.Ready_READY_FALSE,
 		},
 		"ReadyTrue": {
 			reason:   "A resource whose Ready condition is True should be ready.",
-			observed: map[fnresource.Name]fnresource.ObservedComposed{ResourceDesktop: withReady("True")},
-			want:     fnresource.ReadyTrue,
+			observed: observed{"desktop": withReady("True")},
+			want:     fnv1.Ready_READY_TRUE,
 		},
 	}
 	for name, tc := range cases {

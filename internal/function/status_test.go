@@ -6,29 +6,32 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	fnresource "github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 )
 
 func TestSessionStatus(t *testing.T) {
-	mr := func(ready bool, atProvider map[string]any) fnresource.ObservedComposed {
+	mr := func(ready bool, atProvider map[string]any) *fnv1.Resource {
 		st := "False"
 		if ready {
 			st = "True"
 		}
-		cd := composed.New()
-		cd.Object["status"] = map[string]any{
+		s, err := structpb.NewStruct(map[string]any{"status": map[string]any{
 			"atProvider": atProvider,
 			"conditions": []any{map[string]any{"type": "Ready", "status": st, "reason": "x", "lastTransitionTime": "2026-05-01T09:00:00Z"}},
+		}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return fnresource.ObservedComposed{Resource: cd}
+		return &fnv1.Resource{Resource: s}
 	}
-	all := func(desktop fnresource.ObservedComposed, routeReady bool) map[fnresource.Name]fnresource.ObservedComposed {
-		return map[fnresource.Name]fnresource.ObservedComposed{
-			ResourceDesktop: desktop,
-			ResourceHome:    mr(true, map[string]any{"phase": "Bound"}),
-			ResourceService: mr(true, nil),
-			ResourceRoute:   mr(routeReady, map[string]any{"url": "https://alice-gpu-team-a.vdi.example.com/"}),
+	all := func(desktop *fnv1.Resource, routeReady bool) observed {
+		return observed{
+			"desktop": desktop,
+			"home":    mr(true, map[string]any{"phase": "Bound"}),
+			"service": mr(true, nil),
+			"route":   mr(routeReady, map[string]any{"url": "https://alice-gpu-team-a.vdi.example.com/"}),
 		}
 	}
 	running := lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: created.Add(8 * time.Hour)}
@@ -43,7 +46,7 @@ func TestSessionStatus(t *testing.T) {
 	cases := map[string]struct {
 		reason   string
 		lc       lifecycle
-		observed map[fnresource.Name]fnresource.ObservedComposed
+		observed observed
 		want     want
 	}{
 		"Pending": {
@@ -57,9 +60,9 @@ func TestSessionStatus(t *testing.T) {
 		"WaitingForVolume": {
 			reason: "A persistent session whose volume is not available should wait for it.",
 			lc:     running,
-			observed: map[fnresource.Name]fnresource.ObservedComposed{
-				ResourceDesktop: mr(false, map[string]any{"phase": "Pending"}),
-				ResourceHome:    mr(false, nil),
+			observed: observed{
+				"desktop": mr(false, map[string]any{"phase": "Pending"}),
+				"home":    mr(false, nil),
 			},
 			want: want{
 				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", Message: `waiting for DesktopVolume "alice-gpu-home" to become available`}),

@@ -1,0 +1,82 @@
+package function
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+)
+
+// fullSession is the request of a running GPU session on its second pass:
+// template resolved, all four managed resources observed.
+func fullSession() *fnv1.RunFunctionRequest {
+	return runRequest(session(withGPU(2)), append(observedAll(session()), withTemplate(template()))...)
+}
+
+// BenchmarkRunFunction measures one RunFunction of a full GPU session: in
+// process, beside its floor (what any function pays to receive the request
+// and send the response: proto marshal and unmarshal of both), and as a
+// call over loopback gRPC, as Crossplane makes it.
+func BenchmarkRunFunction(b *testing.B) {
+	f := New(WithClock(func() time.Time { return now }))
+	req := fullSession()
+	rsp, err := f.RunFunction(context.Background(), req)
+	if err != nil || len(rsp.GetResults()) > 0 || len(rsp.GetDesired().GetResources()) != 4 {
+		b.Fatalf("RunFunction(...): want four resources and no results, got %v, %v", rsp, err)
+	}
+
+	b.Run("InProcess", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = f.RunFunction(context.Background(), req)
+		}
+	})
+
+	b.Run("Floor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, m := range []proto.Message{req, rsp} {
+				raw, err := proto.Marshal(m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := proto.Unmarshal(raw, m.ProtoReflect().New().Interface()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+
+	b.Run("GRPC", func(b *testing.B) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := grpc.NewServer()
+		fnv1.RegisterFunctionRunnerServiceServer(srv, f)
+		go func() { _ = srv.Serve(l) }()
+		defer srv.Stop()
+
+		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close() //nolint:errcheck // Best effort.
+		c := fnv1.NewFunctionRunnerServiceClient(conn)
+		if _, err := c.RunFunction(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.RunFunction(context.Background(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
