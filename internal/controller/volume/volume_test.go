@@ -1,0 +1,537 @@
+package volume
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpresource "github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+var errBoom = errors.New("boom")
+
+// volume returns the DesktopVolume alice-home of namespace team-a asking for
+// 10Gi, modified by mods.
+func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
+	v := &v1alpha1.DesktopVolume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-home"},
+		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
+			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
+			Size:  resource.MustParse("10Gi"),
+		}},
+	}
+	meta.SetExternalName(v, "alice-home")
+	for _, m := range mods {
+		m(v)
+	}
+	return v
+}
+
+func withSize(q string) func(*v1alpha1.DesktopVolume) {
+	return func(v *v1alpha1.DesktopVolume) { v.Spec.ForProvider.Size = resource.MustParse(q) }
+}
+
+func withStorageClass(sc string) func(*v1alpha1.DesktopVolume) {
+	return func(v *v1alpha1.DesktopVolume) { v.Spec.ForProvider.StorageClassName = &sc }
+}
+
+func withAccessModes(m ...corev1.PersistentVolumeAccessMode) func(*v1alpha1.DesktopVolume) {
+	return func(v *v1alpha1.DesktopVolume) { v.Spec.ForProvider.AccessModes = m }
+}
+
+func withAtProvider(o v1alpha1.DesktopVolumeObservation) func(*v1alpha1.DesktopVolume) {
+	return func(v *v1alpha1.DesktopVolume) { v.Status.AtProvider = o }
+}
+
+func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopVolume) {
+	return func(v *v1alpha1.DesktopVolume) { v.SetConditions(c...) }
+}
+
+// claim returns the claim alice-home in namespace desktops, as the provider
+// would have made it of volume(), modified by mods.
+func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
+	c := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: "desktops",
+			Name:      "alice-home",
+			Labels: map[string]string{
+				"app.kubernetes.io/managed-by": "provider-vdi",
+				"app.kubernetes.io/component":  "home",
+				"vdi.kasm.io/session":          "s1",
+				"vdi.kasm.io/user":             "alice",
+			},
+			Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-home"},
+		},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+			},
+		},
+	}
+	for _, m := range mods {
+		m(c)
+	}
+	return c
+}
+
+func requesting(q string) func(*corev1.PersistentVolumeClaim) {
+	return func(c *corev1.PersistentVolumeClaim) {
+		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse(q)
+	}
+}
+
+func bound(capacity string) func(*corev1.PersistentVolumeClaim) {
+	return func(c *corev1.PersistentVolumeClaim) {
+		c.Spec.VolumeName = "pv-1"
+		c.Status.Phase = corev1.ClaimBound
+		c.Status.Capacity = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(capacity)}
+	}
+}
+
+func phase(p corev1.PersistentVolumeClaimPhase) func(*corev1.PersistentVolumeClaim) {
+	return func(c *corev1.PersistentVolumeClaim) { c.Status.Phase = p }
+}
+
+func storageClass(sc string) func(*corev1.PersistentVolumeClaim) {
+	return func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &sc }
+}
+
+func deleting() func(*corev1.PersistentVolumeClaim) {
+	return func(c *corev1.PersistentVolumeClaim) {
+		c.DeletionTimestamp = &metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		c.Finalizers = []string{"kubernetes.io/pvc-protection"}
+	}
+}
+
+// cluster returns a fake target cluster holding objs.
+func cluster(objs ...client.Object) client.Client {
+	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
+}
+
+func notFound(name string) error {
+	return kerrors.NewNotFound(schema.GroupResource{Resource: "persistentvolumeclaims"}, name)
+}
+
+// clusters is a Clusters that returns what it was given.
+type clusters struct {
+	cl  *target.Cluster
+	err error
+}
+
+func (c clusters) Connect(_ context.Context, _ xpresource.ModernManaged) (*target.Cluster, error) {
+	return c.cl, c.err
+}
+
+func TestConnect(t *testing.T) {
+	kube := &test.MockClient{}
+	cases := map[string]struct {
+		reason   string
+		clusters Clusters
+		want     managed.TypedExternalClient[*v1alpha1.DesktopVolume]
+		err      error
+	}{
+		"ClustersError": {
+			reason:   "An error resolving the target cluster should be returned as is.",
+			clusters: clusters{err: errBoom},
+			err:      errBoom,
+		},
+		"Connected": {
+			reason:   "The external client should use the target cluster's client and the namespace it resolves for the volume.",
+			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			want:     &external{kube: kube, namespace: "team-a"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := &connector{clusters: tc.clusters}
+			got, err := c.Connect(context.Background(), volume())
+			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestBuildClaim(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		cr     *v1alpha1.DesktopVolume
+		want   *corev1.PersistentVolumeClaim
+	}{
+		"Defaults": {
+			reason: "A volume with only a size should be a ReadWriteOnce claim of that size of the default storage class.",
+			cr:     volume(),
+			want:   claim(),
+		},
+		"StorageClassAndAccessModes": {
+			reason: "A volume's storage class and access modes should be passed to its claim.",
+			cr:     volume(withSize("50Gi"), withStorageClass("fast"), withAccessModes(corev1.ReadWriteMany)),
+			want: claim(requesting("50Gi"), storageClass("fast"), func(c *corev1.PersistentVolumeClaim) {
+				c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+			}),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, buildClaim(tc.cr, "desktops")); diff != "" {
+				t.Errorf("\n%s\nbuildClaim(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestObserve(t *testing.T) {
+	type want struct {
+		o   managed.ExternalObservation
+		err error
+		cr  *v1alpha1.DesktopVolume
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		cr     *v1alpha1.DesktopVolume
+		want   want
+	}{
+		"Missing": {
+			reason: "A volume whose claim does not exist should not exist.",
+			kube:   cluster(),
+			cr:     volume(),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: volume()},
+		},
+		"GetError": {
+			reason: "An error reading the claim should be returned.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			cr:     volume(),
+			want: want{
+				err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
+				cr:  volume(),
+			},
+		},
+		"Bound": {
+			reason: "A bound claim of the desired size should be Available and up to date, and report its phase, capacity and storage class.",
+			kube:   cluster(claim(bound("10Gi"), storageClass("fast"))),
+			cr:     volume(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				cr: volume(
+					withConditions(xpv2.Available()),
+					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi", StorageClassName: "fast"}),
+				),
+			},
+		},
+		"Pending": {
+			reason: "A claim still waiting for its first consumer should be Available, so that the desktop that binds it can be created.",
+			kube:   cluster(claim(phase(corev1.ClaimPending))),
+			cr:     volume(),
+			want: want{
+				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimPending})),
+			},
+		},
+		"Lost": {
+			reason: "A claim that lost its volume should be Unavailable saying so.",
+			kube:   cluster(claim(bound("10Gi"), phase(corev1.ClaimLost))),
+			cr:     volume(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				cr: volume(
+					withConditions(xpv2.Unavailable().WithMessage("the claim lost its PersistentVolume")),
+					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimLost, Capacity: "10Gi"}),
+				),
+			},
+		},
+		"BeingDeleted": {
+			reason: "A claim being deleted should be Unavailable saying so.",
+			kube:   cluster(claim(bound("10Gi"), deleting())),
+			cr:     volume(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				cr: volume(
+					withConditions(xpv2.Unavailable().WithMessage("the claim is being deleted")),
+					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"}),
+				),
+			},
+		},
+		"EquivalentSize": {
+			reason: "A claim that requests the desired size, written another way, should be up to date.",
+			kube:   cluster(claim(requesting("10240Mi"), bound("10Gi"))),
+			cr:     volume(),
+			want: want{
+				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			},
+		},
+		"Grown": {
+			reason: "A claim smaller than the desired size should not be up to date, so that Update grows it.",
+			kube:   cluster(claim(bound("10Gi"))),
+			cr:     volume(withSize("20Gi")),
+			want: want{
+				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				cr: volume(withSize("20Gi"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			},
+		},
+		"Shrunk": {
+			reason: "A claim larger than the desired size should not be up to date either, so that Update refuses it with a clear error.",
+			kube:   cluster(claim(requesting("20Gi"), bound("20Gi"))),
+			cr:     volume(),
+			want: want{
+				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "20Gi"})),
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			got, err := e.Observe(context.Background(), tc.cr)
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.o, got); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want DesktopVolume, +got DesktopVolume:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestCreate(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   error
+	}{
+		"Created": {
+			reason: "Create should create the claim.",
+			kube:   cluster(),
+		},
+		"AlreadyExists": {
+			reason: "A claim that already exists should count as created.",
+			kube:   cluster(claim()),
+		},
+		"CreateError": {
+			reason: "An error creating the claim should be returned.",
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
+			want:   errors.Wrapf(errBoom, "cannot create %s %q", "PersistentVolumeClaim", "alice-home"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			_, err := e.Create(context.Background(), volume())
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if tc.want != nil {
+				return
+			}
+			got := &corev1.PersistentVolumeClaim{}
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, got); err != nil {
+				t.Fatalf("\n%s\nCreate(...): want the claim in the target cluster: %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	type want struct {
+		err error
+		// claim the target cluster should hold afterwards; nil when not
+		// checked.
+		claim *corev1.PersistentVolumeClaim
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		cr     *v1alpha1.DesktopVolume
+		want   want
+	}{
+		"Grow": {
+			reason: "Update should grow the claim to the desired size, keeping what the cluster set, such as its volume name.",
+			kube:   cluster(claim(bound("10Gi"))),
+			cr:     volume(withSize("20Gi")),
+			want:   want{claim: claim(bound("10Gi"), requesting("20Gi"))},
+		},
+		"SameSize": {
+			reason: "Update at the current size should succeed and bring the labels back.",
+			kube: cluster(claim(bound("10Gi"), func(c *corev1.PersistentVolumeClaim) {
+				c.Labels = map[string]string{"extra": "kept"}
+			})),
+			cr: volume(),
+			want: want{claim: claim(bound("10Gi"), func(c *corev1.PersistentVolumeClaim) {
+				c.Labels["extra"] = "kept"
+			})},
+		},
+		"GetError": {
+			reason: "An error reading the claim should be returned.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			cr:     volume(withSize("20Gi")),
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
+		},
+		"UpdateError": {
+			reason: "An error writing the claim should be returned.",
+			kube: &test.MockClient{
+				MockGet:    test.NewMockGetFn(nil, func(o client.Object) error { claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim)); return nil }),
+				MockUpdate: test.NewMockUpdateFn(errBoom),
+			},
+			cr:   volume(withSize("20Gi")),
+			want: want{err: errors.Wrapf(errBoom, "cannot update %s %q", "PersistentVolumeClaim", "alice-home")},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			_, err := e.Update(context.Background(), tc.cr)
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if tc.want.claim == nil {
+				return
+			}
+			got := &corev1.PersistentVolumeClaim{}
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, got); err != nil {
+				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.claim.Labels, got.Labels); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want claim labels, +got claim labels:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestUpdateRefusesShrink(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		have   string
+		want   string
+		err    error
+	}{
+		"Shrink": {
+			reason: "Update should refuse to shrink a claim, naming both sizes, and write nothing.",
+			have:   "20Gi",
+			want:   "10Gi",
+			err:    errors.Errorf("cannot shrink home volume %q from %s to %s: volumes only grow; set forProvider.size to at least %s", "alice-home", "20Gi", "10Gi", "20Gi"),
+		},
+		"ShrinkByOneByte": {
+			reason: "Update should refuse even the smallest shrink.",
+			have:   "10Gi",
+			want:   "10737418239",
+			err:    errors.Errorf("cannot shrink home volume %q from %s to %s: volumes only grow; set forProvider.size to at least %s", "alice-home", "10Gi", "10737418239", "10Gi"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			updates := 0
+			kube := &test.MockClient{
+				MockGet: test.NewMockGetFn(nil, func(o client.Object) error {
+					claim(requesting(tc.have)).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
+					return nil
+				}),
+				MockUpdate: func(_ context.Context, _ client.Object, _ ...client.UpdateOption) error {
+					updates++
+					return nil
+				},
+				MockPatch: func(_ context.Context, _ client.Object, _ client.Patch, _ ...client.PatchOption) error {
+					updates++
+					return nil
+				},
+			}
+			e := &external{kube: kube, namespace: "desktops"}
+			_, err := e.Update(context.Background(), volume(withSize(tc.want)))
+			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(0, updates); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want writes, +got writes:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestDelete(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   error
+	}{
+		"Deleted": {
+			reason: "Delete should delete the claim.",
+			kube:   cluster(claim()),
+		},
+		"AlreadyGone": {
+			reason: "A claim that is already gone should count as deleted.",
+			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(notFound("alice-home"))},
+		},
+		"DeleteError": {
+			reason: "An error deleting the claim should be returned.",
+			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(errBoom)},
+			want:   errors.Wrapf(errBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			_, err := e.Delete(context.Background(), volume())
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if _, ok := tc.kube.(*test.MockClient); ok {
+				return
+			}
+			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
+			if !kerrors.IsNotFound(err) {
+				t.Errorf("\n%s\nDelete(...): want the claim gone, Get returned %v", tc.reason, err)
+			}
+		})
+	}
+}
+
+func TestPtrValue(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		s      *string
+		want   string
+	}{
+		"Nil":    {reason: "A nil string should read as empty.", s: nil, want: ""},
+		"NotNil": {reason: "A string should read as itself.", s: ptr.To("fast"), want: "fast"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, ptrValue(tc.s)); diff != "" {
+				t.Errorf("\n%s\nptrValue(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
