@@ -400,7 +400,10 @@ func TestUpdate(t *testing.T) {
 		"UpdateError": {
 			reason: "An error writing the claim should be returned.",
 			kube: &test.MockClient{
-				MockGet:    test.NewMockGetFn(nil, func(o client.Object) error { claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim)); return nil }),
+				MockGet: test.NewMockGetFn(nil, func(o client.Object) error {
+					claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
+					return nil
+				}),
 				MockUpdate: test.NewMockUpdateFn(errBoom),
 			},
 			cr:   volume(withSize("20Gi")),
