@@ -53,7 +53,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if err != nil {
 		return fatal(rsp, err)
 	}
-	s, err := sessionFrom(req.GetObserved().GetComposite().GetResource().AsMap())
+	s, err := sessionFrom(req.GetObserved().GetComposite().GetResource())
 	if err != nil {
 		return fatal(rsp, err)
 	}

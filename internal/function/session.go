@@ -1,9 +1,9 @@
 package function
 
 import (
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
@@ -90,9 +90,9 @@ type SessionStatus struct {
 }
 
 // sessionFrom decodes an observed VDISession.
-func sessionFrom(obj map[string]any) (*Session, error) {
+func sessionFrom(obj *structpb.Struct) (*Session, error) {
 	s := &Session{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, s); err != nil {
+	if err := fromStruct(obj, s, false); err != nil {
 		return nil, errors.Wrap(err, "cannot decode VDISession")
 	}
 	if s.Kind != SessionKind {

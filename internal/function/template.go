@@ -1,11 +1,8 @@
 package function
 
 import (
-	"k8s.io/apimachinery/pkg/runtime"
-
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"github.com/crossplane/function-sdk-go/request"
 
 	tv1alpha1 "github.com/provider-vdi/provider-vdi/apis/template/v1alpha1"
 )
@@ -35,15 +32,16 @@ var errTemplateNotFound = errors.New("VDITemplate not found")
 // requirement. resolved is false on the first pass, before Crossplane has
 // looked it up.
 func requiredTemplate(req *fnv1.RunFunctionRequest) (t *tv1alpha1.VDITemplate, resolved bool, err error) {
-	rrs, resolved, err := request.GetRequiredResource(req, requirementTemplate)
-	if err != nil || !resolved {
-		return nil, resolved, errors.Wrap(err, "cannot get required VDITemplate")
+	rrs, resolved := req.GetRequiredResources()[requirementTemplate]
+	if !resolved {
+		return nil, false, nil
 	}
-	if len(rrs) == 0 {
+	items := rrs.GetItems()
+	if len(items) == 0 {
 		return nil, true, errTemplateNotFound
 	}
 	t = &tv1alpha1.VDITemplate{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(rrs[0].Resource.Object, t); err != nil {
+	if err := fromStruct(items[0].GetResource(), t, false); err != nil {
 		return nil, true, errors.Wrap(err, "cannot decode VDITemplate")
 	}
 	return t, true, nil
