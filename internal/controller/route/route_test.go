@@ -1,0 +1,629 @@
+package route
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+var errBoom = errors.New("boom")
+
+// noMatch is what a client returns for a kind the cluster does not serve.
+var noMatch = &meta.NoKindMatchError{GroupKind: IngressRouteGVK.GroupKind(), SearchedVersions: []string{"v1alpha1"}}
+
+const errNoTraefik = "the target cluster does not serve traefik.io/v1alpha1 IngressRoute; install Traefik's CRDs there"
+
+// desktopRoute returns the DesktopRoute alice-route of namespace team-a that
+// serves the Service alice-svc at vdi.example, modified by mods.
+func desktopRoute(mods ...func(*v1alpha1.DesktopRoute)) *v1alpha1.DesktopRoute {
+	r := &v1alpha1.DesktopRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-route"},
+		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
+			Owner:       v1alpha1.Owner{Session: "s1", User: "alice"},
+			Host:        "vdi.example",
+			ServiceName: "alice-svc",
+		}},
+	}
+	xpmeta.SetExternalName(r, "alice-route")
+	for _, m := range mods {
+		m(r)
+	}
+	return r
+}
+
+func withHost(h string) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) { r.Spec.ForProvider.Host = h }
+}
+
+func withPathPrefix(p string) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) { r.Spec.ForProvider.PathPrefix = p }
+}
+
+func withTLS(secretName, certResolver string) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) {
+		r.Spec.ForProvider.TLS = &v1alpha1.RouteTLS{SecretName: secretName, CertResolver: certResolver}
+	}
+}
+
+func withEntryPoints(ep ...string) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) { r.Spec.ForProvider.EntryPoints = ep }
+}
+
+func withService(name string, port int32) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) {
+		r.Spec.ForProvider.ServiceName = name
+		r.Spec.ForProvider.ServicePort = port
+	}
+}
+
+func withURL(u string) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) { r.Status.AtProvider.URL = u }
+}
+
+func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopRoute) {
+	return func(r *v1alpha1.DesktopRoute) { r.SetConditions(c...) }
+}
+
+func TestURL(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		p      v1alpha1.DesktopRouteParameters
+		want   string
+	}{
+		"HTTP": {
+			reason: "A route without TLS should serve http at the root.",
+			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example"},
+			want:   "http://vdi.example/",
+		},
+		"HTTPS": {
+			reason: "A route with TLS should serve https.",
+			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", TLS: &v1alpha1.RouteTLS{CertResolver: "letsencrypt"}},
+			want:   "https://vdi.example/",
+		},
+		"HTTPSEmptyTLS": {
+			reason: "An empty TLS block still means https, with Traefik's default certificate.",
+			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", TLS: &v1alpha1.RouteTLS{}},
+			want:   "https://vdi.example/",
+		},
+		"PathPrefix": {
+			reason: "A path prefix should be the URL's path, with a trailing slash.",
+			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", PathPrefix: "/alice"},
+			want:   "http://vdi.example/alice/",
+		},
+		"PathPrefixWithSlash": {
+			reason: "A path prefix that ends in a slash should not get a second one.",
+			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", PathPrefix: "/alice/", TLS: &v1alpha1.RouteTLS{SecretName: "vdi-tls"}},
+			want:   "https://vdi.example/alice/",
+		},
+		"RootPrefix": {
+			reason: "A path prefix of / should be the root.",
+			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", PathPrefix: "/"},
+			want:   "http://vdi.example/",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, URL(tc.p)); diff != "" {
+				t.Errorf("\n%s\nURL(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// spec returns the IngressRoute spec, as unstructured content, that serves
+// match at the Service alice-svc on port, modified by mods.
+func spec(match string, port int64, mods ...func(map[string]any)) map[string]any {
+	s := map[string]any{
+		"routes": []any{map[string]any{
+			"kind":     "Rule",
+			"match":    match,
+			"services": []any{map[string]any{"name": "alice-svc", "port": port}},
+		}},
+	}
+	for _, m := range mods {
+		m(s)
+	}
+	return s
+}
+
+func TestBuildIngressRoute(t *testing.T) {
+	type want struct {
+		spec        map[string]any
+		labels      map[string]string
+		annotations map[string]string
+	}
+	labels := map[string]string{
+		"app.kubernetes.io/managed-by": "provider-vdi",
+		"app.kubernetes.io/component":  "route",
+		"vdi.kasm.io/session":          "s1",
+		"vdi.kasm.io/user":             "alice",
+	}
+	annotations := map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-route"}
+
+	cases := map[string]struct {
+		reason string
+		cr     *v1alpha1.DesktopRoute
+		want   want
+	}{
+		"HostOnly": {
+			reason: "A route without a path prefix should match the host alone, and send to the Service's port 8080 by default.",
+			cr:     desktopRoute(),
+			want:   want{spec: spec("Host(`vdi.example`)", 8080), labels: labels, annotations: annotations},
+		},
+		"RootPathPrefix": {
+			reason: "A path prefix of / should match the host alone.",
+			cr:     desktopRoute(withPathPrefix("/")),
+			want:   want{spec: spec("Host(`vdi.example`)", 8080), labels: labels, annotations: annotations},
+		},
+		"PathPrefix": {
+			reason: "A route with a path prefix should match host and prefix.",
+			cr:     desktopRoute(withPathPrefix("/alice")),
+			want:   want{spec: spec("Host(`vdi.example`) && PathPrefix(`/alice`)", 8080), labels: labels, annotations: annotations},
+		},
+		"TLSSecret": {
+			reason: "A route with a TLS Secret should name it and nothing else in its TLS block.",
+			cr:     desktopRoute(withTLS("vdi-tls", "")),
+			want: want{
+				spec:        spec("Host(`vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
+				labels:      labels,
+				annotations: annotations,
+			},
+		},
+		"TLSCertResolver": {
+			reason: "A route with a certificate resolver should name it in its TLS block.",
+			cr:     desktopRoute(withTLS("", "letsencrypt")),
+			want: want{
+				spec:        spec("Host(`vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
+				labels:      labels,
+				annotations: annotations,
+			},
+		},
+		"EntryPointsAndService": {
+			reason: "Entry points, Service name and port should be passed to the IngressRoute.",
+			cr:     desktopRoute(withEntryPoints("websecure"), withService("bob-svc", 3000)),
+			want: want{
+				spec: spec("Host(`vdi.example`)", 3000, func(s map[string]any) {
+					s["entryPoints"] = []any{"websecure"}
+					s["routes"].([]any)[0].(map[string]any)["services"] = []any{map[string]any{"name": "bob-svc", "port": int64(3000)}}
+				}),
+				labels:      labels,
+				annotations: annotations,
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := buildIngressRoute(tc.cr, "desktops")
+			if diff := cmp.Diff(IngressRouteGVK, got.GroupVersionKind()); diff != "" {
+				t.Errorf("\n%s\nbuildIngressRoute(...): -want GVK, +got GVK:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, client.ObjectKeyFromObject(got)); diff != "" {
+				t.Errorf("\n%s\nbuildIngressRoute(...): -want key, +got key:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.spec, got.Object["spec"]); diff != "" {
+				t.Errorf("\n%s\nbuildIngressRoute(...): -want spec, +got spec:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.labels, got.GetLabels()); diff != "" {
+				t.Errorf("\n%s\nbuildIngressRoute(...): -want labels, +got labels:\n%s", tc.reason, diff)
+			}
+			a := got.GetAnnotations()
+			if target.Hash(got) == "" {
+				t.Errorf("\n%s\nbuildIngressRoute(...): want the IngressRoute stamped with its spec hash, got none", tc.reason)
+			}
+			delete(a, v1alpha1.AnnotationSpecHash)
+			if diff := cmp.Diff(tc.want.annotations, a); diff != "" {
+				t.Errorf("\n%s\nbuildIngressRoute(...): -want annotations, +got annotations:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestSpecHash(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		a, b   *v1alpha1.DesktopRoute
+		same   bool
+	}{
+		"Same": {
+			reason: "The same route should hash the same.",
+			a:      desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")),
+			b:      desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")),
+			same:   true,
+		},
+		"DefaultPort": {
+			reason: "A route that leaves the port out and one that asks for the default 8080 make the same IngressRoute.",
+			a:      desktopRoute(),
+			b:      desktopRoute(withService("alice-svc", 8080)),
+			same:   true,
+		},
+		"HostChanged": {
+			reason: "A new host should change the hash.",
+			a:      desktopRoute(),
+			b:      desktopRoute(withHost("other.example")),
+		},
+		"PathPrefixChanged": {
+			reason: "A new path prefix should change the hash.",
+			a:      desktopRoute(),
+			b:      desktopRoute(withPathPrefix("/alice")),
+		},
+		"TLSAdded": {
+			reason: "Adding TLS should change the hash.",
+			a:      desktopRoute(),
+			b:      desktopRoute(withTLS("vdi-tls", "")),
+		},
+		"ServiceChanged": {
+			reason: "A new Service should change the hash.",
+			a:      desktopRoute(),
+			b:      desktopRoute(withService("bob-svc", 8080)),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			a, b := target.Hash(buildIngressRoute(tc.a, "desktops")), target.Hash(buildIngressRoute(tc.b, "desktops"))
+			if diff := cmp.Diff(tc.same, a == b); diff != "" {
+				t.Errorf("\n%s\nhashes %q and %q equal: -want, +got:\n%s", tc.reason, a, b, diff)
+			}
+		})
+	}
+}
+
+func TestTraefikMissing(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		err    error
+		want   error
+	}{
+		"Nil": {
+			reason: "No error should stay no error.",
+		},
+		"NoKindMatch": {
+			reason: "An error that the cluster serves no IngressRoute kind should say to install Traefik's CRDs.",
+			err:    noMatch,
+			want:   errors.Wrap(noMatch, errNoTraefik),
+		},
+		"WrappedNoKindMatch": {
+			reason: "A wrapped no-match error should be recognised too.",
+			err:    errors.Wrap(noMatch, "cannot get IngressRoute"),
+			want:   errors.Wrap(errors.Wrap(noMatch, "cannot get IngressRoute"), errNoTraefik),
+		},
+		"NoResourceMatch": {
+			reason: "An error that the cluster serves no IngressRoute resource should say to install Traefik's CRDs.",
+			err:    &meta.NoResourceMatchError{PartialResource: schema.GroupVersionResource{Group: "traefik.io", Resource: "ingressroutes"}},
+			want:   errors.Wrap(&meta.NoResourceMatchError{PartialResource: schema.GroupVersionResource{Group: "traefik.io", Resource: "ingressroutes"}}, errNoTraefik),
+		},
+		"OtherError": {
+			reason: "Any other error should be returned as is.",
+			err:    errBoom,
+			want:   errBoom,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, traefikMissing(tc.err), test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\ntraefikMissing(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// cluster returns a fake target cluster that serves Traefik's IngressRoute
+// and holds objs.
+func cluster(objs ...client.Object) client.Client {
+	rm := meta.NewDefaultRESTMapper(nil)
+	rm.Add(IngressRouteGVK, meta.RESTScopeNamespace)
+	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithRESTMapper(rm).WithObjects(objs...).Build()
+}
+
+// actual returns the IngressRoute made of cr in namespace desktops.
+func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
+	return buildIngressRoute(cr, "desktops")
+}
+
+// clusters is a Clusters that returns what it was given.
+type clusters struct {
+	cl  *target.Cluster
+	err error
+}
+
+func (c clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
+	return c.cl, c.err
+}
+
+func TestConnect(t *testing.T) {
+	kube := &test.MockClient{}
+	cases := map[string]struct {
+		reason   string
+		clusters Clusters
+		want     managed.TypedExternalClient[*v1alpha1.DesktopRoute]
+		err      error
+	}{
+		"ClustersError": {
+			reason:   "An error resolving the target cluster should be returned as is.",
+			clusters: clusters{err: errBoom},
+			err:      errBoom,
+		},
+		"Connected": {
+			reason:   "The external client should use the target cluster's client and the namespace it resolves for the route.",
+			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			want:     &external{kube: kube, namespace: "team-a"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := &connector{clusters: tc.clusters}
+			got, err := c.Connect(context.Background(), desktopRoute())
+			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
+				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestObserve(t *testing.T) {
+	type want struct {
+		o   managed.ExternalObservation
+		err error
+		cr  *v1alpha1.DesktopRoute
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		cr     *v1alpha1.DesktopRoute
+		want   want
+	}{
+		"Missing": {
+			reason: "A route whose IngressRoute does not exist should not exist.",
+			kube:   cluster(),
+			cr:     desktopRoute(),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopRoute()},
+		},
+		"NoTraefik": {
+			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
+			cr:     desktopRoute(),
+			want: want{
+				err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+				cr:  desktopRoute(),
+			},
+		},
+		"GetError": {
+			reason: "Any other error reading the IngressRoute should be returned.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			cr:     desktopRoute(),
+			want: want{
+				err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+				cr:  desktopRoute(),
+			},
+		},
+		"UpToDate": {
+			reason: "A route whose IngressRoute was made from the current spec should be Available, up to date, and report its URL.",
+			kube:   cluster(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
+			cr:     desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				cr: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
+					withURL("https://vdi.example/alice/"), withConditions(xpv2.Available())),
+			},
+		},
+		"SpecChanged": {
+			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",
+			kube:   cluster(actual(desktopRoute())),
+			cr:     desktopRoute(withHost("other.example")),
+			want: want{
+				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				cr: desktopRoute(withHost("other.example"), withURL("http://other.example/"), withConditions(xpv2.Available())),
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			got, err := e.Observe(context.Background(), tc.cr)
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.o, got); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want DesktopRoute, +got DesktopRoute:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestCreate(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   error
+	}{
+		"Created": {
+			reason: "Create should create the IngressRoute.",
+			kube:   cluster(),
+		},
+		"AlreadyExists": {
+			reason: "An IngressRoute that already exists should count as created.",
+			kube:   cluster(actual(desktopRoute())),
+		},
+		"NoTraefik": {
+			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(noMatch)},
+			want:   errors.Wrap(errors.Wrapf(noMatch, "cannot create %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+		},
+		"CreateError": {
+			reason: "Any other error creating the IngressRoute should be returned.",
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
+			want:   errors.Wrapf(errBoom, "cannot create %s %q", "IngressRoute", "alice-route"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			_, err := e.Create(context.Background(), desktopRoute())
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if tc.want != nil {
+				return
+			}
+			got := &unstructured.Unstructured{}
+			got.SetGroupVersionKind(IngressRouteGVK)
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got); err != nil {
+				t.Fatalf("\n%s\nCreate(...): want the IngressRoute in the target cluster: %v", tc.reason, err)
+			}
+			if !target.UpToDate(got, actual(desktopRoute())) {
+				t.Errorf("\n%s\nCreate(...): want the IngressRoute made from the current spec, got hash %q", tc.reason, target.Hash(got))
+			}
+		})
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   error
+	}{
+		"NoTraefik": {
+			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
+			want:   errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+		},
+		"GetError": {
+			reason: "Any other error reading the IngressRoute should be returned.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			want:   errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+		},
+		"UpdateError": {
+			reason: "An error writing the IngressRoute should be returned.",
+			kube: &test.MockClient{
+				MockGet:    test.NewMockGetFn(nil),
+				MockUpdate: test.NewMockUpdateFn(errBoom),
+			},
+			want: errors.Wrapf(errBoom, "cannot update %s %q", "IngressRoute", "alice-route"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			_, err := e.Update(context.Background(), desktopRoute(withHost("other.example")))
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestUpdateInCluster(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		was    *v1alpha1.DesktopRoute
+		is     *v1alpha1.DesktopRoute
+	}{
+		"HostChanged": {
+			reason: "Update should bring the IngressRoute to the new host.",
+			was:    desktopRoute(),
+			is:     desktopRoute(withHost("other.example")),
+		},
+		"TLSRemoved": {
+			reason: "Update should drop a TLS block the spec no longer has.",
+			was:    desktopRoute(withTLS("vdi-tls", "")),
+			is:     desktopRoute(),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			was := actual(tc.was)
+			// Fields Traefik or other controllers add stay untouched.
+			was.SetLabels(map[string]string{"extra": "kept"})
+			kube := cluster(was)
+			e := &external{kube: kube, namespace: "desktops"}
+			if _, err := e.Update(context.Background(), tc.is); err != nil {
+				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
+			}
+			got := &unstructured.Unstructured{}
+			got.SetGroupVersionKind(IngressRouteGVK)
+			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got); err != nil {
+				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
+			}
+			want := actual(tc.is)
+			if diff := cmp.Diff(want.Object["spec"], got.Object["spec"]); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want spec, +got spec:\n%s", tc.reason, diff)
+			}
+			if !target.UpToDate(got, want) {
+				t.Errorf("\n%s\nUpdate(...): want the IngressRoute stamped with the new spec's hash, got %q", tc.reason, target.Hash(got))
+			}
+			if diff := cmp.Diff("kept", got.GetLabels()["extra"]); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want label of others, +got label of others:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestDelete(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   error
+	}{
+		"Deleted": {
+			reason: "Delete should delete the IngressRoute.",
+			kube:   cluster(actual(desktopRoute())),
+		},
+		"AlreadyGone": {
+			reason: "An IngressRoute that is already gone should count as deleted.",
+			kube:   cluster(),
+		},
+		"NoTraefik": {
+			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
+			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(noMatch)},
+			want:   errors.Wrap(errors.Wrapf(noMatch, "cannot delete %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+		},
+		"DeleteError": {
+			reason: "Any other error deleting the IngressRoute should be returned.",
+			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(errBoom)},
+			want:   errors.Wrapf(errBoom, "cannot delete %s %q", "IngressRoute", "alice-route"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "desktops"}
+			_, err := e.Delete(context.Background(), desktopRoute())
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if tc.want != nil {
+				return
+			}
+			got := &unstructured.Unstructured{}
+			got.SetGroupVersionKind(IngressRouteGVK)
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got); !kerrors.IsNotFound(err) {
+				t.Errorf("\n%s\nDelete(...): want the IngressRoute gone, Get returned %v", tc.reason, err)
+			}
+		})
+	}
+}
