@@ -62,8 +62,9 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 	}
 
 	out := make(map[resource.Name]*fnv1.Resource, len(objs))
+	e := &encoder{}
 	for name, obj := range objs {
-		s, err := toStruct(obj)
+		s, err := e.toStruct(obj)
 		if err != nil {
 			return nil, errors.Wrapf(err, "cannot compose %q", name)
 		}

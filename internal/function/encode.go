@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -22,8 +23,58 @@ import (
 //
 // Like composed.From it omits empty values of omitempty fields, including
 // empty structs such as a zero status or creationTimestamp.
-func toStruct(o any) (*structpb.Struct, error) {
-	v, err := encode(reflect.ValueOf(o))
+func toStruct(o any) (*structpb.Struct, error) { return (&encoder{}).toStruct(o) }
+
+// An encoder hands out protobuf values from chunks it allocates, so that
+// encoding costs a few allocations per resource rather than two per value
+// (a Value and its kind). One encoder serves one response; the values it
+// hands out are never copied, only pointed to.
+type encoder struct {
+	vals    []structpb.Value
+	strs    []structpb.Value_StringValue
+	objs    []structpb.Value_StructValue
+	structs []structpb.Struct
+}
+
+const chunk = 64
+
+func (e *encoder) value() *structpb.Value {
+	if len(e.vals) == 0 {
+		e.vals = make([]structpb.Value, chunk)
+	}
+	v := &e.vals[0]
+	e.vals = e.vals[1:]
+	return v
+}
+
+func (e *encoder) str(s string) *structpb.Value {
+	if len(e.strs) == 0 {
+		e.strs = make([]structpb.Value_StringValue, chunk)
+	}
+	k := &e.strs[0]
+	e.strs = e.strs[1:]
+	k.StringValue = s
+	v := e.value()
+	v.Kind = k
+	return v
+}
+
+func (e *encoder) object(fields map[string]*structpb.Value) *structpb.Value {
+	if len(e.structs) == 0 {
+		e.structs = make([]structpb.Struct, chunk/2)
+		e.objs = make([]structpb.Value_StructValue, chunk/2)
+	}
+	s, k := &e.structs[0], &e.objs[0]
+	e.structs, e.objs = e.structs[1:], e.objs[1:]
+	s.Fields = fields
+	k.StructValue = s
+	v := e.value()
+	v.Kind = k
+	return v
+}
+
+func (e *encoder) toStruct(o any) (*structpb.Struct, error) {
+	v, err := e.encode(reflect.ValueOf(o))
 	if err != nil {
 		return nil, err
 	}
@@ -44,17 +95,20 @@ var (
 )
 
 // encode returns nil for a value that omitempty omits.
-func encode(v reflect.Value) (*structpb.Value, error) { //nolint:gocyclo // One case per kind reads best.
+func (e *encoder) encode(v reflect.Value) (*structpb.Value, error) { //nolint:gocyclo // One case per kind reads best.
 	switch v.Type() {
 	case quantityType:
+		if v.CanAddr() {
+			return e.str(v.Addr().Interface().(*resource.Quantity).String()), nil //nolint:forcetypeassert // Checked by the type.
+		}
 		q := v.Interface().(resource.Quantity) //nolint:forcetypeassert // Checked by the type.
-		return structpb.NewStringValue(q.String()), nil
+		return e.str(q.String()), nil
 	case timeType:
 		t := v.Interface().(metav1.Time) //nolint:forcetypeassert // Checked by the type.
 		if t.IsZero() {
 			return nil, nil
 		}
-		return structpb.NewStringValue(t.UTC().Format("2006-01-02T15:04:05Z07:00")), nil
+		return e.str(t.UTC().Format(time.RFC3339)), nil
 	}
 	if v.Kind() != reflect.Pointer && v.Kind() != reflect.Interface && v.Type().Implements(marshaler) {
 		return encodeJSON(v)
@@ -65,47 +119,53 @@ func encode(v reflect.Value) (*structpb.Value, error) { //nolint:gocyclo // One 
 		if v.IsNil() {
 			return nil, nil
 		}
-		return encode(v.Elem())
+		return e.encode(v.Elem())
 	case reflect.Struct:
-		return encodeStruct(v)
+		return e.encodeStruct(v)
 	case reflect.Map:
 		if v.Len() == 0 {
 			return nil, nil
 		}
 		fields := make(map[string]*structpb.Value, v.Len())
+		if m, ok := v.Interface().(map[string]string); ok {
+			for k, s := range m {
+				fields[k] = e.str(s)
+			}
+			return e.object(fields), nil
+		}
 		it := v.MapRange()
 		for it.Next() {
-			e, err := encode(it.Value())
+			ev, err := e.encode(it.Value())
 			if err != nil {
 				return nil, err
 			}
-			if e == nil {
-				e = structpb.NewNullValue()
+			if ev == nil {
+				ev = structpb.NewNullValue()
 			}
-			fields[it.Key().String()] = e
+			fields[it.Key().String()] = ev
 		}
-		return structpb.NewStructValue(&structpb.Struct{Fields: fields}), nil
+		return e.object(fields), nil
 	case reflect.Slice:
 		if v.Len() == 0 {
 			return nil, nil
 		}
 		vals := make([]*structpb.Value, v.Len())
 		for i := range vals {
-			e, err := encode(v.Index(i))
+			ev, err := e.encode(v.Index(i))
 			if err != nil {
 				return nil, err
 			}
-			if e == nil {
-				e = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{}})
+			if ev == nil {
+				ev = e.object(map[string]*structpb.Value{})
 			}
-			vals[i] = e
+			vals[i] = ev
 		}
 		return structpb.NewListValue(&structpb.ListValue{Values: vals}), nil
 	case reflect.String:
 		if v.Len() == 0 {
 			return nil, nil
 		}
-		return structpb.NewStringValue(v.String()), nil
+		return e.str(v.String()), nil
 	case reflect.Bool:
 		if !v.Bool() {
 			return nil, nil
@@ -131,41 +191,45 @@ func encode(v reflect.Value) (*structpb.Value, error) { //nolint:gocyclo // One 
 	}
 }
 
-func encodeStruct(v reflect.Value) (*structpb.Value, error) {
-	fields := map[string]*structpb.Value{}
-	if err := encodeFields(v, fields); err != nil {
+func (e *encoder) encodeStruct(v reflect.Value) (*structpb.Value, error) {
+	var fields map[string]*structpb.Value // Made by the first field that is not empty.
+	if err := e.encodeFields(v, &fields); err != nil {
 		return nil, err
 	}
 	if len(fields) == 0 {
 		return nil, nil
 	}
-	return structpb.NewStructValue(&structpb.Struct{Fields: fields}), nil
+	return e.object(fields), nil
 }
 
 // encodeFields adds a struct's fields to fields, inlining embedded structs.
-func encodeFields(v reflect.Value, fields map[string]*structpb.Value) error {
-	for i, f := range jsonFields(v.Type()) {
+func (e *encoder) encodeFields(v reflect.Value, fields *map[string]*structpb.Value) error {
+	fs := jsonFields(v.Type())
+	for i, f := range fs {
 		if f.name == "" {
 			continue
 		}
 		fv := v.Field(i)
 		if f.inline {
-			if err := encodeFields(fv, fields); err != nil {
+			if err := e.encodeFields(fv, fields); err != nil {
 				return err
 			}
 			continue
 		}
-		e, err := encode(fv)
+		ev, err := e.encode(fv)
 		if err != nil {
 			return errors.Wrapf(err, "cannot encode %s", f.name)
 		}
-		if e == nil {
+		if ev == nil {
 			if f.omitempty {
 				continue
 			}
-			e = zero(fv)
+			ev = zero(fv)
 		}
-		fields[f.name] = e
+		if *fields == nil {
+			*fields = make(map[string]*structpb.Value, min(len(fs), 8)) // At most one group.
+		}
+		(*fields)[f.name] = ev
 	}
 	return nil
 }
