@@ -80,6 +80,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if err != nil {
 		return fatal(rsp, err)
 	}
+	if !p.persistent && o.has(ResourceHome) {
+		response.Warning(rsp, errors.Errorf("spec.persistence: the session no longer asks for a home volume, but DesktopVolume %q exists; it is kept until the session is deleted", homeName(s))).TargetComposite()
+	}
 	st, c := sessionStatus(p, l, o)
 	if rsp.Desired, err = desiredState(req.GetDesired(), composed, st); err != nil {
 		return fatal(rsp, err)

@@ -208,6 +208,10 @@ func TestRunFunction(t *testing.T) {
 				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
 				TTL:        7 * time.Hour,
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+					Message: `spec.persistence: the session no longer asks for a home volume, but DesktopVolume "alice-gpu-home" exists; it is kept until the session is deleted`,
+				}},
 			},
 		},
 	}
