@@ -76,7 +76,102 @@ func TestRender(t *testing.T) {
 			if diff := cmp.Diff(want, out); diff != "" {
 				t.Errorf("crossplane composition render: -want (%s), +got:\n%s", golden, diff)
 			}
-			e.validate(t, out)
+			e.validate(t, "", out)
+		})
+	}
+}
+
+// TestExamplesValid validates the inputs of the examples, which the
+// end-to-end test also applies: templates and sessions against the
+// provider's CRDs and the XRD, observed resources against the CRDs.
+func TestExamplesValid(t *testing.T) {
+	e := env{root: root(t)}
+	e.cli = filepath.Join(e.root, ".cache", "tools", "bin", "crossplane")
+	if _, err := os.Stat(e.cli); err != nil {
+		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
+	}
+	e.cache = seedSchemaCache(t, e.root)
+	inputs, err := filepath.Glob(filepath.Join(e.root, "examples", "sessions", "*", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range inputs {
+		if filepath.Base(f) != expectedFile {
+			files = append(files, f)
+		}
+	}
+	files = append(files, filepath.Join(e.root, "examples", "templates"))
+	e.validate(t, strings.Join(files, ","), "")
+}
+
+// TestXRDRejects holds the XRD's OpenAPI and CEL validation to rejecting
+// sessions before the function ever sees them.
+func TestXRDRejects(t *testing.T) {
+	e := env{root: root(t)}
+	e.cli = filepath.Join(e.root, ".cache", "tools", "bin", "crossplane")
+	if _, err := os.Stat(e.cli); err != nil {
+		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
+	}
+	e.cache = seedSchemaCache(t, e.root)
+	cases := map[string]struct {
+		reason string
+		spec   string
+		want   string
+	}{
+		"UserNotALabel": {
+			reason: "A user that is no DNS label should be rejected.",
+			spec:   "user: Bob\n  template: ubuntu-gpu",
+			want:   `spec.user: Invalid value: "Bob"`,
+		},
+		"MissingTemplate": {
+			reason: "A session without a template should be rejected.",
+			spec:   "user: bob",
+			want:   "spec.template: Required value",
+		},
+		"StateNotInEnum": {
+			reason: "A state other than Running or Stopped should be rejected.",
+			spec:   "user: bob\n  template: t\n  state: Paused",
+			want:   `spec.state: Unsupported value: "Paused"`,
+		},
+		"TimeoutNotADuration": {
+			reason: "A timeout in days should be rejected.",
+			spec:   "user: bob\n  template: t\n  timeout: 1d",
+			want:   `spec.timeout: Invalid value: "1d"`,
+		},
+		"ZeroTimeout": {
+			reason: "A zero timeout should be rejected by CEL.",
+			spec:   "user: bob\n  template: t\n  timeout: 0s",
+			want:   "timeout must be a positive duration such as 8h or 90m",
+		},
+		"CPUNotAQuantity": {
+			reason: "A CPU that is no quantity should be rejected.",
+			spec:   "user: bob\n  template: t\n  resources:\n    cpu: lots",
+			want:   `spec.resources.cpu: Invalid value: "lots"`,
+		},
+		"TooManyGPUs": {
+			reason: "More GPUs than any node has should be rejected.",
+			spec:   "user: bob\n  template: t\n  resources:\n    gpu: 17",
+			want:   "spec.resources.gpu: Invalid value: 17",
+		},
+		"RetainWithoutPersistence": {
+			reason: "Retaining a volume the session turns off should be rejected by CEL.",
+			spec:   "user: bob\n  template: t\n  persistence:\n    enabled: false\n    retainOnDelete: true",
+			want:   "retainOnDelete needs persistence, but enabled is false",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "session.yaml")
+			doc := "apiVersion: vdi.kasm.io/v1alpha1\nkind: VDISession\nmetadata:\n  name: s\n  namespace: team-a\nspec:\n  " + tc.spec + "\n"
+			if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := run(e.root, e.cli, "resource", "validate", filepath.Join(e.root, "package", "configuration", "definition.yaml"), f,
+				"--cache-dir="+e.cache, "--crossplane-image="+coreImage)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Errorf("\n%s\ncrossplane resource validate: want a failure containing %q, got error %v:\n%s%s", tc.reason, tc.want, err, out, stderr)
+			}
 		})
 	}
 }
@@ -85,10 +180,7 @@ func TestRender(t *testing.T) {
 // seeds the schema cache of crossplane resource validate.
 func setup(t *testing.T) env {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := root(t)
 	e := env{
 		root: root,
 		cli:  filepath.Join(root, ".cache", "tools", "bin", "crossplane"),
@@ -122,13 +214,16 @@ func (e env) render(dir string) (stdout, stderr string, err error) {
 	return run(e.root, e.cli, args...)
 }
 
-// validate checks rendered objects against the provider's generated CRDs
-// and the VDISession XRD.
-func (e env) validate(t *testing.T, rendered string) {
+// validate checks objects, in files or rendered, against the provider's
+// generated CRDs and the VDISession XRD.
+func (e env) validate(t *testing.T, files, rendered string) {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "rendered.yaml")
-	if err := os.WriteFile(f, []byte(rendered), 0o600); err != nil {
-		t.Fatal(err)
+	f := files
+	if rendered != "" {
+		f = filepath.Join(t.TempDir(), "rendered.yaml")
+		if err := os.WriteFile(f, []byte(rendered), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	schemas := filepath.Join(e.root, "package", "crds") + "," + filepath.Join(e.root, "package", "configuration", "definition.yaml")
 	out, stderr, err := run(e.root, e.cli, "resource", "validate", schemas, f,
@@ -136,6 +231,15 @@ func (e env) validate(t *testing.T, rendered string) {
 	if err != nil {
 		t.Errorf("crossplane resource validate: %v\n%s%s", err, out, stderr)
 	}
+}
+
+func root(t *testing.T) string {
+	t.Helper()
+	r, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func run(dir, bin string, args ...string) (stdout, stderr string, err error) {
