@@ -52,13 +52,14 @@ func errDecode(msg string) error { return &decodeError{msg: msg} }
 
 // at prefixes err's path with name.
 func at(err error, name string) error {
-	if de, ok := err.(*decodeError); ok { //nolint:errorlint // Only decode's own errors.
+	var de *decodeError
+	if errors.As(err, &de) {
 		de.rpath = append(de.rpath, name)
 	}
 	return err
 }
 
-func (d decoder) decode(pb *structpb.Value, v reflect.Value) error { //nolint:gocyclo // One case per kind reads best.
+func (d decoder) decode(pb *structpb.Value, v reflect.Value) error {
 	if _, null := pb.GetKind().(*structpb.Value_NullValue); null || pb == nil {
 		v.SetZero()
 		return nil

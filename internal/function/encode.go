@@ -95,16 +95,16 @@ var (
 )
 
 // encode returns nil for a value that omitempty omits.
-func (e *encoder) encode(v reflect.Value) (*structpb.Value, error) { //nolint:gocyclo // One case per kind reads best.
+func (e *encoder) encode(v reflect.Value) (*structpb.Value, error) {
 	switch v.Type() {
 	case quantityType:
 		if v.CanAddr() {
-			return e.str(v.Addr().Interface().(*resource.Quantity).String()), nil //nolint:forcetypeassert // Checked by the type.
+			return e.str(v.Addr().Interface().(*resource.Quantity).String()), nil
 		}
-		q := v.Interface().(resource.Quantity) //nolint:forcetypeassert // Checked by the type.
+		q := v.Interface().(resource.Quantity)
 		return e.str(q.String()), nil
 	case timeType:
-		t := v.Interface().(metav1.Time) //nolint:forcetypeassert // Checked by the type.
+		t := v.Interface().(metav1.Time)
 		if t.IsZero() {
 			return nil, nil
 		}
@@ -236,7 +236,7 @@ func (e *encoder) encodeFields(v reflect.Value, fields *map[string]*structpb.Val
 
 // zero is how JSON spells the zero value of a field without omitempty.
 func zero(v reflect.Value) *structpb.Value {
-	switch v.Kind() { //nolint:exhaustive // Every other kind is null.
+	switch v.Kind() { // Every other kind is null.
 	case reflect.String:
 		return structpb.NewStringValue("")
 	case reflect.Bool:
@@ -279,7 +279,7 @@ var fieldCache sync.Map // reflect.Type -> []jsonField
 
 func jsonFields(t reflect.Type) []jsonField {
 	if f, ok := fieldCache.Load(t); ok {
-		return f.([]jsonField) //nolint:forcetypeassert // Only jsonFields stores.
+		return f.([]jsonField)
 	}
 	out := make([]jsonField, t.NumField())
 	for i := range out {

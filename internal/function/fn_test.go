@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -229,5 +230,33 @@ func TestRunFunction(t *testing.T) {
 				t.Errorf("\n%s\nRunFunction(...): requirements must not change between passes: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
+	}
+}
+
+func TestDesiredState(t *testing.T) {
+	earlier := &fnv1.State{
+		Composite: &fnv1.Resource{Resource: fnresource.MustStructJSON(`{"apiVersion":"vdi.kasm.io/v1alpha1","kind":"VDISession","status":{"phase":"Old","fromEarlierStep":"kept"}}`)},
+		Resources: map[string]*fnv1.Resource{"extra": {Resource: fnresource.MustStructJSON(`{"kind":"ConfigMap"}`)}},
+	}
+	home := &fnv1.Resource{Resource: fnresource.MustStructJSON(`{"kind":"DesktopVolume"}`), Ready: fnv1.Ready_READY_TRUE}
+	st := SessionStatus{Phase: PhaseStopped, StartedAt: "2026-05-01T09:00:00Z"}
+
+	want := &fnv1.State{
+		Composite: &fnv1.Resource{Resource: fnresource.MustStructJSON(`{"apiVersion":"vdi.kasm.io/v1alpha1","kind":"VDISession","status":{"phase":"Stopped","startedAt":"2026-05-01T09:00:00Z","fromEarlierStep":"kept"}}`)},
+		Resources: map[string]*fnv1.Resource{
+			"extra": {Resource: fnresource.MustStructJSON(`{"kind":"ConfigMap"}`)},
+			"home":  home,
+		},
+	}
+	before := proto.Clone(earlier)
+	got, err := desiredState(earlier, map[fnresource.Name]*fnv1.Resource{ResourceHome: home}, st)
+	if err != nil {
+		t.Fatalf("desiredState(...): unexpected error: %v", err)
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("\nThe desired state should keep earlier steps' resources and status fields and add ours.\ndesiredState(...): -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(before, earlier, protocmp.Transform()); diff != "" {
+		t.Errorf("\nThe request's desired state should be left untouched.\ndesiredState(...): -before, +after:\n%s", diff)
 	}
 }
