@@ -168,12 +168,6 @@ func TestObserve(t *testing.T) {
 			cr:     desktop(withAtProvider(seen)),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
 		},
-		"SecretMissing": {
-			reason: "A Desktop whose credentials Secret does not exist should not exist, so that Create makes the Secret.",
-			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
-			cr:     desktop(withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
-		},
 		"BothMissing": {
 			reason: "A Desktop with nothing in the target cluster should not exist.",
 			kube:   cluster(),
@@ -387,8 +381,9 @@ func TestCreate(t *testing.T) {
 	type want struct {
 		c   managed.ExternalCreation
 		err error
-		// password the cluster's Secret should hold afterwards, and whether
-		// the Pod should exist; checked only for fake clusters.
+		// stored is the password the cluster's Secret should hold
+		// afterwards, beside a Pod of the current spec; checked only for
+		// fake clusters.
 		stored string
 	}
 	generated := func() (string, error) { return "generated", nil }
@@ -408,11 +403,6 @@ func TestCreate(t *testing.T) {
 			reason: "Create should keep the password of an existing Secret, without generating one, and make the Pod.",
 			args:   args{kube: cluster(credentials("kept")), password: mustNotGenerate},
 			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}, stored: "kept"},
-		},
-		"PodExists": {
-			reason: "Create should make a missing Secret even when the Pod exists, and count the Pod as created.",
-			args:   args{kube: cluster(actualPod(desktop())), password: generated},
-			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("generated")}, stored: "generated"},
 		},
 		"PasswordError": {
 			reason: "An error generating the password should be returned, and nothing created.",
