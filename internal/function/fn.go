@@ -14,6 +14,8 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/response"
+
+	tv1alpha1 "github.com/provider-vdi/provider-vdi/apis/template/v1alpha1"
 )
 
 // Function composes VDISessions.
@@ -69,13 +71,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return fatal(rsp, err)
 	}
 
+	o, now := observed(req.GetObserved().GetResources()), f.now()
 	p, errs := validate(s, t, in)
 	if len(errs) > 0 {
-		return fatal(rsp, errors.Wrapf(errs.ToAggregate(), "invalid VDISession %q", s.Name))
+		return f.invalid(req, rsp, s, t, o, now, errors.Wrapf(errs.ToAggregate(), "invalid VDISession %q", s.Name))
 	}
-	o := observed(req.GetObserved().GetResources())
 
-	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Now: f.now()})
+	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Now: now})
 	composed, err := compose(p, l, o)
 	if err != nil {
 		return fatal(rsp, err)
@@ -84,6 +86,26 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Warning(rsp, errors.Errorf("spec.persistence: the session no longer asks for a home volume, but DesktopVolume %q exists; it is kept until the session is deleted", homeName(s))).TargetComposite()
 	}
 	st, c := sessionStatus(p, l, o)
+	return f.respond(req, rsp, s, l, composed, st, c)
+}
+
+// invalid answers an invalid session: Fatal, so that nothing changes,
+// unless the session is past its template's maxTimeout and so expired
+// whatever its spec; then it stops the desktop and warns.
+func (f *Function) invalid(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s *Session, t *tv1alpha1.VDITemplate, o observed, now time.Time, err error) (*fnv1.RunFunctionResponse, error) {
+	at, past := pastMaxTimeout(s, t, now)
+	if !past {
+		return fatal(rsp, err)
+	}
+	response.Warning(rsp, err).TargetComposite()
+	l, composed := expiredInvalid(s, at, o)
+	st, c := lifecycleStatus(l)
+	return f.respond(req, rsp, s, l, composed, st, c)
+}
+
+// respond completes the response: desired state, condition and TTL.
+func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s *Session, l lifecycle, composed map[resource.Name]*fnv1.Resource, st SessionStatus, c condition) (*fnv1.RunFunctionResponse, error) {
+	var err error
 	if rsp.Desired, err = desiredState(req.GetDesired(), composed, st); err != nil {
 		return fatal(rsp, err)
 	}

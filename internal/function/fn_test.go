@@ -200,6 +200,24 @@ func TestRunFunction(t *testing.T) {
 				TTL:        time.Minute,
 			},
 		},
+		"InvalidPastMaxTimeout": {
+			reason: "An invalid session past its template's maxTimeout should expire anyway, keeping its volume and warning.",
+			req:    runRequest(session(withTimeout("48h")), append(observedAll(session()), withTemplate(template()))...),
+			now:    created.Add(24 * time.Hour),
+			want: summary{
+				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
+				Status: map[string]any{
+					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-02T09:00:00Z",
+					"message": "the session is invalid and past the maxTimeout of its template; its desktop is stopped, its home volume kept",
+				},
+				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past the maxTimeout of its template; its desktop is stopped, its home volume kept")},
+				TTL:        time.Minute,
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+					Message: `invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 24h, the maxTimeout of VDITemplate "ubuntu-gpu"`,
+				}},
+			},
+		},
 		"PersistenceTurnedOff": {
 			reason: "A volume that exists should stay desired when the session turns persistence off.",
 			req:    runRequest(session(withPersistence(Persistence{Enabled: ptr.To(false)}), withState(StateStopped)), append(observedAll(session()), withTemplate(template()))...),

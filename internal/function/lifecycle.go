@@ -6,6 +6,9 @@ import (
 	"github.com/crossplane/function-sdk-go/response"
 )
 
+// defaultTTL is the TTL when time will not change the lifecycle.
+const defaultTTL = response.DefaultTTL
+
 // A lifecycleInput is all a lifecycle decision depends on. The clock is an
 // input like any other, so that the decision is a pure function.
 type lifecycleInput struct {
@@ -67,7 +70,7 @@ func expired(in lifecycleInput, l lifecycle) (lifecycle, bool) {
 	}
 	l.Phase, l.Reason = PhaseExpired, "Expired"
 	l.Message = "the session reached its timeout of " + in.Timeout.String() + "; its desktop is stopped, its home volume kept"
-	l.TTL = response.DefaultTTL
+	l.TTL = defaultTTL
 	return l, true
 }
 

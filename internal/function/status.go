@@ -26,8 +26,7 @@ func sessionStatus(p *plan, l lifecycle, o observed) (SessionStatus, condition) 
 		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339),
 	}
 	if !l.Desktop() {
-		st.Phase, st.Message = l.Phase, l.Message
-		return st, condition{Reason: l.Reason, Message: l.Message}
+		return lifecycleStatus(l)
 	}
 
 	d := o.desktop()
@@ -41,6 +40,17 @@ func sessionStatus(p *plan, l lifecycle, o observed) (SessionStatus, condition) 
 	st.Phase, c = desktopPhase(p, d, o)
 	st.Message = c.Message
 	return st, c
+}
+
+// lifecycleStatus is the status of a session without a desktop: the
+// lifecycle alone decides it.
+func lifecycleStatus(l lifecycle) (SessionStatus, condition) {
+	st := SessionStatus{
+		Phase: l.Phase, Message: l.Message,
+		StartedAt: l.StartedAt.UTC().Format(time.RFC3339),
+		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+	return st, condition{Reason: l.Reason, Message: l.Message}
 }
 
 // desktopPhase is the phase of a session whose desktop should run, from the
