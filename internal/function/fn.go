@@ -61,7 +61,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	rsp.Requirements = requirements(s)
-	t, resolved, err := requiredTemplate(req)
+	t, resolved, err := requiredTemplate(req, s.Spec.Template)
 	switch {
 	case !resolved:
 		return rsp, nil // Pass one: Crossplane runs us again with the template.

@@ -42,6 +42,11 @@ func TestRunFunctionFatal(t *testing.T) {
 			req:    runRequest(session(), running),
 			want:   want{requirements: requirements(session())},
 		},
+		"StaleTemplate": {
+			reason: "A template seeded from before spec.template changed should only make the function ask again, not fail.",
+			req:    runRequest(session(withGPU(2)), running, withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Name = "ubuntu-cpu"; t.Spec.MaxResources = nil }))),
+			want:   want{requirements: requirements(session())},
+		},
 		"TemplateNotFound": {
 			reason: "A missing template should be fatal and name the field.",
 			req:    runRequest(session(), withoutTemplate(), running),

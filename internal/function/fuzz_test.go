@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+
+	tv1alpha1 "github.com/provider-vdi/provider-vdi/apis/template/v1alpha1"
 )
 
 // FuzzRunFunction feeds RunFunction arbitrary sessions, templates and
@@ -35,7 +37,8 @@ func FuzzRunFunction(f *testing.F) {
 		{js(session(withPersistence(Persistence{Size: q("1Ti"), RetainOnDelete: true}))), js(template()), ""},
 		{js(session(withName("a.b"), withUser("Bob"))), js(template()), ""},
 		{js(session()), "", ""},
-		{js(session()), `{"kind":"VDITemplate","spec":{"image":1}}`, ""},
+		{js(session()), `{"kind":"VDITemplate","metadata":{"name":"ubuntu-gpu"},"spec":{"image":1}}`, ""},
+		{js(session()), js(template(func(t *tv1alpha1.VDITemplate) { t.Name = "other" })), ""},
 		{`{"kind":"VDISession","spec":{"resources":{"cpu":"lots"}}}`, js(template()), ""},
 		{`{}`, `{}`, `{}`},
 	}

@@ -30,8 +30,12 @@ var errTemplateNotFound = errors.New("VDITemplate not found")
 
 // requiredTemplate returns the VDITemplate Crossplane resolved for the
 // requirement. resolved is false on the first pass, before Crossplane has
-// looked it up.
-func requiredTemplate(req *fnv1.RunFunctionRequest) (t *tv1alpha1.VDITemplate, resolved bool, err error) {
+// looked it up, and when what Crossplane sent is another template: on later
+// reconciles Crossplane seeds the first call with what the function
+// required last time, which is stale when spec.template changed. Such a
+// call must only ask again; a Fatal result would stop Crossplane from
+// iterating to the right template.
+func requiredTemplate(req *fnv1.RunFunctionRequest, name string) (t *tv1alpha1.VDITemplate, resolved bool, err error) {
 	rrs, resolved := req.GetRequiredResources()[requirementTemplate]
 	if !resolved {
 		return nil, false, nil
@@ -40,8 +44,12 @@ func requiredTemplate(req *fnv1.RunFunctionRequest) (t *tv1alpha1.VDITemplate, r
 	if len(items) == 0 {
 		return nil, true, errTemplateNotFound
 	}
+	r := items[0].GetResource()
+	if r.GetFields()["metadata"].GetStructValue().GetFields()["name"].GetStringValue() != name {
+		return nil, false, nil
+	}
 	t = &tv1alpha1.VDITemplate{}
-	if err := fromStruct(items[0].GetResource(), t, false); err != nil {
+	if err := fromStruct(r, t, false); err != nil {
 		return nil, true, errors.Wrap(err, "cannot decode VDITemplate")
 	}
 	return t, true, nil

@@ -37,17 +37,21 @@ func TestRequiredTemplate(t *testing.T) {
 			req:    runRequest(session(), withTemplate(template())),
 			want:   want{t: template(), resolved: true},
 		},
+		"Stale": {
+			reason: "A template of another name, seeded from an earlier reconcile, should count as not yet resolved.",
+			req:    runRequest(session(), withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Name = "ubuntu-cpu" }))),
+		},
 		"Undecodable": {
 			reason: "A template that does not decode should be an error.",
 			req: &fnv1.RunFunctionRequest{RequiredResources: map[string]*fnv1.Resources{requirementTemplate: {Items: []*fnv1.Resource{
-				{Resource: fnresource.MustStructJSON(`{"kind":"VDITemplate","spec":{"port":"http"}}`)},
+				{Resource: fnresource.MustStructJSON(`{"kind":"VDITemplate","metadata":{"name":"ubuntu-gpu"},"spec":{"port":"http"}}`)},
 			}}}},
 			want: want{resolved: true, err: cmpopts.AnyError},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, resolved, err := requiredTemplate(tc.req)
+			got, resolved, err := requiredTemplate(tc.req, "ubuntu-gpu")
 			if diff := cmp.Diff(tc.want, want{got, resolved, err}, cmp.AllowUnexported(want{}), cmpopts.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nrequiredTemplate(...): -want, +got:\n%s", tc.reason, diff)
 			}
