@@ -110,7 +110,9 @@ func (e *encoder) encode(v reflect.Value) (*structpb.Value, error) {
 		}
 		return e.str(t.UTC().Format(time.RFC3339)), nil
 	}
-	if v.Kind() != reflect.Pointer && v.Kind() != reflect.Interface && v.Type().Implements(marshaler) {
+	// Only structs of the APIs we encode have their own MarshalJSON, e.g.
+	// IntOrString; checking only them keeps the check off the hot path.
+	if v.Kind() == reflect.Struct && v.Type().Implements(marshaler) {
 		return encodeJSON(v)
 	}
 
