@@ -59,7 +59,7 @@ bench: ## Benchmarks (not tests): the function in process, its proto floor, and 
 ##@ Run
 
 run: tools ## Bring up a local control plane and run the provider against it; `make down` stops it.
-	@go run ./cluster/local up --state $(STATE) --tools $(TOOLS_BIN)
+	@go run ./cluster/local up --state $(STATE) --tools $(TOOLS_DIR)
 
 down: ## Stop everything `make run` started, by PID.
 	@go run ./cluster/local down --state $(STATE)

@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,21 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
-	"github.com/provider-vdi/provider-vdi/apis"
-	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+	"github.com/provider-vdi/provider-vdi/internal/localenv"
 )
 
 func main() {
@@ -44,7 +34,7 @@ func main() {
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	state := fs.String("state", ".work", "Folder of the logs, PIDs, kubeconfig and data of the local run.")
-	tools := fs.String("tools", ".cache/tools/bin", "Folder of the pinned tools (make tools).")
+	tools := fs.String("tools", ".cache/tools", "The cache of pinned tools that make tools fills.")
 	_ = fs.Parse(os.Args[2:])
 	abs, _ := filepath.Abs(*state)
 
@@ -131,127 +121,64 @@ func up(ctx context.Context, state, tools string) error {
 		// A previous run died: clear what is left of it.
 		_ = down(state)
 	}
-	cluster := filepath.Join(state, "cluster")
-	if err := os.RemoveAll(cluster); err != nil {
-		return errors.Wrap(err, "cannot clear previous cluster state")
+	dir := filepath.Join(state, "env")
+	if err := os.RemoveAll(dir); err != nil {
+		return errors.Wrap(err, "cannot clear the previous run's state")
 	}
-	if err := os.MkdirAll(cluster, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return errors.Wrap(err, "cannot create state folder")
 	}
+	root, _ := os.Getwd()
 	tools, _ = filepath.Abs(tools)
-
-	cp, err := controlplane.Start(ctx, controlplane.Options{Bin: tools, Dir: cluster, ControllerManager: true, Detach: true, Progress: os.Stdout})
-	if err != nil {
-		return err
-	}
-	for i, pid := range cp.PIDs() {
-		if err := recordPID(state, []string{"etcd", "kube-apiserver", "kube-controller-manager"}[i], pid); err != nil {
-			return err
+	start := time.Now()
+	env, err := localenv.Up(ctx, localenv.Options{Root: root, Tools: tools, Dir: dir, Detach: true, Progress: os.Stdout})
+	if env != nil {
+		for _, p := range env.Processes() {
+			if rerr := recordPID(state, p.Name, p.PID); rerr != nil {
+				return rerr
+			}
 		}
 	}
-	if err := start(ctx, state, tools, cp); err != nil {
-		fmt.Println("up: failed; stopping what was started")
-		_ = down(state)
+	if err == nil {
+		err = session(ctx, env, tools, state, start)
+	}
+	if err != nil {
+		fmt.Printf("up: failed after %s; logs are in %s; stopping what was started\n", time.Since(start).Round(time.Second), dir)
+		if env != nil {
+			env.Stop()
+		}
+		_ = os.Remove(pidsFile(state))
 		return err
 	}
 	return nil
 }
 
-func start(ctx context.Context, state, tools string, cp *controlplane.ControlPlane) error {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, extv1.AddToScheme, apis.AddToScheme} {
-		if err := add(s); err != nil {
-			return err
-		}
-	}
-	kube, err := client.New(cp.Config, client.Options{Scheme: s})
-	if err != nil {
-		return errors.Wrap(err, "cannot create client")
-	}
-
-	fmt.Println("up: installing the provider's CRDs and Traefik's")
-	crds, _ := filepath.Glob("package/crds/*.yaml")
-	crds = append(crds, filepath.Join(filepath.Dir(tools), "crds", "traefik.yaml"))
-	if err := controlplane.Apply(ctx, kube, crds...); err != nil {
+// session applies the example session and waits until it runs.
+func session(ctx context.Context, env *localenv.Env, tools, state string, start time.Time) error {
+	fmt.Println("up: applying examples/run/session.yaml: VDISession alice-gpu in namespace alice")
+	if err := controlplane.Apply(ctx, env.Kube, "examples/run/session.yaml"); err != nil {
 		return err
 	}
-
-	fmt.Println("up: building the provider")
-	bin := filepath.Join(state, "bin", "provider")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/provider")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		return errors.Wrap(err, "cannot build provider")
-	}
-	log, err := os.Create(filepath.Join(state, "provider.log"))
+	s, err := localenv.WaitForPhase(ctx, env.Kube, os.Stdout, "alice", "alice-gpu", "Running", 5*time.Minute)
 	if err != nil {
 		return err
 	}
-	metrics, health := freePort(), freePort()
-	p := exec.Command(bin, "--debug", "--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health) //nolint:gosec // Our own binary.
-	p.Env = append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig)
-	p.Stdout, p.Stderr = log, log
-	p.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := p.Start(); err != nil {
-		return errors.Wrap(err, "cannot start provider")
-	}
-	if err := recordPID(state, "provider", p.Process.Pid); err != nil {
-		return err
-	}
-	fmt.Printf("up: provider running (PID %d, log %s, metrics 127.0.0.1:%s)\n", p.Process.Pid, log.Name(), metrics)
-
-	fmt.Println("up: applying examples/provider: a ClusterProviderConfig and one session's four managed resources")
-	if err := controlplane.Apply(ctx, kube, "examples/provider/clusterproviderconfig.yaml", "examples/provider/session.yaml"); err != nil {
-		return err
-	}
-	mrs := []resource.Managed{
-		&v1alpha1.DesktopVolume{}, &v1alpha1.Desktop{}, &v1alpha1.DesktopService{}, &v1alpha1.DesktopRoute{},
-	}
-	names := []string{"alice-dev-home", "alice-dev", "alice-dev", "alice-dev"}
-	start := time.Now()
-	last := time.Now()
-	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		synced := 0
-		for i, mg := range mrs {
-			if err := kube.Get(ctx, client.ObjectKey{Namespace: "alice", Name: names[i]}, mg); err != nil {
-				return false, nil //nolint:nilerr // Not there yet.
-			}
-			if mg.GetCondition(xpv2.TypeSynced).Status == corev1.ConditionTrue {
-				synced++
-			}
-		}
-		if time.Since(last) > 5*time.Second {
-			fmt.Printf("up: %d of %d managed resources synced after %s\n", synced, len(mrs), time.Since(start).Round(time.Second))
-			last = time.Now()
-		}
-		return synced == len(mrs), nil
-	}); err != nil {
-		return errors.Wrap(err, "managed resources did not sync; see "+log.Name())
-	}
-
-	kubectl := filepath.Join(tools, "kubectl")
-	show := exec.CommandContext(ctx, kubectl, "--kubeconfig", cp.Kubeconfig, "get", "-n", "alice", "desktops,desktopvolumes,desktopservices,desktoproutes,pods,pvc,svc,ingressroutes")
+	kubectl := filepath.Join(tools, "bin", "kubectl")
+	show := exec.CommandContext(ctx, kubectl, "--kubeconfig", env.CP.Kubeconfig, "get", "vdisessions", "-A")
 	show.Stdout, show.Stderr = os.Stdout, os.Stderr
 	_ = show.Run()
+	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
+	secret, _, _ := unstructured.NestedString(s.Object, "status", "credentialsSecretName")
 	fmt.Printf(`
-provider-vdi is running on a local control plane.
+A GPU desktop session is Running (%s after start).
 
-  export KUBECONFIG=%s
-  %s get desktops -A
-  %s get secret -n alice alice-dev-credentials -o jsonpath='{.data.password}' | base64 -d
+  URL:          %s
+  credentials:  Secret %s in namespace alice (keys url, username, password):
+                %s get secret -n alice %s -o jsonpath='{.data.password}' | base64 -d
+  cluster:      export KUBECONFIG=%s
+                %s get vdisessions,desktops,pods -A
 
-There is no scheduler or kubelet in this setup yet, so the desktop Pod stays
-Pending and the Desktop not Ready; the Desktop shows why.
 Logs and PIDs are in %s. Stop everything with: make down
-`, cp.Kubeconfig, kubectl, kubectl, state)
+`, time.Since(start).Round(time.Second), url, secret, kubectl, secret, env.CP.Kubeconfig, kubectl, state)
 	return nil
-}
-
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "0"
-	}
-	defer l.Close() //nolint:errcheck // Only used to find a free port.
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port) //nolint:forcetypeassert // A TCP listener's address.
 }

@@ -4,7 +4,7 @@
 # rebuilt only when its wrapper's go.mod or go.sum changes, so a warm run is a
 # few hash checks.
 #
-#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane cli kwok kwok-stages crane traefik golangci-lint
+#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane crossplane-crds cli kwok kwok-stages crane traefik golangci-lint
 #
 # TOOLS_DIR (default .cache/tools) receives bin/<binary> and a stamp per tool.
 set -euo pipefail
@@ -78,7 +78,20 @@ kwok_stages() {
   echo "tools: copied kwok's stages to $out"
 }
 
-all=(etcd kube crossplane cli kwok kwok-stages crane traefik)
+# crossplane-crds: core's own CRDs, which `crossplane core init` installs
+# from CRDS_PATH, copied from the core module to crossplane-crds/.
+crossplane_crds() {
+  local out=$tools_dir/crossplane-crds
+  if [[ -s $out/pkg.crossplane.io_providers.yaml ]]; then echo "tools: Crossplane's CRDs are up to date"; return; fi
+  mkdir -p "$out"
+  local dir
+  dir=$(cd "$here/crossplane" && go mod download github.com/crossplane/crossplane/v2 && go list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
+  cp "$dir"/cluster/crds/*.yaml "$out/"
+  chmod 644 "$out"/*.yaml
+  echo "tools: copied Crossplane's CRDs to $out"
+}
+
+all=(etcd kube crossplane crossplane-crds cli kwok kwok-stages crane traefik)
 for tool in "${@:-${all[@]}}"; do
   case $tool in
     etcd) build etcd "-s -w" etcd=go.etcd.io/etcd/server/v3 ;;
@@ -96,6 +109,7 @@ for tool in "${@:-${all[@]}}"; do
     crane) build crane "-s -w" crane=github.com/google/go-containerregistry/cmd/crane ;;
     traefik) traefik ;;
     kwok-stages) kwok_stages ;;
+    crossplane-crds) crossplane_crds ;;
     golangci-lint) build golangci-lint "-s -w" golangci-lint=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
     *) echo "tools: unknown tool $tool (want one of ${all[*]})" >&2; exit 2 ;;
   esac

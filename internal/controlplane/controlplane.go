@@ -66,6 +66,13 @@ type ControlPlane struct {
 
 	opts  Options
 	procs []*exec.Cmd
+	names []string
+}
+
+// A Process is a component the control plane started.
+type Process struct {
+	Name string
+	PID  int
 }
 
 // adminToken authenticates the admin user, in group system:masters. The API
@@ -187,16 +194,23 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 // run starts a binary of Options.Bin with its output in Dir/<name>.log. The
 // process is in its own process group so that Stop ends it and its children.
 func (cp *ControlPlane) run(name string, args ...string) error {
+	return cp.runEnv(name, name, nil, args...)
+}
+
+// runEnv starts binary bin of Options.Bin as component name, with env added
+// to the environment.
+func (cp *ControlPlane) runEnv(name, bin string, env []string, args ...string) error {
 	log, err := os.Create(filepath.Join(cp.opts.Dir, name+".log"))
 	if err != nil {
 		return errors.Wrapf(err, "cannot create log of %s", name)
 	}
-	bin := filepath.Join(cp.opts.Bin, name)
+	bin = filepath.Join(cp.opts.Bin, bin)
 	if _, err := os.Stat(bin); err != nil {
 		return errors.Errorf("%s is missing: run `make tools` to build the pinned control plane", bin)
 	}
 	cmd := exec.Command(bin, args...) //nolint:gosec // The binaries are the pinned tools we built.
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if cp.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -205,16 +219,17 @@ func (cp *ControlPlane) run(name string, args ...string) error {
 		return errors.Wrapf(err, "cannot start %s", name)
 	}
 	cp.procs = append(cp.procs, cmd)
+	cp.names = append(cp.names, name)
 	return nil
 }
 
-// PIDs returns the process IDs of the running components.
-func (cp *ControlPlane) PIDs() []int {
-	pids := make([]int, 0, len(cp.procs))
-	for _, p := range cp.procs {
-		pids = append(pids, p.Process.Pid)
+// Processes returns the running components, in the order they started.
+func (cp *ControlPlane) Processes() []Process {
+	ps := make([]Process, 0, len(cp.procs))
+	for i, p := range cp.procs {
+		ps = append(ps, Process{Name: cp.names[i], PID: p.Process.Pid})
 	}
-	return pids
+	return ps
 }
 
 // Stop ends every process Start started, newest first, and waits for them.
@@ -231,7 +246,7 @@ func (cp *ControlPlane) Stop() {
 			<-done
 		}
 	}
-	cp.procs = nil
+	cp.procs, cp.names = nil, nil
 }
 
 // StopPIDs ends the process groups of pids, newest first: SIGTERM, then
@@ -335,4 +350,13 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port) //nolint:forcetypeassert // A TCP listener's address.
 	}
 	return ports, nil
+}
+
+// FreePort returns a free TCP port on loopback.
+func FreePort() string {
+	p, err := freePorts(1)
+	if err != nil {
+		return "0"
+	}
+	return strconv.Itoa(p[0])
 }

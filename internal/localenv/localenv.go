@@ -1,0 +1,479 @@
+// Package localenv brings up provider-vdi the way users run it, on a local
+// control plane: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok with fake GPU nodes, Crossplane core out of
+// cluster, a local OCI registry holding our three packages, the
+// configuration installed with `crossplane xpkg install` (the provider and
+// function come in as its dependencies), and our provider and function as
+// local processes wired into Crossplane. `make run` and the end-to-end tests
+// share it.
+package localenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/provider-vdi/provider-vdi/apis"
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+)
+
+// Names of our packages, as the configuration's dependsOn and the
+// Composition's functionRef know them. Crossplane names a dependency after
+// its repository: ghcr.io/provider-vdi/function-vdi becomes Function
+// provider-vdi-function-vdi.
+const (
+	PackageOrg      = "ghcr.io/provider-vdi"
+	PackageVersion  = "v0.1.0"
+	ProviderName    = "provider-vdi-provider-vdi"
+	FunctionName    = "provider-vdi-function-vdi"
+	Configuration   = "configuration-vdi"
+	functionTLSName = "function-vdi-tls-server"
+	storageClass    = "standard"
+)
+
+// Options of a local environment.
+type Options struct {
+	// Root of the repository.
+	Root string
+	// Tools is the cache `make tools` fills: bin/, kwok/, crossplane-crds/,
+	// crds/.
+	Tools string
+	// Dir receives logs, data, kubeconfig, certificates and binaries.
+	Dir string
+	// GPUNodes is the number of fake GPU nodes, each with four GPUs.
+	GPUNodes int
+	// Volumes is the number of static 100Gi volumes in the default storage
+	// class, for home volumes.
+	Volumes int
+	// Detach leaves everything running when the caller exits (make run).
+	Detach bool
+	// Progress receives a line per step.
+	Progress io.Writer
+}
+
+// An Env is a running local environment.
+type Env struct {
+	CP       *controlplane.ControlPlane
+	Kube     client.Client
+	Registry string
+
+	opts     Options
+	bin      string
+	provider *exec.Cmd
+	function *exec.Cmd
+	fnAddr   string
+	starts   int
+}
+
+// Scheme knows every kind the environment and its tests read typed.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = extv1.AddToScheme(s)
+	_ = apis.AddToScheme(s)
+	return s
+}
+
+func (e *Env) progress(format string, args ...any) {
+	fmt.Fprintf(e.opts.Progress, "localenv: "+format+"\n", args...)
+}
+
+// Up brings up the environment. On error it leaves what it started running
+// for inspection; call Stop (or stop the Processes by PID) to end it.
+func Up(ctx context.Context, o Options) (*Env, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.GPUNodes == 0 {
+		o.GPUNodes = 2
+	}
+	nodes := []controlplane.Node{controlplane.SystemNode("system-0")}
+	for i := range o.GPUNodes {
+		nodes = append(nodes, controlplane.GPUNode(fmt.Sprintf("gpu-%d", i), 4))
+	}
+	e := &Env{opts: o, bin: filepath.Join(o.Dir, "bin")}
+	cp, err := controlplane.Start(ctx, controlplane.Options{
+		Bin: filepath.Join(o.Tools, "bin"), Dir: o.Dir, Nodes: nodes,
+		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.CP = cp
+	if e.Kube, err = client.New(cp.Config, client.Options{Scheme: Scheme()}); err != nil {
+		return e, errors.Wrap(err, "cannot create client")
+	}
+	return e, e.up(ctx)
+}
+
+func (e *Env) up(ctx context.Context) error {
+	o := e.opts
+	var err error
+	if e.Registry, err = e.CP.StartRegistry(ctx); err != nil {
+		return err
+	}
+	if err := e.CP.StartCrossplane(ctx, filepath.Join(o.Tools, "crossplane-crds")); err != nil {
+		return err
+	}
+	if err := e.buildBinaries(ctx); err != nil {
+		return err
+	}
+	if err := e.pushPackages(ctx); err != nil {
+		return err
+	}
+	if err := e.storage(ctx); err != nil {
+		return err
+	}
+	e.progress("installing Traefik's CRDs")
+	if err := controlplane.Apply(ctx, e.Kube, filepath.Join(o.Tools, "crds", "traefik.yaml")); err != nil {
+		return err
+	}
+	if err := e.CP.FunctionTLS(ctx, functionTLSName, filepath.Join(o.Dir, "function-certs")); err != nil {
+		return err
+	}
+	if err := e.StartFunction(); err != nil {
+		return err
+	}
+	if err := e.install(ctx); err != nil {
+		return err
+	}
+	if err := e.StartProvider(); err != nil {
+		return err
+	}
+	if err := e.waitPackages(ctx); err != nil {
+		return err
+	}
+	e.progress("applying the ClusterProviderConfig and the example templates")
+	return controlplane.Apply(ctx, e.Kube,
+		filepath.Join(o.Root, "examples", "provider", "clusterproviderconfig.yaml"),
+		filepath.Join(o.Root, "examples", "templates", "ubuntu-gpu.yaml"),
+		filepath.Join(o.Root, "examples", "templates", "ubuntu-cpu.yaml"))
+}
+
+func (e *Env) buildBinaries(ctx context.Context) error {
+	for _, b := range []string{"provider", "function"} {
+		e.progress("building %s", b)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(e.bin, b), "./cmd/"+b)
+		cmd.Dir = e.opts.Root
+		cmd.Stdout, cmd.Stderr = e.opts.Progress, e.opts.Progress
+		if err := cmd.Run(); err != nil {
+			return errors.Wrapf(err, "cannot build %s", b)
+		}
+	}
+	return nil
+}
+
+// crossplane runs the pinned Crossplane CLI against the environment.
+func (e *Env) crossplane(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(e.opts.Tools, "bin", "crossplane"), args...) //nolint:gosec // Our pinned tool.
+	cmd.Dir = e.opts.Root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.CP.Kubeconfig)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return errors.Wrapf(err, "crossplane %v: %s", args, out)
+	}
+	return nil
+}
+
+// pushPackages builds the three packages with `crossplane xpkg build` and
+// pushes them to the local registry under the names the configuration's
+// dependsOn uses, with the registry part rewritten by an ImageConfig.
+func (e *Env) pushPackages(ctx context.Context) error {
+	out := filepath.Join(e.opts.Dir, "packages")
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return errors.Wrap(err, "cannot create package folder")
+	}
+	for _, p := range []struct{ name, root, ignore string }{
+		{"provider-vdi", "package", "function/*,function/*/*,configuration/*"},
+		{"function-vdi", "package/function", ""},
+		{"configuration-vdi", "package/configuration", ""},
+	} {
+		e.progress("building and pushing package %s", p.name)
+		file := filepath.Join(out, p.name+".xpkg")
+		args := []string{"xpkg", "build", "--package-root=" + p.root, "--package-file=" + file}
+		if p.ignore != "" {
+			args = append(args, "--ignore="+p.ignore)
+		}
+		if err := e.crossplane(ctx, args...); err != nil {
+			return err
+		}
+		if err := e.crossplane(ctx, "xpkg", "push", "-f", file, fmt.Sprintf("%s/provider-vdi/%s:%s", e.Registry, p.name, PackageVersion)); err != nil {
+			return err
+		}
+	}
+	ic := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"matchImages":  []any{map[string]any{"type": "Prefix", "prefix": PackageOrg + "/"}},
+			"rewriteImage": map[string]any{"prefix": e.Registry + "/provider-vdi/"},
+		},
+	}}
+	ic.SetAPIVersion("pkg.crossplane.io/v1beta1")
+	ic.SetKind("ImageConfig")
+	ic.SetName("provider-vdi-local-registry")
+	return errors.Wrap(e.Kube.Create(ctx, ic), "cannot create ImageConfig")
+}
+
+// storage makes a default storage class of static volumes that bind when
+// their first consumer is scheduled, standing in for a CSI driver.
+func (e *Env) storage(ctx context.Context) error {
+	n := e.opts.Volumes
+	if n == 0 {
+		n = 8
+	}
+	e.progress("creating storage class %q with %d static volumes", storageClass, n)
+	sc := &storagev1.StorageClass{
+		ObjectMeta:           metav1.ObjectMeta{Name: storageClass, Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner:          "kubernetes.io/no-provisioner",
+		VolumeBindingMode:    ptrTo(storagev1.VolumeBindingWaitForFirstConsumer),
+		AllowVolumeExpansion: ptrTo(true),
+	}
+	if err := e.Kube.Create(ctx, sc); err != nil && !kerrors.IsAlreadyExists(err) {
+		return errors.Wrap(err, "cannot create storage class")
+	}
+	// GPU templates run desktops under the NVIDIA container runtime.
+	rc := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "nvidia"}, Handler: "nvidia"}
+	if err := e.Kube.Create(ctx, rc); err != nil && !kerrors.IsAlreadyExists(err) {
+		return errors.Wrap(err, "cannot create RuntimeClass nvidia")
+	}
+	for i := range n {
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: "home-" + strconv.Itoa(i)},
+			Spec: corev1.PersistentVolumeSpec{
+				StorageClassName:              storageClass,
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Gi")},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/vdi/home-" + strconv.Itoa(i)}},
+			},
+		}
+		if err := e.Kube.Create(ctx, pv); err != nil && !kerrors.IsAlreadyExists(err) {
+			return errors.Wrapf(err, "cannot create volume %q", pv.Name)
+		}
+	}
+	return nil
+}
+
+// install installs the configuration the way users do; Crossplane resolves
+// its provider and function dependencies from the registry.
+func (e *Env) install(ctx context.Context) error {
+	e.progress("crossplane xpkg install configuration %s/%s:%s", PackageOrg, Configuration, PackageVersion)
+	return e.crossplane(ctx, "xpkg", "install", "configuration", fmt.Sprintf("%s/%s:%s", PackageOrg, Configuration, PackageVersion), Configuration)
+}
+
+// waitPackages wires the function's revision to the local function process
+// and waits until the configuration, provider and function are healthy and
+// the VDISession API is served.
+func (e *Env) waitPackages(ctx context.Context) error {
+	e.progress("waiting for the configuration, provider and function to be healthy")
+	start, last := time.Now(), time.Now()
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := e.wireFunction(ctx); err != nil {
+			return false, err
+		}
+		healthy := 0
+		var waiting []string
+		for _, p := range []struct{ kind, name string }{
+			{"Configuration", Configuration}, {"Provider", ProviderName}, {"Function", FunctionName},
+		} {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion("pkg.crossplane.io/v1")
+			u.SetKind(p.kind)
+			if err := e.Kube.Get(ctx, client.ObjectKey{Name: p.name}, u); err != nil {
+				waiting = append(waiting, p.kind+" "+p.name+": not created yet")
+				continue
+			}
+			if ok, msg := conditionTrue(u, "Healthy"); ok {
+				healthy++
+			} else {
+				waiting = append(waiting, p.kind+" "+p.name+": "+msg)
+			}
+		}
+		if time.Since(last) > 10*time.Second {
+			e.progress("%d of 3 packages healthy after %s; waiting for %v", healthy, time.Since(start).Round(time.Second), waiting)
+			last = time.Now()
+		}
+		return healthy == 3, nil
+	})
+	if err != nil {
+		return errors.Wrap(err, "packages did not become healthy; see crossplane.log")
+	}
+	return controlplane.WaitForCRDs(ctx, e.Kube, "vdisessions.vdi.kasm.io")
+}
+
+// wireFunction does for the function's revisions what an External package
+// runtime's controller does, since Crossplane leaves that to the operator
+// (here, us): point them at the local function process, with the TLS Secret
+// it serves, and report the runtime healthy once it is.
+func (e *Env) wireFunction(ctx context.Context) error {
+	l := &unstructured.UnstructuredList{}
+	l.SetAPIVersion("pkg.crossplane.io/v1")
+	l.SetKind("FunctionRevisionList")
+	if err := e.Kube.List(ctx, l); err != nil {
+		return nil //nolint:nilerr // The kind may not be served yet.
+	}
+	for i := range l.Items {
+		r := &l.Items[i]
+		ep, _, _ := unstructured.NestedString(r.Object, "status", "endpoint")
+		if ep != "dns:///"+e.fnAddr {
+			patch := []byte(fmt.Sprintf(`{"status":{"endpoint":"dns:///%s","tlsServerSecretName":%q}}`, e.fnAddr, functionTLSName))
+			if err := e.Kube.Status().Patch(ctx, r, client.RawPatch(types.MergePatchType, patch)); err != nil {
+				return errors.Wrapf(err, "cannot wire FunctionRevision %q to the local function", r.GetName())
+			}
+		}
+		if ok, _ := conditionTrue(r, "RuntimeHealthy"); ok || !e.functionServes() {
+			continue
+		}
+		conds, _, _ := unstructured.NestedSlice(r.Object, "status", "conditions")
+		kept := make([]any, 0, len(conds)+1)
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["type"] != "RuntimeHealthy" {
+				kept = append(kept, c)
+			}
+		}
+		kept = append(kept, map[string]any{
+			"type": "RuntimeHealthy", "status": "True", "reason": "HealthyPackageRevision",
+			"message":            "served by the local function process at " + e.fnAddr,
+			"lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
+		})
+		if err := unstructured.SetNestedSlice(r.Object, kept, "status", "conditions"); err != nil {
+			return errors.Wrap(err, "cannot set FunctionRevision conditions")
+		}
+		if err := e.Kube.Status().Update(ctx, r); err != nil && !kerrors.IsConflict(err) {
+			return errors.Wrapf(err, "cannot report FunctionRevision %q runtime healthy", r.GetName())
+		}
+	}
+	return nil
+}
+
+// functionServes reports whether the function process accepts connections.
+func (e *Env) functionServes() bool {
+	c, err := net.DialTimeout("tcp", e.fnAddr, time.Second)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return e.function != nil && e.function.ProcessState == nil
+}
+
+func conditionTrue(u *unstructured.Unstructured, ct string) (bool, string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == ct {
+			return m["status"] == "True", fmt.Sprintf("%s=%v %v: %v", ct, m["status"], m["reason"], m["message"])
+		}
+	}
+	return false, ct + " not reported yet"
+}
+
+// StartProvider starts the provider process.
+func (e *Env) StartProvider() error {
+	ports := freePorts(2)
+	cmd, err := e.start("provider", filepath.Join(e.bin, "provider"), "--debug", "--poll=1m",
+		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-address=127.0.0.1:"+ports[1])
+	e.provider = cmd
+	return err
+}
+
+// KillProvider ends the provider with SIGKILL, as a crash would.
+func (e *Env) KillProvider() {
+	if e.provider != nil {
+		_ = e.provider.Process.Kill()
+		_, _ = e.provider.Process.Wait()
+	}
+}
+
+// StartFunction starts the function process with mTLS on a loopback port.
+func (e *Env) StartFunction() error {
+	e.fnAddr = "127.0.0.1:" + freePorts(1)[0]
+	cmd, err := e.start("function", filepath.Join(e.bin, "function"), "--debug",
+		"--address="+e.fnAddr, "--tls-certs-dir="+filepath.Join(e.opts.Dir, "function-certs"))
+	e.function = cmd
+	return err
+}
+
+func (e *Env) start(name, bin string, args ...string) (*exec.Cmd, error) {
+	e.starts++
+	log, err := os.OpenFile(filepath.Join(e.opts.Dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot open log of %s", name)
+	}
+	cmd := exec.Command(bin, args...) //nolint:gosec // Our own binaries.
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.CP.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if e.opts.Detach {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, errors.Wrapf(err, "cannot start %s", name)
+	}
+	e.progress("%s running (PID %d, log %s)", name, cmd.Process.Pid, log.Name())
+	return cmd, nil
+}
+
+// Processes returns every process the environment started.
+func (e *Env) Processes() []controlplane.Process {
+	var ps []controlplane.Process
+	if e.CP != nil {
+		ps = e.CP.Processes()
+	}
+	for name, c := range map[string]*exec.Cmd{"provider": e.provider, "function": e.function} {
+		if c != nil && c.Process != nil {
+			ps = append(ps, controlplane.Process{Name: name, PID: c.Process.Pid})
+		}
+	}
+	return ps
+}
+
+// Stop ends every process the environment started.
+func (e *Env) Stop() {
+	for _, c := range []*exec.Cmd{e.provider, e.function} {
+		if c != nil && c.Process != nil {
+			_ = c.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _, _ = c.Process.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = c.Process.Kill()
+			}
+		}
+	}
+	if e.CP != nil {
+		e.CP.Stop()
+	}
+}
+
+func freePorts(n int) []string {
+	ps := make([]string, 0, n)
+	for range n {
+		ps = append(ps, controlplane.FreePort())
+	}
+	return ps
+}
+
+func ptrTo[T any](v T) *T { return &v }
