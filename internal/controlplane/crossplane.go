@@ -70,7 +70,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 	if err != nil {
 		return errors.Wrap(err, "cannot create log of crossplane core init")
 	}
-	defer initLog.Close()                                                                                          //nolint:errcheck // Only a log.
+	defer initLog.Close() //nolint:errcheck // Only a log.
 	// init installs the core CRDs and then applies objects of those kinds;
 	// it fails while the fresh CRDs are not yet served, so try again.
 	for attempt := 1; ; attempt++ {
