@@ -101,4 +101,3 @@ func main() {
 }
 
 func ptrTo[T any](v T) *T { return &v }
-

@@ -196,4 +196,3 @@ func TestDesktop(t *testing.T) {
 	}
 
 }
-

@@ -66,8 +66,9 @@ type Connector struct {
 	watch  WatchFn
 	events chan event.GenericEvent
 
-	mu     sync.Mutex
-	cached map[string]client.Client
+	mu      sync.Mutex
+	cached  map[string]client.Client
+	watched map[string]bool
 }
 
 // A ConnectorOption configures a Connector.
@@ -151,6 +152,11 @@ func (c *Connector) providerConfig(ctx context.Context, mg resource.ModernManage
 			// A namespaced config may only read Secrets of its own namespace.
 			pc.Spec.Credentials.SecretRef.Namespace = pc.GetNamespace()
 		}
+		// With the provider's own identity, a namespaced config may only
+		// target its own namespace: it must not reach other tenants'.
+		if pc.Spec.Credentials.Source == xpv2.CredentialsSourceInjectedIdentity && pc.Spec.TargetNamespace != "" && pc.Spec.TargetNamespace != pc.GetNamespace() {
+			return nil, errors.Errorf("ProviderConfig %q uses InjectedIdentity and so may only target its own namespace %q, not %q; use a ClusterProviderConfig or a kubeconfig Secret", ref.Name, pc.GetNamespace(), pc.Spec.TargetNamespace)
+		}
 		return &pc.Spec, nil
 	case v1alpha1.ClusterProviderConfigKind:
 		pc := &v1alpha1.ClusterProviderConfig{}
@@ -191,23 +197,28 @@ func (c *Connector) restConfig(ctx context.Context, mg resource.Managed, cr v1al
 	}
 }
 
-// client returns the cached client of key, making it and starting its Pod
-// watch the first time key is seen.
+// client returns the cached client of key, making it the first time key is
+// seen, and starts the Pod watch of key until one starts.
 func (c *Connector) client(key string, cfg *rest.Config) (client.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if kc, ok := c.cached[key]; ok {
-		return kc, nil
+	kc, ok := c.cached[key]
+	if !ok {
+		var err error
+		if kc, err = c.newFn(cfg); err != nil {
+			return nil, errors.Wrap(err, "cannot create client for target cluster")
+		}
+		c.cached[key] = kc
 	}
-	kc, err := c.newFn(cfg)
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot create client for target cluster")
+	if !c.watched[key] {
+		if err := c.watch(c.ctx, cfg, c.events); err != nil {
+			// Without a watch, readiness still shows at the next poll; the
+			// next Connect tries again.
+			c.log.Info("Cannot watch desktop Pods of target cluster; readiness will show at the next poll", "error", err.Error(), "host", cfg.Host)
+		} else {
+			c.watched[key] = true
+		}
 	}
-	if err := c.watch(c.ctx, cfg, c.events); err != nil {
-		// Without a watch, readiness still shows at the next poll.
-		c.log.Info("Cannot watch desktop Pods of target cluster; readiness will show at the next poll", "error", err.Error(), "host", cfg.Host)
-	}
-	c.cached[key] = kc
 	return kc, nil
 }
 

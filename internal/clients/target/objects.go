@@ -77,30 +77,77 @@ func Get(ctx context.Context, c client.Reader, o client.Object) (bool, error) {
 	return err == nil, errors.Wrapf(err, "cannot get %s %q", kindOf(o), o.GetName())
 }
 
-// Create creates o. An object of the same name that already exists counts as
-// created, so that a retried or repeated Create is harmless.
-func Create(ctx context.Context, c client.Writer, o client.Object) error {
+// Create creates o. An object of the same name that this managed resource
+// already owns counts as created, so that a retried or repeated Create is
+// harmless; one that something else owns is an error, and is left alone.
+func Create(ctx context.Context, c client.Client, o client.Object) error {
 	err := c.Create(ctx, o)
-	if kerrors.IsAlreadyExists(err) {
-		return nil
+	if !kerrors.IsAlreadyExists(err) {
+		return errors.Wrapf(err, "cannot create %s %q", kindOf(o), o.GetName())
 	}
-	return errors.Wrapf(err, "cannot create %s %q", kindOf(o), o.GetName())
+	existing, ok := o.DeepCopyObject().(client.Object)
+	if !ok {
+		return errors.Errorf("cannot copy %s %q", kindOf(o), o.GetName())
+	}
+	if _, err := Get(ctx, c, existing); err != nil {
+		return err
+	}
+	return Owned(existing, o)
 }
 
-// Delete deletes o, in the background for its dependents. An object that is
-// already gone counts as deleted.
-func Delete(ctx context.Context, c client.Writer, o client.Object) error {
-	err := c.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground))
+// Owned returns an error unless actual belongs to the same managed resource
+// as desired, by the managed-resource annotation every object the provider
+// creates carries. The provider never adopts, changes or deletes an object
+// it did not create: one of the same name is someone else's.
+func Owned(actual, desired client.Object) error {
+	want := desired.GetAnnotations()[v1alpha1.AnnotationManagedResource]
+	got, ok := actual.GetAnnotations()[v1alpha1.AnnotationManagedResource]
+	switch {
+	case !ok:
+		return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kindOf(actual), actual.GetName(), actual.GetNamespace())
+	case got != want:
+		return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)
+	}
+	return nil
+}
+
+// Delete deletes the object named like desired, in the background for its
+// dependents, if it belongs to the same managed resource as desired. An
+// object that is already gone counts as deleted; one that belongs to
+// something else is an error, and is left alone.
+func Delete(ctx context.Context, c client.Client, desired client.Object) error {
+	actual, ok := desired.DeepCopyObject().(client.Object)
+	if !ok {
+		return errors.Errorf("cannot copy %s %q", kindOf(desired), desired.GetName())
+	}
+	found, err := Get(ctx, c, actual)
+	if err != nil || !found {
+		return err
+	}
+	if err := Owned(actual, desired); err != nil {
+		return err
+	}
+	opts := []client.DeleteOption{client.PropagationPolicy(metav1.DeletePropagationBackground)}
+	if uid := actual.GetUID(); uid != "" {
+		// Delete what was checked, not a namesake made since.
+		opts = append(opts, client.Preconditions{UID: &uid})
+	}
+	err = c.Delete(ctx, actual, opts...)
 	if kerrors.IsNotFound(err) {
 		return nil
 	}
-	return errors.Wrapf(err, "cannot delete %s %q", kindOf(o), o.GetName())
+	return errors.Wrapf(err, "cannot delete %s %q", kindOf(desired), desired.GetName())
 }
+
 
 // Update writes desired over actual: it keeps actual's identity and whatever
 // the API server defaulted, and takes desired's labels, annotations and the
-// fields that mutate copies.
+// fields that mutate copies. It refuses to touch an actual that another
+// managed resource, or nobody of ours, owns.
 func Update(ctx context.Context, c client.Writer, actual, desired client.Object, mutate func()) error {
+	if err := Owned(actual, desired); err != nil {
+		return err
+	}
 	labels := actual.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}

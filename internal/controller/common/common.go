@@ -11,11 +11,13 @@ import (
 
 // ReconcilerOptions are the managed reconciler options every kind of this
 // provider uses: deterministic external names (object names in the target
-// cluster equal the managed resource's name), the provider's poll interval,
-// logger, events and metrics.
+// cluster equal the managed resource's name), management policies (a
+// retained home volume is composed without Delete), the provider's poll
+// interval, logger, events and metrics.
 func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []managed.ReconcilerOption {
 	return []managed.ReconcilerOption{
 		managed.WithDeterministicExternalName(true),
+		managed.WithManagementPolicies(),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.

@@ -92,32 +92,45 @@ type external struct {
 	password  func() (string, error)
 }
 
-// Observe reads the desktop Pod and Secret. The Desktop exists when both do;
-// it is up to date when the Pod was made from the current spec and still
-// runs; it is Available only when the Pod runs and passes its readiness probe.
-// Observe writes nothing to the target cluster.
+// Observe reads the desktop Pod and its credentials Secret. The Desktop
+// exists while its Pod does (or, once it is being deleted, while either
+// does); it is up to date when the Pod was made from the current spec, still
+// runs, and its Secret is there; it is Available only when the Pod runs and
+// passes its readiness probe. Observe writes nothing to the target cluster.
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalObservation, error) {
-	desired := buildPod(cr, e.namespace)
-	pod := &corev1.Pod{}
-	pod.SetNamespace(desired.Namespace)
-	pod.SetName(desired.Name)
+	desired, wantSecret := buildPod(cr, e.namespace), credentials(cr, e.namespace)
+	pod, secret := desired.DeepCopy(), wantSecret.DeepCopy()
 	podExists, err := target.Get(ctx, e.kube, pod)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	secret := &corev1.Secret{}
-	secret.SetNamespace(desired.Namespace)
-	secret.SetName(secretName(desired.Name))
 	secretExists, err := target.Get(ctx, e.kube, secret)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	if !podExists || !secretExists {
+	for _, o := range []struct {
+		exists         bool
+		actual, wanted client.Object
+	}{{podExists, pod, desired}, {secretExists, secret, wantSecret}} {
+		if o.exists {
+			if err := target.Owned(o.actual, o.wanted); err != nil {
+				return managed.ExternalObservation{}, err
+			}
+		}
+	}
+	if !podExists {
 		cr.Status.AtProvider = v1alpha1.DesktopObservation{}
-		return managed.ExternalObservation{ResourceExists: false}, nil
+		// A Desktop being deleted exists until its Secret is gone too.
+		return managed.ExternalObservation{ResourceExists: meta.WasDeleted(cr) && secretExists}, nil
 	}
 
 	cr.Status.AtProvider = observe(pod, desired)
+	if !secretExists {
+		// The running desktop's password is lost with its Secret: replace
+		// the desktop, and with it the password.
+		cr.Status.AtProvider.PendingRestart = true
+		cr.Status.AtProvider.Message = "the credentials Secret is gone; the desktop is replaced with a new password"
+	}
 	switch {
 	case cr.Status.AtProvider.Ready:
 		cr.SetConditions(xpv2.Available())
@@ -128,22 +141,22 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 	}
 
 	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
-	return managed.ExternalObservation{
-		ResourceExists:    true,
-		ResourceUpToDate:  !cr.Status.AtProvider.PendingRestart && !terminal,
-		ConnectionDetails: connectionDetails(cr, secret),
-	}, nil
+	o := managed.ExternalObservation{
+		ResourceExists:   true,
+		ResourceUpToDate: !cr.Status.AtProvider.PendingRestart && !terminal,
+	}
+	if secretExists {
+		o.ConnectionDetails = connectionDetails(cr, secret)
+	}
+	return o, nil
 }
 
 // Create makes the credentials Secret, with a new random password, unless it
-// exists, and the desktop Pod unless it exists. Either may exist already when
-// a Pod was deleted out of band or a previous Create was interrupted; the
-// password is then kept.
+// exists, and then the desktop Pod. The Secret outlives a Pod deleted out of
+// band or an interrupted Create, so the password is kept then.
 func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalCreation, error) {
 	pod := buildPod(cr, e.namespace)
-	secret := &corev1.Secret{}
-	secret.SetNamespace(pod.Namespace)
-	secret.SetName(secretName(pod.Name))
+	secret := credentials(cr, e.namespace)
 	exists, err := target.Get(ctx, e.kube, secret)
 	if err != nil {
 		return managed.ExternalCreation{}, err
@@ -153,7 +166,8 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 		if err != nil {
 			return managed.ExternalCreation{}, errors.Wrap(err, "cannot generate desktop password")
 		}
-		secret = buildSecret(cr, pod.Namespace, pw)
+		secret = credentials(cr, e.namespace)
+		secret.Data = map[string][]byte{passwordKey: []byte(pw)}
 		if err := target.Create(ctx, e.kube, secret); err != nil {
 			return managed.ExternalCreation{}, err
 		}
@@ -162,6 +176,8 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 		if _, err := target.Get(ctx, e.kube, secret); err != nil {
 			return managed.ExternalCreation{}, err
 		}
+	} else if err := target.Owned(secret, credentials(cr, e.namespace)); err != nil {
+		return managed.ExternalCreation{}, err
 	}
 	if err := target.Create(ctx, e.kube, pod); err != nil {
 		return managed.ExternalCreation{}, err
@@ -169,30 +185,20 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	return managed.ExternalCreation{ConnectionDetails: connectionDetails(cr, secret)}, nil
 }
 
-// Update replaces a Pod that no longer matches the spec, or that has
-// terminated, by deleting it: Pods are immutable, and the next reconcile
-// creates the new one once the old one is gone. Until then the Desktop shows
-// pendingRestart.
+// Update replaces a Pod that no longer matches the spec, has terminated, or
+// lost its credentials Secret, by deleting it: Pods are immutable, and the
+// next reconcile creates the new one once the old one is gone. Until then the
+// Desktop shows pendingRestart.
 func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalUpdate, error) {
-	pod := &corev1.Pod{}
-	pod.SetNamespace(e.namespace)
-	pod.SetName(meta.GetExternalName(cr))
-	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, pod)
+	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, buildPod(cr, e.namespace))
 }
 
 // Delete deletes the desktop Pod and its Secret.
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalDelete, error) {
-	name := meta.GetExternalName(cr)
-	pod := &corev1.Pod{}
-	pod.SetNamespace(e.namespace)
-	pod.SetName(name)
-	if err := target.Delete(ctx, e.kube, pod); err != nil {
+	if err := target.Delete(ctx, e.kube, buildPod(cr, e.namespace)); err != nil {
 		return managed.ExternalDelete{}, err
 	}
-	secret := &corev1.Secret{}
-	secret.SetNamespace(e.namespace)
-	secret.SetName(secretName(name))
-	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, secret)
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, credentials(cr, e.namespace))
 }
 
 // Disconnect does nothing: the target cluster's client is shared.

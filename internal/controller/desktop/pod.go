@@ -28,12 +28,12 @@ const (
 // secretName is the name of the Secret holding the password of desktop pod.
 func secretName(pod string) string { return pod + "-credentials" }
 
-// buildSecret returns the desktop's credentials Secret, holding password.
-func buildSecret(cr *v1alpha1.Desktop, ns, password string) *corev1.Secret {
+// credentials returns the desktop's credentials Secret, without its
+// password.
+func credentials(cr *v1alpha1.Desktop, ns string) *corev1.Secret {
 	s := &corev1.Secret{
 		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentDesktop, cr.Spec.ForProvider.Owner),
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{passwordKey: []byte(password)},
 	}
 	s.Name = secretName(s.Name)
 	return s
@@ -181,7 +181,7 @@ func observe(pod, desired *corev1.Pod) v1alpha1.DesktopObservation {
 			o.Ready = c.Status == corev1.ConditionTrue && pod.Status.Phase == corev1.PodRunning
 		}
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			o.Message = fmt.Sprintf("%s: %s", c.Reason, c.Message)
+			o.Message = reason(c.Reason, c.Message)
 		}
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
@@ -190,7 +190,7 @@ func observe(pod, desired *corev1.Pod) v1alpha1.DesktopObservation {
 		}
 		o.RestartCount = cs.RestartCount
 		if w := cs.State.Waiting; w != nil && o.Message == "" {
-			o.Message = fmt.Sprintf("%s: %s", w.Reason, w.Message)
+			o.Message = reason(w.Reason, w.Message)
 		}
 	}
 	if pod.DeletionTimestamp != nil {
@@ -198,4 +198,15 @@ func observe(pod, desired *corev1.Pod) v1alpha1.DesktopObservation {
 		o.Message = "the desktop Pod is terminating"
 	}
 	return o
+}
+
+// reason joins a Kubernetes reason and message, either of which may be empty.
+func reason(r, msg string) string {
+	switch {
+	case r == "":
+		return msg
+	case msg == "":
+		return r
+	}
+	return fmt.Sprintf("%s: %s", r, msg)
 }

@@ -79,6 +79,9 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (mana
 	if err != nil || !exists {
 		return managed.ExternalObservation{}, traefikMissing(err)
 	}
+	if err := target.Owned(ir, want); err != nil {
+		return managed.ExternalObservation{}, err
+	}
 	cr.Status.AtProvider.URL = URL(cr.Spec.ForProvider)
 	cr.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: target.UpToDate(ir, want)}, nil

@@ -137,6 +137,16 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (ma
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
+	for _, o := range []struct {
+		exists         bool
+		actual, wanted client.Object
+	}{{svcExists, svc, wantSvc}, {npExists, np, wantNP}} {
+		if o.exists {
+			if err := target.Owned(o.actual, o.wanted); err != nil {
+				return managed.ExternalObservation{}, err
+			}
+		}
+	}
 	if !svcExists || !npExists {
 		return managed.ExternalObservation{}, nil
 	}

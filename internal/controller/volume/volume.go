@@ -82,10 +82,14 @@ func buildClaim(cr *v1alpha1.DesktopVolume, ns string) *corev1.PersistentVolumeC
 // requests the desired size; a smaller desired size also reads as not up to
 // date, so that Update can refuse it with a clear error.
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalObservation, error) {
-	pvc := buildClaim(cr, e.namespace)
-	desired := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	want := buildClaim(cr, e.namespace)
+	desired := want.Spec.Resources.Requests[corev1.ResourceStorage]
+	pvc := want.DeepCopy()
 	exists, err := target.Get(ctx, e.kube, pvc)
 	if err != nil || !exists {
+		return managed.ExternalObservation{}, err
+	}
+	if err := target.Owned(pvc, want); err != nil {
 		return managed.ExternalObservation{}, err
 	}
 	cr.Status.AtProvider = v1alpha1.DesktopVolumeObservation{
