@@ -3,6 +3,7 @@ package desktop
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -89,10 +90,44 @@ func TestConnect(t *testing.T) {
 	}
 }
 
-// credentials returns the credentials Secret of desktop() in namespace
-// desktops, holding password.
-func credentials(password string) *corev1.Secret {
-	return buildSecret(desktop(), "desktops", password)
+// storedSecret returns the credentials Secret of desktop() in namespace
+// desktops as the provider stored it, holding password, modified by mods.
+func storedSecret(password string, mods ...func(*corev1.Secret)) *corev1.Secret {
+	s := credentials(desktop(), "desktops")
+	s.Data = map[string][]byte{passwordKey: []byte(password)}
+	for _, m := range mods {
+		m(s)
+	}
+	return s
+}
+
+// ownedBy sets the managed-resource annotation of an object to mr, the
+// namespace/name of the managed resource it was made for; "" removes it, as
+// on an object provider-vdi did not make.
+func ownedBy[T metav1.Object](mr string) func(T) {
+	return func(o T) {
+		a := o.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[v1alpha1.AnnotationManagedResource] = mr
+		if mr == "" {
+			delete(a, v1alpha1.AnnotationManagedResource)
+		}
+		o.SetAnnotations(a)
+	}
+}
+
+// errNotOurs is the error for an object of the desktop's name in namespace
+// desktops that provider-vdi did not make.
+func errNotOurs(kind, name string) error {
+	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, "desktops")
+}
+
+// errOthers is the error for an object of the desktop's name in namespace
+// desktops that the managed resource other made.
+func errOthers(kind, name, other string) error {
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, "desktops", other, "team-a/alice-desktop")
 }
 
 // cluster returns a fake target cluster holding objs.
@@ -139,6 +174,13 @@ func withConditions(c ...xpv2.Condition) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { d.SetConditions(c...) }
 }
 
+// beingDeleted marks the Desktop as deleted by its user.
+func beingDeleted() func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) {
+		d.SetDeletionTimestamp(&metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	}
+}
+
 func details(password string) managed.ConnectionDetails {
 	return managed.ConnectionDetails{
 		ConnectionURL:      []byte("https://vdi.example/alice/"),
@@ -164,7 +206,7 @@ func TestObserve(t *testing.T) {
 	}{
 		"PodMissing": {
 			reason: "A Desktop whose Pod does not exist should not exist, and forget what it saw before.",
-			kube:   cluster(credentials("s3cret")),
+			kube:   cluster(storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
 		},
@@ -174,9 +216,82 @@ func TestObserve(t *testing.T) {
 			cr:     desktop(),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
 		},
+		"PodMissingWhileDeleted": {
+			reason: "A Desktop being deleted whose Pod is gone but whose Secret is not should still exist, so that Delete runs again and the Secret is not orphaned.",
+			kube:   cluster(storedSecret("s3cret")),
+			cr:     desktop(beingDeleted(), withAtProvider(seen)),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true}, cr: desktop(beingDeleted())},
+		},
+		"BothMissingWhileDeleted": {
+			reason: "A Desktop being deleted with nothing left in the target cluster should not exist, so that its deletion completes.",
+			kube:   cluster(),
+			cr:     desktop(beingDeleted(), withAtProvider(seen)),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop(beingDeleted())},
+		},
+		"SecretMissing": {
+			reason: "A Desktop whose Pod runs but whose Secret is gone should exist but not be up to date, so that Update replaces the Pod and Create a new password, show pendingRestart saying why, and publish no password the Pod does not use.",
+			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
+			cr:     desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				cr: desktop(
+					withConditions(xpv2.Available()),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						Ready:                 true,
+						SpecHash:              hash,
+						PendingRestart:        true,
+						Message:               "the credentials Secret is gone; the desktop is replaced with a new password",
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"SecretMissingNotReady": {
+			reason: "A Desktop whose Pod is not ready and whose Secret is gone should be Unavailable saying that the Secret is gone.",
+			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse)))),
+			cr:     desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the credentials Secret is gone; the desktop is replaced with a new password")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						SpecHash:              hash,
+						PendingRestart:        true,
+						Message:               "the credentials Secret is gone; the desktop is replaced with a new password",
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"PodNotOurs": {
+			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, and the Desktop left as it was.",
+			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("")), storedSecret("s3cret")),
+			cr:     desktop(withAtProvider(seen)),
+			want:   want{err: errNotOurs("Pod", "alice-desktop"), cr: desktop(withAtProvider(seen))},
+		},
+		"PodOfOtherDesktop": {
+			reason: "A Pod of the desktop's name that another Desktop made should be an error.",
+			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("team-b/alice-desktop")), storedSecret("s3cret")),
+			cr:     desktop(),
+			want:   want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
+		},
+		"SecretNotOurs": {
+			reason: "A Secret of the desktop's Secret name that provider-vdi did not make should be an error: its password must not be published.",
+			kube:   cluster(actualPod(desktop()), storedSecret("theirs", ownedBy[*corev1.Secret](""))),
+			cr:     desktop(),
+			want:   want{err: errNotOurs("Secret", "alice-desktop-credentials"), cr: desktop()},
+		},
+		"SecretOfOtherDesktopPodMissing": {
+			reason: "A Secret that another Desktop made should be an error even when the Pod is missing.",
+			kube:   cluster(storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop"))),
+			cr:     desktop(),
+			want:   want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"), cr: desktop()},
+		},
 		"GetPodError": {
 			reason: "An error reading the Pod should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, credentials("s3cret"), nil)},
+			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, storedSecret("s3cret"), nil)},
 			cr:     desktop(),
 			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop"), cr: desktop()},
 		},
@@ -190,7 +305,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
 			kube: cluster(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -210,7 +325,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod cannot be scheduled should be Unavailable saying why, yet up to date: a new Pod would not schedule either.",
 			kube: cluster(
 				actualPod(desktop(), status(corev1.PodPending, unschedulable("0/3 nodes are available."))),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -230,7 +345,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod runs but is not ready yet should be Unavailable, naming the phase.",
 			kube: cluster(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse))),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -249,7 +364,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod was made from another spec should not be up to date, so that Update replaces the Pod, and show pendingRestart.",
 			kube: cluster(
 				actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -270,7 +385,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod failed should not be up to date, so that Update replaces the Pod, even though its spec is current.",
 			kube: cluster(
 				actualPod(desktop(), status(corev1.PodFailed)),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -289,7 +404,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod exited should not be up to date, so that Update replaces the Pod.",
 			kube: cluster(
 				actualPod(desktop(), status(corev1.PodSucceeded)),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -308,7 +423,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod is being deleted should be Unavailable and not up to date.",
 			kube: cluster(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
-				credentials("s3cret"),
+				storedSecret("s3cret"),
 			),
 			cr: desktop(),
 			want: want{
@@ -353,7 +468,7 @@ func TestObserveWritesNothing(t *testing.T) {
 		}
 	}
 	kube := &test.MockClient{
-		MockGet: getFn(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodFailed)), nil, credentials("s3cret"), nil),
+		MockGet: getFn(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodFailed)), nil, storedSecret("s3cret"), nil),
 		MockCreate: func(ctx context.Context, o client.Object, _ ...client.CreateOption) error {
 			return wrote("create")(ctx, o)
 		},
@@ -388,6 +503,7 @@ func TestCreate(t *testing.T) {
 	}
 	generated := func() (string, error) { return "generated", nil }
 	mustNotGenerate := func() (string, error) { return "", errors.New("the password generator must not be called") }
+	errMustNotCreate := errors.New("nothing must be created")
 
 	cases := map[string]struct {
 		reason string
@@ -401,7 +517,7 @@ func TestCreate(t *testing.T) {
 		},
 		"SecretExists": {
 			reason: "Create should keep the password of an existing Secret, without generating one, and make the Pod.",
-			args:   args{kube: cluster(credentials("kept")), password: mustNotGenerate},
+			args:   args{kube: cluster(storedSecret("kept")), password: mustNotGenerate},
 			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}, stored: "kept"},
 		},
 		"PasswordError": {
@@ -429,7 +545,7 @@ func TestCreate(t *testing.T) {
 			reason: "An error creating the Pod should be returned.",
 			args: args{
 				kube: &test.MockClient{
-					MockGet: getFn(nil, nil, credentials("kept"), nil),
+					MockGet: getFn(nil, nil, storedSecret("kept"), nil),
 					MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
 						if _, ok := o.(*corev1.Pod); ok {
 							return errBoom
@@ -440,6 +556,86 @@ func TestCreate(t *testing.T) {
 				password: mustNotGenerate,
 			},
 			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice-desktop")},
+		},
+		"PodOfThisDesktopExists": {
+			reason: "A Pod that this Desktop made already should count as created, so that a repeated Create is harmless, and the stored password be published.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet:    getFn(actualPod(desktop()), nil, storedSecret("kept"), nil),
+					MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice-desktop")),
+				},
+				password: mustNotGenerate,
+			},
+			want: want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}},
+		},
+		"PodNotOurs": {
+			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, not taken for the desktop.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet:    getFn(actualPod(desktop(), ownedBy[*corev1.Pod]("")), nil, storedSecret("kept"), nil),
+					MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice-desktop")),
+				},
+				password: mustNotGenerate,
+			},
+			want: want{err: errNotOurs("Pod", "alice-desktop")},
+		},
+		"PodOfOtherDesktop": {
+			reason: "A Pod of the desktop's name that another Desktop made should be an error, not taken for this desktop.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet:    getFn(actualPod(desktop(), ownedBy[*corev1.Pod]("team-b/alice-desktop")), nil, storedSecret("kept"), nil),
+					MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice-desktop")),
+				},
+				password: mustNotGenerate,
+			},
+			want: want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop")},
+		},
+		"SecretNotOurs": {
+			reason: "A Secret of the desktop's Secret name that provider-vdi did not make should be an error, its password not published, and no Pod created to use it.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet:    getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("")), nil),
+					MockCreate: test.NewMockCreateFn(errMustNotCreate),
+				},
+				password: mustNotGenerate,
+			},
+			want: want{err: errNotOurs("Secret", "alice-desktop-credentials")},
+		},
+		"SecretOfOtherDesktop": {
+			reason: "A Secret that another Desktop made should be an error, its password not published, and no Pod created to use it.",
+			args: args{
+				kube: &test.MockClient{
+					MockGet:    getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop")), nil),
+					MockCreate: test.NewMockCreateFn(errMustNotCreate),
+				},
+				password: mustNotGenerate,
+			},
+			want: want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop")},
+		},
+		"LostRaceToOtherDesktop": {
+			reason: "When another Desktop stored a Secret of the same name first, Create should fail rather than publish that Secret's password.",
+			args: args{
+				kube: func() client.Client {
+					gets := 0
+					return &test.MockClient{
+						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
+							gets++
+							if gets == 1 {
+								return notFound("secrets", key.Name)
+							}
+							return getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop")), nil)(ctx, key, o)
+						},
+						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
+							if _, ok := o.(*corev1.Secret); ok {
+								return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
+							}
+							return errMustNotCreate
+						},
+					}
+				}(),
+				password: generated,
+			},
+			want: want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop")},
 		},
 		"LostRace": {
 			reason: "When another Create stored the Secret first, Create should publish the stored password, not the one it generated.",
@@ -454,7 +650,7 @@ func TestCreate(t *testing.T) {
 								return notFound("secrets", key.Name)
 							}
 							// ...the second finds the one the winner stored.
-							return getFn(nil, nil, credentials("winner"), nil)(ctx, key, o)
+							return getFn(nil, nil, storedSecret("winner"), nil)(ctx, key, o)
 						},
 						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
 							if _, ok := o.(*corev1.Secret); ok {
@@ -489,7 +685,7 @@ func TestCreate(t *testing.T) {
 			if diff := cmp.Diff(tc.want.stored, string(s.Data["password"])); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want stored password, +got stored password:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(credentials(tc.want.stored).Labels, s.Labels); diff != "" {
+			if diff := cmp.Diff(storedSecret(tc.want.stored).Labels, s.Labels); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want Secret labels, +got Secret labels:\n%s", tc.reason, diff)
 			}
 			p := &corev1.Pod{}
@@ -517,18 +713,36 @@ func TestUpdate(t *testing.T) {
 	}{
 		"DeletesPod": {
 			reason: "Update should delete the Pod, keeping its Secret, so that the next reconcile creates a Pod of the current spec with the same password.",
-			kube:   cluster(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), credentials("kept")),
+			kube:   cluster(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), storedSecret("kept")),
 			want:   want{pod: false, secret: true},
 		},
 		"PodGone": {
 			reason: "A Pod that is already gone should count as replaced.",
-			kube:   cluster(credentials("kept")),
+			kube:   cluster(storedSecret("kept")),
 			want:   want{pod: false, secret: true},
+		},
+		"PodNotOurs": {
+			reason: "Update should refuse to delete a Pod of the desktop's name that provider-vdi did not make, and leave it.",
+			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("")), storedSecret("kept")),
+			want:   want{err: errNotOurs("Pod", "alice-desktop"), pod: true, secret: true},
+		},
+		"PodOfOtherDesktop": {
+			reason: "Update should refuse to delete a Pod that another Desktop made, and leave it.",
+			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("team-b/alice-desktop")), storedSecret("kept")),
+			want:   want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), pod: true, secret: true},
+		},
+		"GetError": {
+			reason: "An error reading the Pod should be returned.",
+			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, nil, nil)},
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop")},
 		},
 		"DeleteError": {
 			reason: "An error deleting the Pod should be returned.",
-			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
+			kube: &test.MockClient{
+				MockGet:    getFn(actualPod(desktop()), nil, storedSecret("kept"), nil),
+				MockDelete: test.NewMockDeleteFn(errBoom),
+			},
+			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
 		},
 	}
 	for name, tc := range cases {
@@ -584,21 +798,30 @@ func TestDelete(t *testing.T) {
 			return nil
 		}
 	}
+	both := getFn(actualPod(desktop()), nil, storedSecret("s3cret"), nil)
 	type want struct {
 		err     error
 		deleted []string
 	}
 	cases := map[string]struct {
 		reason string
+		get    test.MockGetFn
 		errOn  client.Object
 		want   want
 	}{
 		"DeletesBoth": {
 			reason: "Delete should delete the Pod and then its Secret, in the Desktop's target namespace.",
+			get:    both,
 			want:   want{deleted: []string{"Pod/desktops/alice-desktop", "Secret/desktops/alice-desktop-credentials"}},
+		},
+		"PodGone": {
+			reason: "Delete should delete the Secret when the Pod is already gone.",
+			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
+			want:   want{deleted: []string{"Secret/desktops/alice-desktop-credentials"}},
 		},
 		"PodError": {
 			reason: "An error deleting the Pod should be returned, keeping the Secret the Pod may still use.",
+			get:    both,
 			errOn:  &corev1.Pod{},
 			want: want{
 				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
@@ -607,17 +830,31 @@ func TestDelete(t *testing.T) {
 		},
 		"SecretError": {
 			reason: "An error deleting the Secret should be returned.",
+			get:    both,
 			errOn:  &corev1.Secret{},
 			want: want{
 				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
 				deleted: []string{"Pod/desktops/alice-desktop", "Secret/desktops/alice-desktop-credentials"},
 			},
 		},
+		"PodNotOurs": {
+			reason: "Delete should refuse to delete a Pod of the desktop's name that provider-vdi did not make, and delete nothing.",
+			get:    getFn(actualPod(desktop(), ownedBy[*corev1.Pod]("")), nil, storedSecret("s3cret"), nil),
+			want:   want{err: errNotOurs("Pod", "alice-desktop")},
+		},
+		"SecretOfOtherDesktop": {
+			reason: "Delete should delete its own Pod but refuse to delete a Secret that another Desktop made.",
+			get:    getFn(actualPod(desktop()), nil, storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop")), nil),
+			want: want{
+				err:     errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"),
+				deleted: []string{"Pod/desktops/alice-desktop"},
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var deleted []string
-			e := &external{kube: &test.MockClient{MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "desktops"}
+			e := &external{kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "desktops"}
 			_, err := e.Delete(context.Background(), desktop())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -636,7 +873,7 @@ func TestDeleteFromCluster(t *testing.T) {
 	}{
 		"BothExist": {
 			reason: "Delete should leave neither the Pod nor the Secret.",
-			kube:   cluster(actualPod(desktop()), credentials("s3cret")),
+			kube:   cluster(actualPod(desktop()), storedSecret("s3cret")),
 		},
 		"AlreadyGone": {
 			reason: "Delete should succeed when the Pod and Secret are already gone.",
@@ -644,7 +881,7 @@ func TestDeleteFromCluster(t *testing.T) {
 		},
 		"OnlySecret": {
 			reason: "Delete should delete the Secret even when the Pod is already gone.",
-			kube:   cluster(credentials("s3cret")),
+			kube:   cluster(storedSecret("s3cret")),
 		},
 	}
 	for name, tc := range cases {

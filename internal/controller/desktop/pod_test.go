@@ -552,6 +552,19 @@ func TestObservePod(t *testing.T) {
 				CredentialsSecretName: "alice-desktop-credentials",
 			},
 		},
+		"ContainerWaitingWithoutMessage": {
+			reason: "A desktop container that waits for a reason without a message should say the reason alone.",
+			pod: actualPod(desktop(),
+				status(corev1.PodPending, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}),
+				containerStatus("desktop", 0, &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}),
+			),
+			want: v1alpha1.DesktopObservation{
+				Phase:                 corev1.PodPending,
+				Message:               "ContainerCreating",
+				SpecHash:              hash,
+				CredentialsSecretName: "alice-desktop-credentials",
+			},
+		},
 		"SchedulingBeforeWaiting": {
 			reason: "Why the Pod is unschedulable should win over why its container waits.",
 			pod: actualPod(desktop(),
@@ -625,17 +638,15 @@ func TestObservePod(t *testing.T) {
 	}
 }
 
-func TestBuildSecret(t *testing.T) {
+func TestCredentials(t *testing.T) {
 	cases := map[string]struct {
-		reason   string
-		cr       *v1alpha1.Desktop
-		password string
-		want     *corev1.Secret
+		reason string
+		cr     *v1alpha1.Desktop
+		want   *corev1.Secret
 	}{
 		"Secret": {
-			reason:   "The credentials Secret should be named after the Pod, labelled like it, and hold the password.",
-			cr:       desktop(),
-			password: "s3cret",
+			reason: "The credentials Secret should be named after the Pod, labelled like it, annotated with its Desktop, and hold no password: Create adds one only to a Secret it makes.",
+			cr:     desktop(),
 			want: &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{
 					Namespace: "desktops",
@@ -649,14 +660,68 @@ func TestBuildSecret(t *testing.T) {
 					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
 				},
 				Type: corev1.SecretTypeOpaque,
-				Data: map[string][]byte{"password": []byte("s3cret")},
+			},
+		},
+		"NamedByExternalName": {
+			reason: "The credentials Secret should be named by the external name, like the Pod.",
+			cr:     desktop(withExternalName("alice-7f3c")),
+			want: &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{
+					Namespace: "desktops",
+					Name:      "alice-7f3c-credentials",
+					Labels: map[string]string{
+						"app.kubernetes.io/managed-by": "provider-vdi",
+						"app.kubernetes.io/component":  "desktop",
+						"vdi.kasm.io/session":          "s1",
+						"vdi.kasm.io/user":             "alice",
+					},
+					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
+				},
+				Type: corev1.SecretTypeOpaque,
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, buildSecret(tc.cr, "desktops", tc.password)); diff != "" {
-				t.Errorf("\n%s\nbuildSecret(...): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, credentials(tc.cr, "desktops")); diff != "" {
+				t.Errorf("\n%s\ncredentials(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestReason(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		r      string
+		msg    string
+		want   string
+	}{
+		"Both": {
+			reason: "A reason and a message should be joined by a colon.",
+			r:      "ImagePullBackOff",
+			msg:    "Back-off pulling image",
+			want:   "ImagePullBackOff: Back-off pulling image",
+		},
+		"ReasonOnly": {
+			reason: "A reason without a message should stand alone, without a trailing colon.",
+			r:      "ContainerCreating",
+			want:   "ContainerCreating",
+		},
+		"MessageOnly": {
+			reason: "A message without a reason should stand alone, without a leading colon.",
+			msg:    "0/3 nodes are available.",
+			want:   "0/3 nodes are available.",
+		},
+		"Neither": {
+			reason: "Neither a reason nor a message should read as no message at all.",
+			want:   "",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, reason(tc.r, tc.msg)); diff != "" {
+				t.Errorf("\n%s\nreason(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -339,6 +339,41 @@ func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
 	return buildIngressRoute(cr, "desktops")
 }
 
+// ownedBy returns a copy of ir whose managed-resource annotation is mr, the
+// namespace/name of the DesktopRoute it was made for; "" removes it, as on an
+// IngressRoute provider-vdi did not make.
+func ownedBy(ir *unstructured.Unstructured, mr string) *unstructured.Unstructured {
+	c := ir.DeepCopy()
+	a := c.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[v1alpha1.AnnotationManagedResource] = mr
+	if mr == "" {
+		delete(a, v1alpha1.AnnotationManagedResource)
+	}
+	c.SetAnnotations(a)
+	return c
+}
+
+// errNotOurs is the error for an IngressRoute alice-route in namespace
+// desktops that provider-vdi did not make.
+var errNotOurs = errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", "IngressRoute", "alice-route", "desktops")
+
+// errOthers is the error for an IngressRoute alice-route in namespace
+// desktops that the DesktopRoute other made.
+func errOthers(other string) error {
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", "IngressRoute", "alice-route", "desktops", other, "team-a/alice-route")
+}
+
+// getIngressRoute answers every Get with ir.
+func getIngressRoute(ir *unstructured.Unstructured) test.MockGetFn {
+	return test.NewMockGetFn(nil, func(o client.Object) error {
+		ir.DeepCopyInto(o.(*unstructured.Unstructured))
+		return nil
+	})
+}
+
 // clusters is a Clusters that returns what it was given.
 type clusters struct {
 	cl  *target.Cluster
@@ -428,6 +463,18 @@ func TestObserve(t *testing.T) {
 					withURL("https://vdi.example/alice/"), withConditions(xpv2.Available())),
 			},
 		},
+		"NotOurs": {
+			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not taken for the route.",
+			kube:   cluster(ownedBy(actual(desktopRoute()), "")),
+			cr:     desktopRoute(),
+			want:   want{err: errNotOurs, cr: desktopRoute()},
+		},
+		"OfOtherRoute": {
+			reason: "An IngressRoute that another DesktopRoute made should be an error, not taken over.",
+			kube:   cluster(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+			cr:     desktopRoute(),
+			want:   want{err: errOthers("team-b/alice-route"), cr: desktopRoute()},
+		},
 		"SpecChanged": {
 			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",
 			kube:   cluster(actual(desktopRoute())),
@@ -466,8 +513,18 @@ func TestCreate(t *testing.T) {
 			kube:   cluster(),
 		},
 		"AlreadyExists": {
-			reason: "An IngressRoute that already exists should count as created.",
+			reason: "An IngressRoute that this route made already should count as created.",
 			kube:   cluster(actual(desktopRoute())),
+		},
+		"AlreadyExistsNotOurs": {
+			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not counted as created.",
+			kube:   cluster(ownedBy(actual(desktopRoute()), "")),
+			want:   errNotOurs,
+		},
+		"AlreadyExistsOfOtherRoute": {
+			reason: "An IngressRoute of the route's name that another DesktopRoute made should be an error, not counted as created.",
+			kube:   cluster(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+			want:   errOthers("team-b/alice-route"),
 		},
 		"NoTraefik": {
 			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
@@ -517,6 +574,22 @@ func TestUpdate(t *testing.T) {
 			reason: "Any other error reading the IngressRoute should be returned.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
 			want:   errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+		},
+		"NotOurs": {
+			reason: "Update should refuse an IngressRoute of the route's name that provider-vdi did not make, and not write it.",
+			kube: &test.MockClient{
+				MockGet:    getIngressRoute(ownedBy(actual(desktopRoute()), "")),
+				MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written")),
+			},
+			want: errNotOurs,
+		},
+		"OfOtherRoute": {
+			reason: "Update should refuse an IngressRoute that another DesktopRoute made, and not write it.",
+			kube: &test.MockClient{
+				MockGet:    getIngressRoute(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+				MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written")),
+			},
+			want: errOthers("team-b/alice-route"),
 		},
 		"UpdateError": {
 			reason: "An error writing the IngressRoute should be returned.",
@@ -585,10 +658,16 @@ func TestUpdateInCluster(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	type want struct {
+		err error
+		// kept is whether the IngressRoute should still exist; checked
+		// only for fake clusters.
+		kept bool
+	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
-		want   error
+		want   want
 	}{
 		"Deleted": {
 			reason: "Delete should delete the IngressRoute.",
@@ -598,31 +677,48 @@ func TestDelete(t *testing.T) {
 			reason: "An IngressRoute that is already gone should count as deleted.",
 			kube:   cluster(),
 		},
+		"NotOurs": {
+			reason: "Delete should refuse to delete an IngressRoute of the route's name that provider-vdi did not make, and keep it.",
+			kube:   cluster(ownedBy(actual(desktopRoute()), "")),
+			want:   want{err: errNotOurs, kept: true},
+		},
+		"OfOtherRoute": {
+			reason: "Delete should refuse to delete an IngressRoute that another DesktopRoute made, and keep it.",
+			kube:   cluster(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+			want:   want{err: errOthers("team-b/alice-route"), kept: true},
+		},
 		"NoTraefik": {
 			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
-			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(noMatch)},
-			want:   errors.Wrap(errors.Wrapf(noMatch, "cannot delete %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
+			want:   want{err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik)},
 		},
 		"DeleteError": {
 			reason: "Any other error deleting the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot delete %s %q", "IngressRoute", "alice-route"),
+			kube: &test.MockClient{
+				MockGet:    getIngressRoute(actual(desktopRoute())),
+				MockDelete: test.NewMockDeleteFn(errBoom),
+			},
+			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "IngressRoute", "alice-route")},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "desktops"}
 			_, err := e.Delete(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
-			if tc.want != nil {
+			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got); !kerrors.IsNotFound(err) {
-				t.Errorf("\n%s\nDelete(...): want the IngressRoute gone, Get returned %v", tc.reason, err)
+			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got)
+			if err != nil && !kerrors.IsNotFound(err) {
+				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want IngressRoute kept, +got IngressRoute kept:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -96,6 +96,35 @@ func actual(cr *v1alpha1.DesktopService, clusterIP string) (*corev1.Service, *ne
 	return svc, buildPolicy(cr, "desktops")
 }
 
+// ownedBy returns a copy of o whose managed-resource annotation is mr, the
+// namespace/name of the DesktopService it was made for; "" removes it, as on
+// an object provider-vdi did not make.
+func ownedBy[T client.Object](o T, mr string) T {
+	c, _ := o.DeepCopyObject().(T)
+	a := c.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[v1alpha1.AnnotationManagedResource] = mr
+	if mr == "" {
+		delete(a, v1alpha1.AnnotationManagedResource)
+	}
+	c.SetAnnotations(a)
+	return c
+}
+
+// errNotOurs is the error for an object alice-svc in namespace desktops that
+// provider-vdi did not make.
+func errNotOurs(kind string) error {
+	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, "alice-svc", "desktops")
+}
+
+// errOthers is the error for an object alice-svc in namespace desktops that
+// the DesktopService other made.
+func errOthers(kind, other string) error {
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, "alice-svc", "desktops", other, "team-a/alice-svc")
+}
+
 // cluster returns a fake target cluster holding objs.
 func cluster(objs ...client.Object) client.Client {
 	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
@@ -351,6 +380,21 @@ func TestObserve(t *testing.T) {
 			kube:   cluster(svc),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopService()},
 		},
+		"ServiceNotOurs": {
+			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
+			kube:   cluster(ownedBy(svc, ""), np),
+			want:   want{err: errNotOurs("Service"), cr: desktopService()},
+		},
+		"PolicyOfOtherService": {
+			reason: "A NetworkPolicy that another DesktopService made should be an error, not taken over.",
+			kube:   cluster(svc, ownedBy(np, "team-b/alice-svc")),
+			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), cr: desktopService()},
+		},
+		"PolicyNotOursServiceMissing": {
+			reason: "A NetworkPolicy that provider-vdi did not make should be an error even when the Service is missing, rather than read as a DesktopService to create.",
+			kube:   cluster(ownedBy(np, "")),
+			want:   want{err: errNotOurs("NetworkPolicy"), cr: desktopService()},
+		},
 		"GetServiceError": {
 			reason: "An error reading the Service should be returned.",
 			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, np, nil)},
@@ -418,8 +462,12 @@ func TestCreate(t *testing.T) {
 		err     error
 		created []string
 	}
+	alreadyExists := func(resource string) error {
+		return kerrors.NewAlreadyExists(schema.GroupResource{Resource: resource}, "alice-svc")
+	}
 	cases := map[string]struct {
 		reason string
+		get    test.MockGetFn
 		errOn  client.Object
 		err    error
 		want   want
@@ -429,10 +477,25 @@ func TestCreate(t *testing.T) {
 			want:   want{created: []string{"Service", "NetworkPolicy"}},
 		},
 		"ServiceExists": {
-			reason: "A Service that already exists should count as created, and the NetworkPolicy still be created.",
+			reason: "A Service that this DesktopService made already should count as created, and the NetworkPolicy still be created.",
+			get:    getFn(svc, nil, nil, nil),
 			errOn:  &corev1.Service{},
-			err:    kerrors.NewAlreadyExists(schema.GroupResource{Resource: "services"}, "alice-svc"),
+			err:    alreadyExists("services"),
 			want:   want{created: []string{"Service", "NetworkPolicy"}},
+		},
+		"ServiceExistsNotOurs": {
+			reason: "A Service of the same name that provider-vdi did not make should be an error, and the NetworkPolicy not created.",
+			get:    getFn(ownedBy(svc, ""), nil, nil, nil),
+			errOn:  &corev1.Service{},
+			err:    alreadyExists("services"),
+			want:   want{err: errNotOurs("Service"), created: []string{"Service"}},
+		},
+		"PolicyExistsOfOtherService": {
+			reason: "A NetworkPolicy of the same name that another DesktopService made should be an error.",
+			get:    getFn(svc, nil, ownedBy(np, "team-b/alice-svc"), nil),
+			errOn:  &networkingv1.NetworkPolicy{},
+			err:    alreadyExists("networkpolicies"),
+			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), created: []string{"Service", "NetworkPolicy"}},
 		},
 		"ServiceError": {
 			reason: "An error creating the Service should be returned, and the NetworkPolicy not created.",
@@ -451,15 +514,18 @@ func TestCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var created []string
 			fail := byKind(tc.errOn, tc.err)
-			kube := &test.MockClient{MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
-				switch o.(type) {
-				case *corev1.Service:
-					created = append(created, "Service")
-				case *networkingv1.NetworkPolicy:
-					created = append(created, "NetworkPolicy")
-				}
-				return fail(o)
-			}}
+			kube := &test.MockClient{
+				MockGet: tc.get,
+				MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
+					switch o.(type) {
+					case *corev1.Service:
+						created = append(created, "Service")
+					case *networkingv1.NetworkPolicy:
+						created = append(created, "NetworkPolicy")
+					}
+					return fail(o)
+				},
+			}
 			e := &external{kube: kube, namespace: "desktops"}
 			_, err := e.Create(context.Background(), desktopService())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
@@ -494,7 +560,8 @@ func TestCreate(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	svc, np := actual(desktopService(), "10.96.0.10")
 	type want struct {
-		err error
+		err     error
+		updated []string
 	}
 	cases := map[string]struct {
 		reason string
@@ -502,40 +569,67 @@ func TestUpdate(t *testing.T) {
 		errOn  client.Object
 		want   want
 	}{
+		"UpdatesBoth": {
+			reason: "Update should write the Service and then the NetworkPolicy.",
+			get:    getFn(svc, nil, np, nil),
+			want:   want{updated: []string{"Service", "NetworkPolicy"}},
+		},
 		"GetServiceError": {
-			reason: "An error reading the Service should be returned.",
+			reason: "An error reading the Service should be returned, and nothing written.",
 			get:    getFn(nil, errBoom, np, nil),
 			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc")},
 		},
 		"UpdateServiceError": {
-			reason: "An error writing the Service should be returned.",
+			reason: "An error writing the Service should be returned, and the NetworkPolicy not written.",
 			get:    getFn(svc, nil, np, nil),
 			errOn:  &corev1.Service{},
-			want:   want{err: errors.Wrapf(errBoom, "cannot update %s %q", "Service", "alice-svc")},
+			want:   want{err: errors.Wrapf(errBoom, "cannot update %s %q", "Service", "alice-svc"), updated: []string{"Service"}},
 		},
 		"GetPolicyError": {
 			reason: "An error reading the NetworkPolicy should be returned.",
 			get:    getFn(svc, nil, nil, errBoom),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "NetworkPolicy", "alice-svc")},
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "NetworkPolicy", "alice-svc"), updated: []string{"Service"}},
 		},
 		"UpdatePolicyError": {
 			reason: "An error writing the NetworkPolicy should be returned.",
 			get:    getFn(svc, nil, np, nil),
 			errOn:  &networkingv1.NetworkPolicy{},
-			want:   want{err: errors.Wrapf(errBoom, "cannot update %s %q", "NetworkPolicy", "alice-svc")},
+			want:   want{err: errors.Wrapf(errBoom, "cannot update %s %q", "NetworkPolicy", "alice-svc"), updated: []string{"Service", "NetworkPolicy"}},
+		},
+		"ServiceNotOurs": {
+			reason: "Update should refuse a Service of the same name that provider-vdi did not make, and write nothing.",
+			get:    getFn(ownedBy(svc, ""), nil, np, nil),
+			want:   want{err: errNotOurs("Service")},
+		},
+		"PolicyOfOtherService": {
+			reason: "Update should refuse a NetworkPolicy that another DesktopService made, and not write it.",
+			get:    getFn(svc, nil, ownedBy(np, "team-b/alice-svc"), nil),
+			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), updated: []string{"Service"}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			var updated []string
 			fail := byKind(tc.errOn, errBoom)
 			kube := &test.MockClient{
-				MockGet:    tc.get,
-				MockUpdate: func(_ context.Context, o client.Object, _ ...client.UpdateOption) error { return fail(o) },
+				MockGet: tc.get,
+				MockUpdate: func(_ context.Context, o client.Object, _ ...client.UpdateOption) error {
+					switch o.(type) {
+					case *corev1.Service:
+						updated = append(updated, "Service")
+					case *networkingv1.NetworkPolicy:
+						updated = append(updated, "NetworkPolicy")
+					}
+					return fail(o)
+				},
 			}
 			e := &external{kube: kube, namespace: "desktops"}
 			_, err := e.Update(context.Background(), desktopService(withPort(3000)))
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.updated, updated); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want updated, +got updated:\n%s", tc.reason, diff)
 			}
 		})
 	}
@@ -607,52 +701,77 @@ func TestUpdateInCluster(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	svc, np := actual(desktopService(), "10.96.0.10")
+	both := getFn(svc, nil, np, nil)
 	type want struct {
 		err     error
 		deleted []string
 	}
 	cases := map[string]struct {
 		reason string
+		get    test.MockGetFn
 		errOn  client.Object
 		err    error
 		want   want
 	}{
 		"DeletesBoth": {
 			reason: "Delete should delete the Service and the NetworkPolicy.",
+			get:    both,
 			want:   want{deleted: []string{"Service", "NetworkPolicy"}},
 		},
-		"ServiceGone": {
+		"ServiceAlreadyGone": {
 			reason: "A Service that is already gone should count as deleted, and the NetworkPolicy still be deleted.",
+			get:    getFn(nil, nil, np, nil),
+			want:   want{deleted: []string{"NetworkPolicy"}},
+		},
+		"ServiceGoneBeforeDelete": {
+			reason: "A Service that is gone by the time it is deleted should count as deleted, and the NetworkPolicy still be deleted.",
+			get:    both,
 			errOn:  &corev1.Service{},
 			err:    notFound("services", "alice-svc"),
 			want:   want{deleted: []string{"Service", "NetworkPolicy"}},
 		},
 		"ServiceError": {
 			reason: "An error deleting the Service should be returned, and the NetworkPolicy kept.",
+			get:    both,
 			errOn:  &corev1.Service{},
 			err:    errBoom,
 			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Service", "alice-svc"), deleted: []string{"Service"}},
 		},
 		"PolicyError": {
 			reason: "An error deleting the NetworkPolicy should be returned.",
+			get:    both,
 			errOn:  &networkingv1.NetworkPolicy{},
 			err:    errBoom,
 			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "NetworkPolicy", "alice-svc"), deleted: []string{"Service", "NetworkPolicy"}},
+		},
+		"ServiceNotOurs": {
+			reason: "Delete should refuse to delete a Service of the same name that provider-vdi did not make, and delete nothing.",
+			get:    getFn(ownedBy(svc, ""), nil, np, nil),
+			want:   want{err: errNotOurs("Service")},
+		},
+		"PolicyOfOtherService": {
+			reason: "Delete should delete its own Service but refuse to delete a NetworkPolicy that another DesktopService made.",
+			get:    getFn(svc, nil, ownedBy(np, "team-b/alice-svc"), nil),
+			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), deleted: []string{"Service"}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var deleted []string
 			fail := byKind(tc.errOn, tc.err)
-			kube := &test.MockClient{MockDelete: func(_ context.Context, o client.Object, _ ...client.DeleteOption) error {
-				switch o.(type) {
-				case *corev1.Service:
-					deleted = append(deleted, "Service")
-				case *networkingv1.NetworkPolicy:
-					deleted = append(deleted, "NetworkPolicy")
-				}
-				return fail(o)
-			}}
+			kube := &test.MockClient{
+				MockGet: tc.get,
+				MockDelete: func(_ context.Context, o client.Object, _ ...client.DeleteOption) error {
+					switch o.(type) {
+					case *corev1.Service:
+						deleted = append(deleted, "Service")
+					case *networkingv1.NetworkPolicy:
+						deleted = append(deleted, "NetworkPolicy")
+					}
+					return fail(o)
+				},
+			}
 			e := &external{kube: kube, namespace: "desktops"}
 			_, err := e.Delete(context.Background(), desktopService())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {

@@ -124,6 +124,35 @@ func deleting() func(*corev1.PersistentVolumeClaim) {
 	}
 }
 
+// ownedBy sets the managed-resource annotation of the claim to mr, the
+// namespace/name of the DesktopVolume it was made for; "" removes it, as on a
+// claim provider-vdi did not make.
+func ownedBy(mr string) func(*corev1.PersistentVolumeClaim) {
+	return func(c *corev1.PersistentVolumeClaim) {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[v1alpha1.AnnotationManagedResource] = mr
+		if mr == "" {
+			delete(c.Annotations, v1alpha1.AnnotationManagedResource)
+		}
+		if len(c.Annotations) == 0 {
+			// As read back from a cluster.
+			c.Annotations = nil
+		}
+	}
+}
+
+// errNotOurs is the error for a claim alice-home in namespace desktops that
+// provider-vdi did not make.
+var errNotOurs = errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", "PersistentVolumeClaim", "alice-home", "desktops")
+
+// errOthers is the error for a claim alice-home in namespace desktops that
+// the DesktopVolume other made.
+func errOthers(other string) error {
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", "PersistentVolumeClaim", "alice-home", "desktops", other, "team-a/alice-home")
+}
+
 // cluster returns a fake target cluster holding objs.
 func cluster(objs ...client.Object) client.Client {
 	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
@@ -221,6 +250,18 @@ func TestObserve(t *testing.T) {
 			kube:   cluster(),
 			cr:     volume(),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: volume()},
+		},
+		"NotOurs": {
+			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not taken for the volume: deleting the volume would delete it.",
+			kube:   cluster(claim(bound("10Gi"), ownedBy(""))),
+			cr:     volume(),
+			want:   want{err: errNotOurs, cr: volume()},
+		},
+		"OfOtherVolume": {
+			reason: "A claim that another DesktopVolume made should be an error, not taken over.",
+			kube:   cluster(claim(bound("10Gi"), ownedBy("team-b/alice-home"))),
+			cr:     volume(),
+			want:   want{err: errOthers("team-b/alice-home"), cr: volume()},
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
@@ -332,8 +373,18 @@ func TestCreate(t *testing.T) {
 			kube:   cluster(),
 		},
 		"AlreadyExists": {
-			reason: "A claim that already exists should count as created.",
+			reason: "A claim that this volume made already should count as created.",
 			kube:   cluster(claim()),
+		},
+		"AlreadyExistsNotOurs": {
+			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not counted as created.",
+			kube:   cluster(claim(ownedBy(""))),
+			want:   errNotOurs,
+		},
+		"AlreadyExistsOfOtherVolume": {
+			reason: "A claim of the volume's name that another DesktopVolume made should be an error, not counted as created.",
+			kube:   cluster(claim(ownedBy("team-b/alice-home"))),
+			want:   errOthers("team-b/alice-home"),
 		},
 		"CreateError": {
 			reason: "An error creating the claim should be returned.",
@@ -391,6 +442,12 @@ func TestUpdate(t *testing.T) {
 				c.Labels["extra"] = "kept"
 			})},
 		},
+		"NotOurs": {
+			reason: "Update should refuse to grow a claim of the volume's name that provider-vdi did not make, and leave it as it was.",
+			kube:   cluster(claim(bound("10Gi"), ownedBy(""))),
+			cr:     volume(withSize("20Gi")),
+			want:   want{err: errNotOurs, claim: claim(bound("10Gi"), ownedBy(""))},
+		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
@@ -429,6 +486,9 @@ func TestUpdate(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want.claim.Labels, got.Labels); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want claim labels, +got claim labels:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.claim.Annotations, got.Annotations); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want claim annotations, +got claim annotations:\n%s", tc.reason, diff)
 			}
 		})
 	}
@@ -484,10 +544,21 @@ func TestUpdateRefusesShrink(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	// found answers every Get with the claim of volume().
+	found := test.NewMockGetFn(nil, func(o client.Object) error {
+		claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
+		return nil
+	})
+	type want struct {
+		err error
+		// kept is whether the claim should still exist; checked only for
+		// fake clusters.
+		kept bool
+	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
-		want   error
+		want   want
 	}{
 		"Deleted": {
 			reason: "Delete should delete the claim.",
@@ -495,27 +566,49 @@ func TestDelete(t *testing.T) {
 		},
 		"AlreadyGone": {
 			reason: "A claim that is already gone should count as deleted.",
-			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(notFound("alice-home"))},
+			kube:   cluster(),
+		},
+		"GoneBeforeDelete": {
+			reason: "A claim that is gone by the time it is deleted should count as deleted.",
+			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(notFound("alice-home"))},
+		},
+		"NotOurs": {
+			reason: "Delete should refuse to delete a claim of the volume's name that provider-vdi did not make, and keep it with its data.",
+			kube:   cluster(claim(ownedBy(""))),
+			want:   want{err: errNotOurs, kept: true},
+		},
+		"OfOtherVolume": {
+			reason: "Delete should refuse to delete a claim that another DesktopVolume made, and keep it with its data.",
+			kube:   cluster(claim(ownedBy("team-b/alice-home"))),
+			want:   want{err: errOthers("team-b/alice-home"), kept: true},
+		},
+		"GetError": {
+			reason: "An error reading the claim should be returned.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 		"DeleteError": {
 			reason: "An error deleting the claim should be returned.",
-			kube:   &test.MockClient{MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home"),
+			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(errBoom)},
+			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "desktops"}
 			_, err := e.Delete(context.Background(), volume())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
 			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
-			if !kerrors.IsNotFound(err) {
-				t.Errorf("\n%s\nDelete(...): want the claim gone, Get returned %v", tc.reason, err)
+			if err != nil && !kerrors.IsNotFound(err) {
+				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want claim kept, +got claim kept:\n%s", tc.reason, diff)
 			}
 		})
 	}
