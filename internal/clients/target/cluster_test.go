@@ -21,6 +21,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis"
@@ -148,8 +149,11 @@ func kube(t *testing.T, objs ...client.Object) client.Client {
 
 // recorder records what a Connector asks of its NewClusterFn and WatchFn.
 type recorder struct {
-	newErr    error
-	watchErr  error
+	newErr   error
+	watchErr error
+	// watchErrs, when set, are what the WatchFn returns call by call,
+	// instead of watchErr.
+	watchErrs []error
 	newHosts  []string
 	watchHost []string
 	events    []chan<- event.GenericEvent
@@ -170,7 +174,23 @@ func (r *recorder) newFn(cfg *rest.Config) (client.Client, error) {
 func (r *recorder) watchFn(_ context.Context, cfg *rest.Config, events chan<- event.GenericEvent) error {
 	r.watchHost = append(r.watchHost, cfg.Host)
 	r.events = append(r.events, events)
+	if n := len(r.watchHost) - 1; n < len(r.watchErrs) {
+		return r.watchErrs[n]
+	}
 	return r.watchErr
+}
+
+// tryConnect calls c.Connect, reporting a panic as a failure of t, and as an
+// error, so that the other cases still run.
+func tryConnect(t *testing.T, c *Connector, mg resource.ModernManaged) (cl *Cluster, err error) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("Connect(...): panic: %v", r)
+			cl, err = nil, errors.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Connect(context.Background(), mg)
 }
 
 func TestConnect(t *testing.T) {
@@ -258,6 +278,33 @@ func TestConnect(t *testing.T) {
 				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
+		},
+		"InjectedIdentityOtherTargetNamespace": {
+			reason: "A ProviderConfig with InjectedIdentity should not reach a namespace other than its own, where other tenants' objects live, and no client should be made.",
+			args: args{
+				kube: kube(t, providerConfig(withTargetNamespace("desktops"))),
+				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+			},
+			want: want{err: errors.Errorf("ProviderConfig %q uses InjectedIdentity and so may only target its own namespace %q, not %q; use a ClusterProviderConfig or a kubeconfig Secret", "default", "team-a", "desktops")},
+		},
+		"InjectedIdentityOwnTargetNamespace": {
+			reason: "A ProviderConfig with InjectedIdentity may name its own namespace as the target namespace.",
+			args: args{
+				kube: kube(t, providerConfig(withTargetNamespace("team-a"))),
+				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+			},
+			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
+		},
+		"KubeconfigOtherTargetNamespace": {
+			reason: "A ProviderConfig with a kubeconfig Secret may target any namespace: the kubeconfig's own identity is what limits it.",
+			args: args{
+				kube: kube(t,
+					providerConfig(withSecretRef("team-a", "gpu", "kubeconfig"), withTargetNamespace("desktops")),
+					secret("team-a", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
+				),
+				mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+			},
+			want: want{namespace: "desktops", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
 		"SecretRefMissing": {
 			reason: "Secret credentials without a secretRef should be refused.",
@@ -353,7 +400,7 @@ func TestConnect(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := &recorder{newErr: tc.args.newErr, watchErr: tc.args.watchErr}
 			c := NewConnector(context.Background(), tc.args.kube, local, WithNewClusterFn(r.newFn), WithWatchFn(r.watchFn))
-			cl, err := c.Connect(context.Background(), tc.args.mg)
+			cl, err := tryConnect(t, c, tc.args.mg)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
@@ -390,7 +437,7 @@ func TestConnectTracksUsage(t *testing.T) {
 	r := &recorder{}
 	c := NewConnector(context.Background(), kc, &rest.Config{}, WithNewClusterFn(r.newFn), WithWatchFn(r.watchFn))
 	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu"))
-	if _, err := c.Connect(context.Background(), mg); err != nil {
+	if _, err := tryConnect(t, c, mg); err != nil {
 		t.Fatalf("Connect(...): %v", err)
 	}
 	pcu := &v1alpha1.ProviderConfigUsage{}
@@ -415,11 +462,12 @@ func TestConnectCachesClients(t *testing.T) {
 		watchHost []string
 	}
 	cases := map[string]struct {
-		reason   string
-		kube     client.Client
-		newErr   []error
-		connects []connect
-		want     want
+		reason    string
+		kube      client.Client
+		newErr    []error
+		watchErrs []error
+		connects  []connect
+		want      want
 	}{
 		"SameCredentials": {
 			reason: "Two managed resources using the same config should share one client and one watch.",
@@ -499,6 +547,20 @@ func TestConnectCachesClients(t *testing.T) {
 				watchHost: []string{"https://local.example:6443", "https://gpu.example:6443"},
 			},
 		},
+		"WatchRetried": {
+			reason:    "A watch that failed to start should be started again at the next Connect, with the cached client, and not again once it runs.",
+			kube:      kube(t, providerConfig()),
+			watchErrs: []error{errBoom, nil},
+			connects: []connect{
+				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0},
+				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0},
+			},
+			want: want{
+				newHosts:  []string{"https://local.example:6443"},
+				watchHost: []string{"https://local.example:6443", "https://local.example:6443"},
+			},
+		},
 		"FailureNotCached": {
 			reason: "A client that could not be made should be tried again at the next Connect.",
 			kube:   kube(t, providerConfig()),
@@ -515,7 +577,7 @@ func TestConnectCachesClients(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := &recorder{}
+			r := &recorder{watchErrs: tc.watchErrs}
 			calls := 0
 			newFn := func(cfg *rest.Config) (client.Client, error) {
 				if calls < len(tc.newErr) {
@@ -527,7 +589,7 @@ func TestConnectCachesClients(t *testing.T) {
 			c := NewConnector(context.Background(), tc.kube, &rest.Config{Host: "https://local.example:6443"}, WithNewClusterFn(newFn), WithWatchFn(r.watchFn))
 			got := make([]client.Client, len(tc.connects))
 			for i, cn := range tc.connects {
-				cl, err := c.Connect(context.Background(), cn.mg)
+				cl, err := tryConnect(t, c, cn.mg)
 				if err != nil {
 					if i < len(tc.newErr) && tc.newErr[i] != nil {
 						continue

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -37,6 +38,27 @@ func withLabels(l map[string]string) func(*corev1.Pod) {
 
 func withAnnotations(a map[string]string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) { p.SetAnnotations(a) }
+}
+
+// ownedBy marks the Pod as made for managed resource mr, the namespace/name
+// that ObjectMeta records.
+func ownedBy(mr string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		a := p.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[v1alpha1.AnnotationManagedResource] = mr
+		p.SetAnnotations(a)
+	}
+}
+
+// ours marks the Pod as made for managed(), which ObjectMeta records as
+// team-a/alice.
+func ours() func(*corev1.Pod) { return ownedBy("team-a/alice") }
+
+func withPodUID(uid string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.SetUID(types.UID(uid)) }
 }
 
 func withImage(image string) func(*corev1.Pod) {
@@ -302,27 +324,139 @@ func ingressRoute() *unstructured.Unstructured {
 	return u
 }
 
+// errNotOurs is the error Owned returns for an object that provider-vdi did
+// not make.
+func errNotOurs(kind, name, ns string) error {
+	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, ns)
+}
+
+// errOthers is the error Owned returns for an object that managed resource
+// got owns when want wanted it.
+func errOthers(kind, name, ns, got, want string) error {
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, ns, got, want)
+}
+
+func TestOwned(t *testing.T) {
+	ownedRoute := func(mr string) *unstructured.Unstructured {
+		u := ingressRoute()
+		u.SetAnnotations(map[string]string{v1alpha1.AnnotationManagedResource: mr})
+		return u
+	}
+	cases := map[string]struct {
+		reason  string
+		actual  client.Object
+		desired client.Object
+		want    error
+	}{
+		"SameManagedResource": {
+			reason:  "An object annotated with the desired object's managed resource should be ours.",
+			actual:  pod(ours()),
+			desired: pod(ours()),
+		},
+		"SameManagedResourceOtherSpec": {
+			reason:  "Ownership should follow the managed-resource annotation alone, so that an object of an older spec can still be replaced or updated.",
+			actual:  pod(withAnnotations(map[string]string{v1alpha1.AnnotationSpecHash: "old", "other": "kept"}), ours()),
+			desired: pod(withAnnotations(map[string]string{v1alpha1.AnnotationSpecHash: "new"}), ours()),
+		},
+		"NoAnnotations": {
+			reason:  "An object without annotations was not made by provider-vdi and should not be adopted.",
+			actual:  pod(),
+			desired: pod(ours()),
+			want:    errNotOurs("Pod", "alice", "desktops"),
+		},
+		"OtherAnnotationsOnly": {
+			reason:  "An object with annotations, but not the managed-resource one, was not made by provider-vdi and should not be adopted.",
+			actual:  pod(withAnnotations(map[string]string{"example.org/owner": "someone"})),
+			desired: pod(ours()),
+			want:    errNotOurs("Pod", "alice", "desktops"),
+		},
+		"OtherManagedResource": {
+			reason:  "An object another managed resource made should not be taken over, and the error should name both.",
+			actual:  pod(ownedBy("team-b/alice")),
+			desired: pod(ours()),
+			want:    errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
+		},
+		"OtherManagedResourceUnstructured": {
+			reason:  "An unstructured object of another managed resource should be refused, naming its kind from its GVK.",
+			actual:  ownedRoute("team-b/alice"),
+			desired: ownedRoute("team-a/alice"),
+			want:    errOthers("IngressRoute", "alice", "desktops", "team-b/alice", "team-a/alice"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Owned(tc.actual, tc.desired), test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nOwned(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
 func TestCreate(t *testing.T) {
+	alreadyExists := kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice")
+	// existing answers every Get with p.
+	existing := func(p *corev1.Pod) test.MockGetFn {
+		return test.NewMockGetFn(nil, func(o client.Object) error {
+			p.DeepCopyInto(o.(*corev1.Pod))
+			return nil
+		})
+	}
 	cases := map[string]struct {
 		reason string
-		c      client.Writer
+		c      client.Client
 		o      client.Object
 		want   error
 	}{
 		"Created": {
 			reason: "A successful create should return no error.",
 			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(nil)},
-			o:      pod(),
+			o:      pod(ours()),
 		},
-		"AlreadyExists": {
-			reason: "An object that already exists should count as created.",
-			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice"))},
-			o:      pod(),
+		"AlreadyExistsOurs": {
+			reason: "An object of the same name that this managed resource made should count as created, so that a repeated Create is harmless.",
+			c: &test.MockClient{
+				MockCreate: test.NewMockCreateFn(alreadyExists),
+				MockGet:    existing(pod(ours(), withImage("desktop:0"))),
+			},
+			o: pod(ours(), withImage("desktop:1")),
+		},
+		"AlreadyExistsNotOurs": {
+			reason: "An object of the same name that provider-vdi did not make should be an error, not counted as created.",
+			c: &test.MockClient{
+				MockCreate: test.NewMockCreateFn(alreadyExists),
+				MockGet:    existing(pod()),
+			},
+			o:    pod(ours()),
+			want: errNotOurs("Pod", "alice", "desktops"),
+		},
+		"AlreadyExistsOfOtherResource": {
+			reason: "An object of the same name that another managed resource made should be an error, not counted as created.",
+			c: &test.MockClient{
+				MockCreate: test.NewMockCreateFn(alreadyExists),
+				MockGet:    existing(pod(ownedBy("team-b/alice"))),
+			},
+			o:    pod(ours()),
+			want: errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
+		},
+		"AlreadyExistsNotOursInCluster": {
+			reason: "Create should read the existing object afresh, not judge it by the desired object's annotations.",
+			c:      fake.NewClientBuilder().WithScheme(Scheme()).WithObjects(pod(withImage("someone:1"))).Build(),
+			o:      pod(ours()),
+			want:   errNotOurs("Pod", "alice", "desktops"),
+		},
+		"AlreadyExistsGetError": {
+			reason: "An error reading the object that already exists should be returned, naming the kind and name.",
+			c: &test.MockClient{
+				MockCreate: test.NewMockCreateFn(alreadyExists),
+				MockGet:    test.NewMockGetFn(errBoom),
+			},
+			o:    pod(ours()),
+			want: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice"),
 		},
 		"CreateError": {
 			reason: "Any other error should be returned, naming the kind and name.",
 			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			o:      pod(),
+			o:      pod(ours()),
 			want:   errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice"),
 		},
 	}
@@ -337,45 +471,103 @@ func TestCreate(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	type want struct {
-		err    error
-		policy *metav1.DeletionPropagation
+	// found answers every Get with p.
+	found := func(p *corev1.Pod) test.MockGetFn {
+		return test.NewMockGetFn(nil, func(o client.Object) error {
+			p.DeepCopyInto(o.(*corev1.Pod))
+			return nil
+		})
 	}
+	type args struct {
+		get test.MockGetFn
+		err error
+	}
+	type want struct {
+		err error
+		// deleted is whether Delete was called at all; opts are the
+		// options it was called with.
+		deleted bool
+		opts    *client.DeleteOptions
+	}
+	background := ptrTo(metav1.DeletePropagationBackground)
 	cases := map[string]struct {
 		reason string
-		err    error
+		args   args
 		want   want
 	}{
 		"Deleted": {
-			reason: "A successful delete should return no error and delete dependents in the background.",
-			want:   want{policy: ptrTo(metav1.DeletePropagationBackground)},
+			reason: "An object of this managed resource should be deleted, its dependents in the background, on condition that it is still the object that was read.",
+			args:   args{get: found(pod(ours(), withPodUID("u-1")))},
+			want: want{deleted: true, opts: &client.DeleteOptions{
+				PropagationPolicy: background,
+				Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
+			}},
+		},
+		"NoUID": {
+			reason: "An object read without a UID should be deleted without a UID precondition, which could never hold.",
+			args:   args{get: found(pod(ours()))},
+			want:   want{deleted: true, opts: &client.DeleteOptions{PropagationPolicy: background}},
 		},
 		"NotFound": {
-			reason: "An object that is already gone should count as deleted.",
-			err:    notFound("pods", "alice"),
-			want:   want{policy: ptrTo(metav1.DeletePropagationBackground)},
+			reason: "An object that is already gone should count as deleted, without a delete call.",
+			args:   args{get: test.NewMockGetFn(notFound("pods", "alice"))},
+		},
+		"GetError": {
+			reason: "An error reading the object should be returned, naming the kind and name, and nothing deleted.",
+			args:   args{get: test.NewMockGetFn(errBoom)},
+			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice")},
+		},
+		"NotOurs": {
+			reason: "An object of the same name that provider-vdi did not make should be an error and left alone.",
+			args:   args{get: found(pod(withPodUID("u-1")))},
+			want:   want{err: errNotOurs("Pod", "alice", "desktops")},
+		},
+		"OfOtherResource": {
+			reason: "An object of the same name that another managed resource made should be an error and left alone.",
+			args:   args{get: found(pod(ownedBy("team-b/alice"), withPodUID("u-1")))},
+			want:   want{err: errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
+		},
+		"GoneBeforeDelete": {
+			reason: "An object that is gone by the time it is deleted should count as deleted.",
+			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: notFound("pods", "alice")},
+			want: want{deleted: true, opts: &client.DeleteOptions{
+				PropagationPolicy: background,
+				Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
+			}},
 		},
 		"DeleteError": {
-			reason: "Any other error should be returned, naming the kind and name.",
-			err:    errBoom,
-			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice"), policy: ptrTo(metav1.DeletePropagationBackground)},
+			reason: "Any other error deleting should be returned, naming the kind and name.",
+			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: errBoom},
+			want: want{
+				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice"),
+				deleted: true,
+				opts: &client.DeleteOptions{
+					PropagationPolicy: background,
+					Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
+				},
+			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			var policy *metav1.DeletionPropagation
-			c := &test.MockClient{MockDelete: func(_ context.Context, _ client.Object, opts ...client.DeleteOption) error {
-				do := &client.DeleteOptions{}
-				do.ApplyOptions(opts)
-				policy = do.PropagationPolicy
-				return tc.err
-			}}
-			err := Delete(context.Background(), c, pod())
+			var opts *client.DeleteOptions
+			c := &test.MockClient{
+				MockGet: tc.args.get,
+				MockDelete: func(_ context.Context, _ client.Object, o ...client.DeleteOption) error {
+					opts = &client.DeleteOptions{}
+					opts.ApplyOptions(o)
+					return tc.args.err
+				},
+			}
+			err := Delete(context.Background(), c, pod(ours()))
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(tc.want.policy, policy); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want propagation policy, +got propagation policy:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want.deleted, opts != nil); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want delete call, +got delete call:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.opts, opts); diff != "" {
+				t.Errorf("\n%s\nDelete(...): -want delete options, +got delete options:\n%s", tc.reason, diff)
 			}
 		})
 	}
@@ -392,6 +584,7 @@ func TestUpdate(t *testing.T) {
 	}
 	type want struct {
 		err     error
+		mutated bool
 		updated *corev1.Pod
 	}
 	cases := map[string]struct {
@@ -405,47 +598,69 @@ func TestUpdate(t *testing.T) {
 				actual: pod(
 					withLabels(map[string]string{"keep": "a", "take": "old"}),
 					withAnnotations(map[string]string{"keep": "a", v1alpha1.AnnotationSpecHash: "old"}),
+					ours(),
 				),
 				desired: pod(
 					withLabels(map[string]string{"take": "new", "add": "b"}),
 					withAnnotations(map[string]string{v1alpha1.AnnotationSpecHash: "new"}),
+					ours(),
 				),
 				mutate: func(*corev1.Pod) {},
 			},
-			want: want{updated: pod(
+			want: want{mutated: true, updated: pod(
 				withLabels(map[string]string{"keep": "a", "take": "new", "add": "b"}),
 				withAnnotations(map[string]string{"keep": "a", v1alpha1.AnnotationSpecHash: "new"}),
+				ours(),
 			)},
 		},
-		"NilMetadata": {
-			reason: "Update should take desired's labels and annotations when actual has none.",
+		"NilLabels": {
+			reason: "Update should take desired's labels when actual has none.",
 			args: args{
-				actual:  pod(),
-				desired: pod(withLabels(map[string]string{"add": "b"}), withAnnotations(map[string]string{"add": "c"})),
+				actual:  pod(ours()),
+				desired: pod(withLabels(map[string]string{"add": "b"}), withAnnotations(map[string]string{"add": "c"}), ours()),
 				mutate:  func(*corev1.Pod) {},
 			},
-			want: want{updated: pod(withLabels(map[string]string{"add": "b"}), withAnnotations(map[string]string{"add": "c"}))},
+			want: want{mutated: true, updated: pod(withLabels(map[string]string{"add": "b"}), withAnnotations(map[string]string{"add": "c"}), ours())},
 		},
 		"Mutates": {
 			reason: "Update should call mutate before writing, so that its changes are written.",
 			args: args{
-				actual:  pod(withImage("desktop:1")),
-				desired: pod(),
+				actual:  pod(withImage("desktop:1"), ours()),
+				desired: pod(ours()),
 				mutate:  func(p *corev1.Pod) { p.Spec.Containers[0].Image = "desktop:2" },
 			},
-			want: want{updated: pod(withImage("desktop:2"), withLabels(map[string]string{}), withAnnotations(map[string]string{}))},
+			want: want{mutated: true, updated: pod(withImage("desktop:2"), withLabels(map[string]string{}), ours())},
+		},
+		"NotOurs": {
+			reason: "Update should refuse an object that provider-vdi did not make, without changing or writing it.",
+			args: args{
+				actual:  pod(withImage("someone:1")),
+				desired: pod(withImage("desktop:1"), ours()),
+				mutate:  func(p *corev1.Pod) { p.Spec.Containers[0].Image = "desktop:1" },
+			},
+			want: want{err: errNotOurs("Pod", "alice", "desktops")},
+		},
+		"OfOtherResource": {
+			reason: "Update should refuse an object that another managed resource made, without changing or writing it.",
+			args: args{
+				actual:  pod(withImage("desktop:0"), ownedBy("team-b/alice")),
+				desired: pod(withImage("desktop:1"), ours()),
+				mutate:  func(p *corev1.Pod) { p.Spec.Containers[0].Image = "desktop:1" },
+			},
+			want: want{err: errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
 		},
 		"UpdateError": {
 			reason: "An error writing the object should be returned, naming the kind and name.",
 			args: args{
-				actual:  pod(),
-				desired: pod(),
+				actual:  pod(ours()),
+				desired: pod(ours()),
 				mutate:  func(*corev1.Pod) {},
 				err:     errBoom,
 			},
 			want: want{
 				err:     errors.Wrapf(errBoom, "cannot update %s %q", "Pod", "alice"),
-				updated: pod(withLabels(map[string]string{}), withAnnotations(map[string]string{})),
+				mutated: true,
+				updated: pod(withLabels(map[string]string{}), ours()),
 			},
 		},
 	}
@@ -456,9 +671,16 @@ func TestUpdate(t *testing.T) {
 				updated = o.(*corev1.Pod).DeepCopy()
 				return tc.args.err
 			}}
-			err := Update(context.Background(), c, tc.args.actual, tc.args.desired, func() { tc.args.mutate(tc.args.actual) })
+			mutated := false
+			err := Update(context.Background(), c, tc.args.actual, tc.args.desired, func() {
+				mutated = true
+				tc.args.mutate(tc.args.actual)
+			})
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.mutated, mutated); diff != "" {
+				t.Errorf("\n%s\nUpdate(...): -want mutate called, +got mutate called:\n%s", tc.reason, diff)
 			}
 			if diff := cmp.Diff(tc.want.updated, updated); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want written object, +got written object:\n%s", tc.reason, diff)
