@@ -94,15 +94,16 @@ func WithLogger(l logging.Logger) ConnectorOption {
 // ProviderConfig usage, and keeps watches running until ctx is done.
 func NewConnector(ctx context.Context, kube client.Client, local *rest.Config, o ...ConnectorOption) *Connector {
 	c := &Connector{
-		kube:   kube,
-		local:  local,
-		usage:  resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{}),
-		ctx:    ctx,
-		log:    logging.NewNopLogger(),
-		newFn:  NewClient,
-		watch:  WatchDesktopPods,
-		events: make(chan event.GenericEvent, 1024),
-		cached: map[string]client.Client{},
+		kube:    kube,
+		local:   local,
+		usage:   resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{}),
+		ctx:     ctx,
+		log:     logging.NewNopLogger(),
+		newFn:   NewClient,
+		watch:   WatchDesktopPods,
+		events:  make(chan event.GenericEvent, 1024),
+		cached:  map[string]client.Client{},
+		watched: map[string]bool{},
 	}
 	for _, fn := range o {
 		fn(c)

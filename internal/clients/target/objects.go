@@ -89,8 +89,12 @@ func Create(ctx context.Context, c client.Client, o client.Object) error {
 	if !ok {
 		return errors.Errorf("cannot copy %s %q", kindOf(o), o.GetName())
 	}
-	if _, err := Get(ctx, c, existing); err != nil {
+	found, err := Get(ctx, c, existing)
+	if err != nil {
 		return err
+	}
+	if !found {
+		return errors.Errorf("%s %q was deleted while being created; will retry", kindOf(o), o.GetName())
 	}
 	return Owned(existing, o)
 }
@@ -138,7 +142,6 @@ func Delete(ctx context.Context, c client.Client, desired client.Object) error {
 	}
 	return errors.Wrapf(err, "cannot delete %s %q", kindOf(desired), desired.GetName())
 }
-
 
 // Update writes desired over actual: it keeps actual's identity and whatever
 // the API server defaulted, and takes desired's labels, annotations and the
