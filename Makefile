@@ -44,7 +44,7 @@ reviewable: generate lint test ## Everything a change should pass before review.
 
 ##@ Tests
 
-test: tools unit integration function-test ## Unit, integration (real kube-apiserver) and render (real crossplane) tests.
+test: tools unit integration function-test e2e ## Unit, integration (real apiserver), render (real crossplane) and end-to-end tests.
 	@echo "test: all suites passed"
 
 unit: ## Unit tests, with the fuzz seed corpus.
@@ -53,12 +53,15 @@ unit: ## Unit tests, with the fuzz seed corpus.
 integration: tools ## Provider integration tests on a real etcd, kube-apiserver and kube-controller-manager.
 	@go test -count=1 -tags integration -timeout 20m ./internal/controlplane/... ./test/integration/... -v 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
 
+e2e: tools ## End to end: a local control plane with Crossplane core and our installed packages (internal/localenv).
+	@go test -count=1 -tags e2e -timeout 30m ./test/e2e/... -v 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
+
 bench: ## Benchmarks (not tests): the function in process, its proto floor, and over gRPC.
 	@$(MAKE) --no-print-directory bench-function
 
 ##@ Run
 
-run: tools ## Bring up a local control plane and run the provider against it; `make down` stops it.
+run: tools ## A local control plane with Crossplane, our packages installed and a Running GPU session; `make down` stops it.
 	@go run ./cluster/local up --state $(STATE) --tools $(TOOLS_DIR)
 
 down: ## Stop everything `make run` started, by PID.
@@ -66,4 +69,4 @@ down: ## Stop everything `make run` started, by PID.
 
 -include mk/*.mk
 
-.PHONY: help tools generate check-generate build lint reviewable test unit integration bench run down
+.PHONY: help tools generate check-generate build lint reviewable test unit integration e2e bench run down

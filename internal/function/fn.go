@@ -110,8 +110,9 @@ func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRe
 		return fatal(rsp, err)
 	}
 	setCondition(rsp, c)
-	rsp.Meta.Ttl = durationpb.New(l.TTL)
-	f.log.Debug("Composed VDISession", "namespace", s.Namespace, "name", s.Name, "phase", st.Phase, "ttl", l.TTL)
+	ttl := responseTTL(l.TTL, st.Phase)
+	rsp.Meta.Ttl = durationpb.New(ttl)
+	f.log.Debug("Composed VDISession", "namespace", s.Namespace, "name", s.Name, "phase", st.Phase, "ttl", ttl)
 	return rsp, nil
 }
 

@@ -166,7 +166,7 @@ func TestRunFunction(t *testing.T) {
 				Ready:      map[string]fnv1.Ready{"desktop": fnv1.Ready_READY_FALSE, "home": fnv1.Ready_READY_FALSE, "service": fnv1.Ready_READY_FALSE, "route": fnv1.Ready_READY_FALSE},
 				Status:     with(map[string]any{"phase": "Pending", "message": `waiting for Desktop "alice-gpu-desktop" to be created`}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Creating", `waiting for Desktop "alice-gpu-desktop" to be created`)},
-				TTL:        7 * time.Hour,
+				TTL:        settlingTTL,
 			},
 		},
 		"Running": {
@@ -180,7 +180,7 @@ func TestRunFunction(t *testing.T) {
 					"credentialsSecretName": "alice-gpu-credentials",
 				}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
-				TTL:        7 * time.Hour,
+				TTL:        time.Minute,
 			},
 		},
 		"Stopped": {
@@ -191,7 +191,7 @@ func TestRunFunction(t *testing.T) {
 				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
-				TTL:        7 * time.Hour,
+				TTL:        time.Minute,
 			},
 		},
 		"Expired": {
@@ -231,7 +231,7 @@ func TestRunFunction(t *testing.T) {
 				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
-				TTL:        7 * time.Hour,
+				TTL:        time.Minute,
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 					Message: `spec.persistence: the session no longer asks for a home volume, but DesktopVolume "alice-gpu-home" exists; it is kept until the session is deleted`,

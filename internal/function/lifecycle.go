@@ -9,6 +9,23 @@ import (
 // defaultTTL is the TTL when time will not change the lifecycle.
 const defaultTTL = response.DefaultTTL
 
+// settlingTTL is the longest TTL while a session is still coming up.
+const settlingTTL = 10 * time.Second
+
+// responseTTL is the TTL the function returns: the lifecycle's (so that
+// Crossplane runs it again at expiry), but at most defaultTTL, and at most
+// settlingTTL while the session is Pending or Starting. Crossplane runs the
+// function again when a composed resource changes, but its circuit breaker
+// drops such events when they come in bursts, as they do while a session
+// starts; the cap bounds how long the session's status can then lag.
+func responseTTL(lifecycleTTL time.Duration, phase string) time.Duration {
+	limit := defaultTTL
+	if phase == PhasePending || phase == PhaseStarting {
+		limit = settlingTTL
+	}
+	return min(lifecycleTTL, limit)
+}
+
 // A lifecycleInput is all a lifecycle decision depends on. The clock is an
 // input like any other, so that the decision is a pure function.
 type lifecycleInput struct {

@@ -63,3 +63,40 @@ func TestDecideLifecycle(t *testing.T) {
 		})
 	}
 }
+
+func TestResponseTTL(t *testing.T) {
+	cases := map[string]struct {
+		reason    string
+		lifecycle time.Duration
+		phase     string
+		want      time.Duration
+	}{
+		"ExpirySoonerThanAnyCap": {
+			reason:    "A session that expires in 5s is run again then, whatever its phase.",
+			lifecycle: 5 * time.Second, phase: PhaseRunning, want: 5 * time.Second,
+		},
+		"RunningCappedAtDefault": {
+			reason:    "A running session with hours left is looked at again within a minute.",
+			lifecycle: 7 * time.Hour, phase: PhaseRunning, want: time.Minute,
+		},
+		"StartingCappedAtSettling": {
+			reason:    "A starting session is looked at again within 10s, in case events were dropped.",
+			lifecycle: 7 * time.Hour, phase: PhaseStarting, want: 10 * time.Second,
+		},
+		"PendingCappedAtSettling": {
+			reason:    "A pending session is looked at again within 10s.",
+			lifecycle: 7 * time.Hour, phase: PhasePending, want: 10 * time.Second,
+		},
+		"StoppedCappedAtDefault": {
+			reason:    "A stopped session is looked at again within a minute.",
+			lifecycle: 7 * time.Hour, phase: PhaseStopped, want: time.Minute,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := responseTTL(tc.lifecycle, tc.phase); got != tc.want {
+				t.Errorf("\n%s\nresponseTTL(%s, %q): want %s, got %s", tc.reason, tc.lifecycle, tc.phase, tc.want, got)
+			}
+		})
+	}
+}

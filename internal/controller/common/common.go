@@ -18,6 +18,11 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 	return []managed.ReconcilerOption{
 		managed.WithDeterministicExternalName(true),
 		managed.WithManagementPolicies(),
+		// Observe reads the target cluster directly, never through a cache,
+		// so an object that is not there after Create is really gone (a
+		// desktop Pod deleted out of band): create it again at once rather
+		// than wait out the default 30s grace for eventually consistent APIs.
+		managed.WithCreationGracePeriod(0),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.

@@ -1,0 +1,292 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/localenv"
+)
+
+// TestSessionRuns: a session goes to Running with a URL; its Pod runs on a
+// GPU node with the GPU limit asked for; its credentials Secret is in the
+// session's namespace and the password is nowhere else.
+func TestSessionRuns(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "alice")
+	create(t, session(ns, "dev", "alice", "ubuntu-gpu", map[string]any{"resources": map[string]any{"gpu": int64(2)}}))
+	s := waitPhase(t, ns, "dev", "Running")
+
+	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
+	if url != "https://dev-alice.vdi.example.com/" {
+		t.Errorf("status.url: got %q", url)
+	}
+	p := pod(ns, "dev-desktop")
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Spec.NodeName, "gpu-") {
+		t.Errorf("desktop runs on %q, want a GPU node", p.Spec.NodeName)
+	}
+	if got := p.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"]; got.Value() != 2 {
+		t.Errorf("GPU limit: got %s, want 2", got.String())
+	}
+	node, _, _ := unstructured.NestedString(s.Object, "status", "node")
+	if node != p.Spec.NodeName {
+		t.Errorf("status.node: got %q, want %q", node, p.Spec.NodeName)
+	}
+
+	secretName, _, _ := unstructured.NestedString(s.Object, "status", "credentialsSecretName")
+	secret := &corev1.Secret{}
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: secretName}, secret); err != nil {
+		t.Fatalf("credentials Secret %q of the session's namespace: %v", secretName, err)
+	}
+	password := string(secret.Data["password"])
+	if len(password) < 16 || string(secret.Data["username"]) != "alice" || string(secret.Data["url"]) != url {
+		t.Errorf("credentials Secret: username %q, url %q, password of %d characters", secret.Data["username"], secret.Data["url"], len(password))
+	}
+	passwordNowhereElse(t, ns, password)
+}
+
+// passwordNowhereElse checks that the password appears in no session or
+// managed resource, event, or log of the provider, function or Crossplane.
+func passwordNowhereElse(t *testing.T, ns, password string) {
+	t.Helper()
+	ctx := context.Background()
+	var places []string
+	for _, kind := range []string{"VDISessionList", "DesktopList", "DesktopVolumeList", "DesktopServiceList", "DesktopRouteList"} {
+		l := &unstructured.UnstructuredList{}
+		gv := "vdi.m.kasm.io/v1alpha1"
+		if kind == "VDISessionList" {
+			gv = "vdi.kasm.io/v1alpha1"
+		}
+		l.SetAPIVersion(gv)
+		l.SetKind(kind)
+		if err := kube.List(ctx, l, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(l)
+		if strings.Contains(string(b), password) {
+			places = append(places, kind)
+		}
+	}
+	events := &corev1.EventList{}
+	if err := kube.List(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(events)
+	if strings.Contains(string(b), password) {
+		places = append(places, "events")
+	}
+	for _, log := range []string{"provider.log", "function.log", "crossplane.log"} {
+		b, err := os.ReadFile(filepath.Join(dir, log)) //nolint:gosec // Our own logs.
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), password) {
+			places = append(places, log)
+		}
+	}
+	if len(places) > 0 {
+		t.Errorf("the desktop password appears in %v", places)
+	}
+}
+
+// TestStopAndResume: state Stopped removes the Pod, Service and Route and
+// keeps the volume; back to Running reuses the same volume.
+func TestStopAndResume(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "bob")
+	create(t, session(ns, "work", "bob", "ubuntu-gpu", nil))
+	waitPhase(t, ns, "work", "Running")
+	pvc := claim(ns, "work-home")
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
+		t.Fatal(err)
+	}
+	uid := pvc.UID
+
+	setState(t, ns, "work", "Stopped")
+	waitPhase(t, ns, "work", "Stopped")
+	eventually(t, "Pod, Service and IngressRoute are removed", func(ctx context.Context) (bool, string) {
+		p, s, r := exists(ctx, pod(ns, "work-desktop")), exists(ctx, service(ns, "work-service")), exists(ctx, route(ns, "work-route"))
+		return !p && !s && !r, fmt.Sprintf("pod %v, service %v, route %v", p, s, r)
+	})
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil || pvc.UID != uid {
+		t.Fatalf("the home volume did not survive the stop: %v", err)
+	}
+
+	setState(t, ns, "work", "Running")
+	waitPhase(t, ns, "work", "Running")
+	p := pod(ns, "work-desktop")
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := homeClaim(p); got != "work-home" {
+		t.Errorf("resumed desktop mounts claim %q, want work-home", got)
+	}
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil || pvc.UID != uid {
+		t.Errorf("the resumed desktop does not reuse the same volume: %v", err)
+	}
+}
+
+func homeClaim(p *corev1.Pod) string {
+	for _, v := range p.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			return v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	return ""
+}
+
+func setState(t *testing.T, ns, name, state string) {
+	t.Helper()
+	s := localenv.Session()
+	s.SetNamespace(ns)
+	s.SetName(name)
+	patch := []byte(fmt.Sprintf(`{"spec":{"state":%q}}`, state))
+	if err := kube.Patch(context.Background(), s, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		t.Fatalf("cannot set state %s: %v", state, err)
+	}
+}
+
+// TestExpiry: a short timeout expires the session: phase Expired, Pod gone,
+// volume kept. Crossplane re-runs the function at expiry because the
+// function returns a TTL that ends then.
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "carol")
+	create(t, session(ns, "quick", "carol", "ubuntu-gpu", map[string]any{"timeout": "45s"}))
+	waitPhase(t, ns, "quick", "Running")
+	waitPhase(t, ns, "quick", "Expired")
+	eventually(t, "expired desktop Pod is removed", func(ctx context.Context) (bool, string) {
+		return !exists(ctx, pod(ns, "quick-desktop")), "pod still exists"
+	})
+	if !exists(ctx, claim(ns, "quick-home")) {
+		t.Errorf("the home volume of an expired session was deleted")
+	}
+}
+
+// TestDelete: deleting a session removes everything, except a volume asked
+// to be retained.
+func TestDelete(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "dave")
+	create(t, session(ns, "kept", "dave", "ubuntu-gpu", map[string]any{"persistence": map[string]any{"enabled": true, "retainOnDelete": true}}))
+	create(t, session(ns, "gone", "dave", "ubuntu-gpu", nil))
+	waitPhase(t, ns, "kept", "Running")
+	waitPhase(t, ns, "gone", "Running")
+	for _, name := range []string{"kept", "gone"} {
+		s := localenv.Session()
+		s.SetNamespace(ns)
+		s.SetName(name)
+		if err := kube.Delete(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "sessions and their objects are deleted", func(ctx context.Context) (bool, string) {
+		var left []string
+		for _, o := range []client.Object{
+			pod(ns, "kept-desktop"), service(ns, "kept-service"), route(ns, "kept-route"),
+			pod(ns, "gone-desktop"), service(ns, "gone-service"), route(ns, "gone-route"), claim(ns, "gone-home"),
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gone-credentials"}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gone-desktop-credentials"}},
+		} {
+			if exists(ctx, o) {
+				left = append(left, o.GetName())
+			}
+		}
+		mrs := &unstructured.UnstructuredList{}
+		mrs.SetAPIVersion("vdi.m.kasm.io/v1alpha1")
+		mrs.SetKind("DesktopList")
+		_ = kube.List(ctx, mrs, client.InNamespace(ns))
+		for _, mr := range mrs.Items {
+			left = append(left, "Desktop "+mr.GetName())
+		}
+		return len(left) == 0, fmt.Sprintf("still there: %v", left)
+	})
+	if !exists(ctx, claim(ns, "kept-home")) {
+		t.Errorf("the volume asked to be retained was deleted with its session")
+	}
+}
+
+// TestMissingTemplate: a session naming a missing template says so and
+// creates nothing; deleting the template of a running session deletes
+// nothing.
+func TestMissingTemplate(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "erin")
+	create(t, session(ns, "lost", "erin", "no-such-template", nil))
+	eventually(t, "the session says its template is missing", func(ctx context.Context) (bool, string) {
+		s := localenv.Session()
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "lost"}, s); err != nil {
+			return false, err.Error()
+		}
+		msg := conditionMessages(s)
+		return strings.Contains(msg, "no-such-template"), msg
+	})
+	if pods, _ := managedPods(ctx, ns); len(pods) != 0 {
+		t.Errorf("a session without a template created %d Pods", len(pods))
+	}
+
+	// A template of its own, so that deleting it breaks no other test.
+	tmpl := &unstructured.Unstructured{}
+	tmpl.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	tmpl.SetKind("VDITemplate")
+	if err := kube.Get(ctx, client.ObjectKey{Name: "ubuntu-gpu"}, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	mine := &unstructured.Unstructured{Object: map[string]any{"spec": tmpl.Object["spec"]}}
+	mine.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	mine.SetKind("VDITemplate")
+	mine.SetName("erin-gpu")
+	create(t, mine)
+	create(t, session(ns, "dev", "erin", "erin-gpu", nil))
+	waitPhase(t, ns, "dev", "Running")
+	p := pod(ns, "dev-desktop")
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Delete(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the running session reports its template is gone", func(ctx context.Context) (bool, string) {
+		s := localenv.Session()
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "dev"}, s); err != nil {
+			return false, err.Error()
+		}
+		msg := conditionMessages(s)
+		return strings.Contains(msg, "erin-gpu"), msg
+	})
+	for _, o := range []client.Object{p, claim(ns, "dev-home"), service(ns, "dev-service"), route(ns, "dev-route")} {
+		uid := o.GetUID()
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil || (uid != "" && o.GetUID() != uid) {
+			t.Errorf("%s was deleted or replaced after its template was deleted: %v", o.GetName(), err)
+		}
+	}
+}
+
+func conditionMessages(s *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(s.Object, "status", "conditions")
+	msgs := []string{}
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok {
+			msgs = append(msgs, fmt.Sprintf("%v=%v: %v", m["type"], m["status"], m["message"]))
+		}
+	}
+	msg, _, _ := unstructured.NestedString(s.Object, "status", "message")
+	return strings.Join(append(msgs, msg), "; ")
+}
+
+var _ = v1alpha1.LabelSession
