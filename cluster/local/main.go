@@ -35,13 +35,14 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	state := fs.String("state", ".work", "Folder of the logs, PIDs, kubeconfig and data of the local run.")
 	tools := fs.String("tools", ".cache/tools", "The cache of pinned tools that make tools fills.")
+	gpuNodes := fs.Int("gpu-nodes", 2, "How many fake GPU nodes, of four GPUs each, to run.")
 	_ = fs.Parse(os.Args[2:])
 	abs, _ := filepath.Abs(*state)
 
 	var err error
 	switch os.Args[1] {
 	case "up":
-		err = up(context.Background(), abs, *tools)
+		err = up(context.Background(), abs, *tools, *gpuNodes)
 	case "down":
 		err = down(abs)
 	default:
@@ -110,7 +111,7 @@ func down(state string) error {
 	return errors.Wrap(os.Remove(pidsFile(state)), "cannot remove PID file")
 }
 
-func up(ctx context.Context, state, tools string) error {
+func up(ctx context.Context, state, tools string, gpuNodes int) error {
 	if names, pids := readPIDs(state); len(pids) > 0 {
 		for _, pid := range pids {
 			if alive(pid) {
@@ -131,7 +132,7 @@ func up(ctx context.Context, state, tools string) error {
 	root, _ := os.Getwd()
 	tools, _ = filepath.Abs(tools)
 	start := time.Now()
-	env, err := localenv.Up(ctx, localenv.Options{Root: root, Tools: tools, Dir: dir, Detach: true, Progress: os.Stdout})
+	env, err := localenv.Up(ctx, localenv.Options{Root: root, Tools: tools, Dir: dir, GPUNodes: gpuNodes, Detach: true, Progress: os.Stdout})
 	if env != nil {
 		for _, p := range env.Processes() {
 			if rerr := recordPID(state, p.Name, p.PID); rerr != nil {

@@ -47,7 +47,7 @@ func run(m *testing.M) int {
 	start := time.Now()
 	env, err = localenv.Up(context.Background(), localenv.Options{
 		Root: root, Tools: filepath.Join(root, ".cache", "tools"), Dir: dir,
-		GPUNodes: 6, Volumes: 40, Progress: os.Stderr,
+		GPUNodes: 12, Volumes: 40, Progress: os.Stderr,
 	})
 	if env != nil {
 		defer env.Stop()
