@@ -102,7 +102,15 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 		"PACKAGE_RUNTIME=Provider=Deployment;Function=External",
 		"METRICS_PORT="+strconv.Itoa(ports[0]),
 		"HEALTH_PROBE_PORT="+strconv.Itoa(ports[1]),
-	), "core", "start", "--debug", "--poll-interval=1m"); err != nil {
+	),
+		"core", "start", "--debug", "--poll-interval=1m",
+		// Starting one session makes about a hundred watch events on its
+		// VDISession (its own status, four managed resources each
+		// initialised, created and observed), which is the default burst of
+		// Crossplane's per-XR circuit breaker: it would then drop the user's
+		// next edits for up to its 5m cooldown. A platform running
+		// provider-vdi should raise the burst likewise.
+		"--circuit-breaker-burst=400"); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, "xpkg-cache"), 0o750); err != nil {
