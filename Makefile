@@ -38,7 +38,7 @@ build: ## Build the provider and function binaries into _output/bin.
 
 lint: ## Run golangci-lint (built from a pinned module on first use).
 	@cluster/tools/build.sh golangci-lint
-	@$(TOOLS_BIN)/golangci-lint run ./...
+	@$(TOOLS_BIN)/golangci-lint run --build-tags integration,e2e,render ./...
 
 reviewable: generate lint test ## Everything a change should pass before review.
 

@@ -22,7 +22,7 @@ import (
 func ReadObjects(files ...string) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	for _, f := range files {
-		b, err := os.ReadFile(f) //nolint:gosec // Files of the repository and the tools cache.
+		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, errors.Wrapf(err, "cannot read %s", f)
 		}

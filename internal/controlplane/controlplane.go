@@ -118,7 +118,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		return errors.Wrap(err, "cannot write token file")
 	}
 
-	fmt.Fprintf(o.Progress, "controlplane: starting etcd on 127.0.0.1:%d\n", etcdClient)
+	progress(o.Progress, "controlplane: starting etcd on 127.0.0.1:%d\n", etcdClient)
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
 	if err := cp.run("etcd",
@@ -131,7 +131,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		return err
 	}
 
-	fmt.Fprintf(o.Progress, "controlplane: starting kube-apiserver on 127.0.0.1:%d\n", apiPort)
+	progress(o.Progress, "controlplane: starting kube-apiserver on 127.0.0.1:%d\n", apiPort)
 	if err := cp.run("kube-apiserver",
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
@@ -167,7 +167,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 	}
 
 	if o.ControllerManager {
-		fmt.Fprintf(o.Progress, "controlplane: starting kube-controller-manager\n")
+		progress(o.Progress, "controlplane: starting kube-controller-manager\n")
 		if err := cp.run("kube-controller-manager",
 			"--kubeconfig="+cp.Kubeconfig,
 			"--controllers=*,-nodeipam",
@@ -187,7 +187,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Fprintf(o.Progress, "controlplane: ready at %s (kubeconfig %s)\n", cp.Host, cp.Kubeconfig)
+	progress(o.Progress, "controlplane: ready at %s (kubeconfig %s)\n", cp.Host, cp.Kubeconfig)
 	return nil
 }
 
@@ -208,7 +208,7 @@ func (cp *ControlPlane) runEnv(name, bin string, env []string, args ...string) e
 	if _, err := os.Stat(bin); err != nil {
 		return errors.Errorf("%s is missing: run `make tools` to build the pinned control plane", bin)
 	}
-	cmd := exec.Command(bin, args...) //nolint:gosec // The binaries are the pinned tools we built.
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -297,7 +297,7 @@ func (cp *ControlPlane) waitReady(ctx context.Context) error {
 			return errors.Errorf("kube-apiserver was not ready within 2m; see %s", filepath.Join(cp.opts.Dir, "kube-apiserver.log"))
 		}
 		if time.Since(last) > 10*time.Second {
-			fmt.Fprintf(cp.opts.Progress, "controlplane: waiting for kube-apiserver to be ready\n")
+			progress(cp.opts.Progress, "controlplane: waiting for kube-apiserver to be ready\n")
 			last = time.Now()
 		}
 		select {
@@ -359,4 +359,10 @@ func FreePort() string {
 		return "0"
 	}
 	return strconv.Itoa(p[0])
+}
+
+// progress writes one line of progress; a progress writer that fails loses
+// only the line.
+func progress(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
 }

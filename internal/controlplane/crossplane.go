@@ -65,7 +65,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 		"TLS_CA_SECRET_NAME=" + rootCASecret,
 		"TLS_CLIENT_SECRET_NAME=" + clientTLSSecret,
 	}
-	fmt.Fprintf(o.Progress, "controlplane: crossplane core init\n")
+	progress(o.Progress, "controlplane: crossplane core init\n")
 	initLog, err := os.Create(filepath.Join(o.Dir, "crossplane-init.log"))
 	if err != nil {
 		return errors.Wrap(err, "cannot create log of crossplane core init")
@@ -74,7 +74,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 	// init installs the core CRDs and then applies objects of those kinds;
 	// it fails while the fresh CRDs are not yet served, so try again.
 	for attempt := 1; ; attempt++ {
-		init := exec.CommandContext(ctx, filepath.Join(o.Bin, crossplaneCoreBinary), "core", "init", "--activation=*") //nolint:gosec // Our pinned tool.
+		init := exec.CommandContext(ctx, filepath.Join(o.Bin, crossplaneCoreBinary), "core", "init", "--activation=*")
 		init.Env = append(os.Environ(), env...)
 		init.Stdout, init.Stderr = initLog, initLog
 		err := init.Run()
@@ -95,7 +95,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Progress, "controlplane: starting Crossplane core (metrics 127.0.0.1:%d)\n", ports[0])
+	progress(o.Progress, "controlplane: starting Crossplane core (metrics 127.0.0.1:%d)\n", ports[0])
 	if err := cp.runEnv(crossplaneCoreLogName, crossplaneCoreBinary, append(env,
 		"TLS_CLIENT_CERTS_DIR="+certs,
 		"XPKG_CACHE_DIR="+filepath.Join(o.Dir, "xpkg-cache"),
@@ -217,7 +217,7 @@ func (cp *ControlPlane) StartRegistry(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(disk, 0o750); err != nil {
 		return "", errors.Wrap(err, "cannot create registry folder")
 	}
-	fmt.Fprintf(cp.opts.Progress, "controlplane: starting an OCI registry at %s\n", addr)
+	progress(cp.opts.Progress, "controlplane: starting an OCI registry at %s\n", addr)
 	if err := cp.run("crane", "registry", "serve", "--address", addr, "--disk", disk); err != nil {
 		return "", err
 	}

@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -69,7 +68,7 @@ func (cp *ControlPlane) startNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Progress, "controlplane: starting kube-scheduler\n")
+	progress(o.Progress, "controlplane: starting kube-scheduler\n")
 	if err := cp.run("kube-scheduler",
 		"--kubeconfig="+cp.Kubeconfig,
 		"--authentication-kubeconfig="+cp.Kubeconfig,
@@ -96,7 +95,7 @@ func (cp *ControlPlane) startNodes(ctx context.Context) error {
 	for _, s := range stages {
 		args = append(args, "--config="+s)
 	}
-	fmt.Fprintf(o.Progress, "controlplane: starting kwok with %d fake nodes\n", len(o.Nodes))
+	progress(o.Progress, "controlplane: starting kwok with %d fake nodes\n", len(o.Nodes))
 	if err := cp.run("kwok", args...); err != nil {
 		return err
 	}
@@ -122,7 +121,7 @@ func (cp *ControlPlane) startNodes(ctx context.Context) error {
 			return errors.Wrapf(err, "cannot create node %q", n.Name)
 		}
 	}
-	fmt.Fprintf(o.Progress, "controlplane: waiting for the fake nodes to be Ready and schedulable\n")
+	progress(o.Progress, "controlplane: waiting for the fake nodes to be Ready and schedulable\n")
 	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		for _, n := range o.Nodes {
 			node, err := cs.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})

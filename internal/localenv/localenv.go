@@ -98,7 +98,7 @@ func Scheme() *runtime.Scheme {
 }
 
 func (e *Env) progress(format string, args ...any) {
-	fmt.Fprintf(e.opts.Progress, "localenv: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(e.opts.Progress, "localenv: "+format+"\n", args...)
 }
 
 // Up brings up the environment. On error it leaves what it started running
@@ -188,7 +188,7 @@ func (e *Env) buildBinaries(ctx context.Context) error {
 
 // crossplane runs the pinned Crossplane CLI against the environment.
 func (e *Env) crossplane(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, filepath.Join(e.opts.Tools, "bin", "crossplane"), args...) //nolint:gosec // Our pinned tool.
+	cmd := exec.CommandContext(ctx, filepath.Join(e.opts.Tools, "bin", "crossplane"), args...)
 	cmd.Dir = e.opts.Root
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.CP.Kubeconfig)
 	out, err := cmd.CombinedOutput()
@@ -421,7 +421,7 @@ func (e *Env) start(name, bin string, args ...string) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "cannot open log of %s", name)
 	}
-	cmd := exec.Command(bin, args...) //nolint:gosec // Our own binaries.
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.CP.Kubeconfig)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

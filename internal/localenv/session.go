@@ -40,7 +40,7 @@ func WaitForPhase(ctx context.Context, kube client.Client, w io.Writer, ns, name
 		}
 		got, msg = Phase(s)
 		if time.Since(last) > 10*time.Second {
-			fmt.Fprintf(w, "session %s/%s is %q after %s: %s\n", ns, name, got, time.Since(start).Round(time.Second), msg)
+			_, _ = fmt.Fprintf(w, "session %s/%s is %q after %s: %s\n", ns, name, got, time.Since(start).Round(time.Second), msg)
 			last = time.Now()
 		}
 		return got == phase, nil

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 )
 
@@ -91,7 +90,7 @@ func passwordNowhereElse(t *testing.T, ns, password string) {
 		places = append(places, "events")
 	}
 	for _, log := range []string{"provider.log", "function.log", "crossplane.log"} {
-		b, err := os.ReadFile(filepath.Join(dir, log)) //nolint:gosec // Our own logs.
+		b, err := os.ReadFile(filepath.Join(dir, log))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,5 +287,3 @@ func conditionMessages(s *unstructured.Unstructured) string {
 	msg, _, _ := unstructured.NestedString(s.Object, "status", "message")
 	return strings.Join(append(msgs, msg), "; ")
 }
-
-var _ = v1alpha1.LabelSession

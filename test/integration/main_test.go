@@ -17,8 +17,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -165,7 +163,7 @@ func freePort() string {
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
+	defer l.Close() //nolint:errcheck // Only used to find a free port.
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
@@ -205,15 +203,4 @@ func namespace(t *testing.T, name string) string {
 	return name
 }
 
-func condition(mg interface {
-	GetCondition(xpv2.ConditionType) xpv2.Condition
-}, ct xpv2.ConditionType) xpv2.Condition {
-	return mg.GetCondition(ct)
-}
-
-var (
-	_ = networkingv1.NetworkPolicy{}
-	_ = storagev1.StorageClass{}
-)
-
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) } //nolint:gosec // A file the test wrote.
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

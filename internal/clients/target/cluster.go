@@ -127,7 +127,7 @@ func (c *Connector) Connect(ctx context.Context, mg resource.ModernManaged) (*Cl
 	if err != nil {
 		return nil, err
 	}
-	key, cfg, err := c.restConfig(ctx, mg, spec.Credentials)
+	key, cfg, err := c.restConfig(ctx, spec.Credentials)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (c *Connector) providerConfig(ctx context.Context, mg resource.ModernManage
 
 // restConfig returns the REST config of the credentials and a key that is the
 // same exactly when the credentials are.
-func (c *Connector) restConfig(ctx context.Context, mg resource.Managed, cr v1alpha1.ProviderCredentials) (string, *rest.Config, error) {
+func (c *Connector) restConfig(ctx context.Context, cr v1alpha1.ProviderCredentials) (string, *rest.Config, error) {
 	switch cr.Source { //nolint:exhaustive // The CRD admits only these two.
 	case xpv2.CredentialsSourceInjectedIdentity:
 		return string(xpv2.CredentialsSourceInjectedIdentity), c.local, nil
