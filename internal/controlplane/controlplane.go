@@ -352,13 +352,17 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// FreePort returns a free TCP port on loopback.
-func FreePort() string {
-	p, err := freePorts(1)
+// FreePorts returns n distinct free TCP ports on loopback, as strings.
+func FreePorts(n int) ([]string, error) {
+	ports, err := freePorts(n)
 	if err != nil {
-		return "0"
+		return nil, err
 	}
-	return strconv.Itoa(p[0])
+	out := make([]string, 0, n)
+	for _, p := range ports {
+		out = append(out, strconv.Itoa(p))
+	}
+	return out, nil
 }
 
 // progress writes one line of progress; a progress writer that fails loses

@@ -391,7 +391,10 @@ func conditionTrue(u *unstructured.Unstructured, ct string) (bool, string) {
 
 // StartProvider starts the provider process.
 func (e *Env) StartProvider() error {
-	ports := freePorts(2)
+	ports, err := controlplane.FreePorts(2)
+	if err != nil {
+		return err
+	}
 	cmd, err := e.start("provider", filepath.Join(e.bin, "provider"), "--debug", "--poll=1m",
 		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-address=127.0.0.1:"+ports[1])
 	e.provider = cmd
@@ -408,7 +411,11 @@ func (e *Env) KillProvider() {
 
 // StartFunction starts the function process with mTLS on a loopback port.
 func (e *Env) StartFunction() error {
-	e.fnAddr = "127.0.0.1:" + freePorts(1)[0]
+	ports, err := controlplane.FreePorts(1)
+	if err != nil {
+		return err
+	}
+	e.fnAddr = "127.0.0.1:" + ports[0]
 	cmd, err := e.start("function", filepath.Join(e.bin, "function"), "--debug",
 		"--address="+e.fnAddr, "--tls-certs-dir="+filepath.Join(e.opts.Dir, "function-certs"))
 	e.function = cmd
@@ -466,14 +473,6 @@ func (e *Env) Stop() {
 	if e.CP != nil {
 		e.CP.Stop()
 	}
-}
-
-func freePorts(n int) []string {
-	ps := make([]string, 0, n)
-	for range n {
-		ps = append(ps, controlplane.FreePort())
-	}
-	return ps
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -8,7 +8,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +124,11 @@ func (p *provider) start() error {
 	if err != nil {
 		return err
 	}
-	metrics, health := freePort(), freePort()
+	ports, err := controlplane.FreePorts(2)
+	if err != nil {
+		return err
+	}
+	metrics, health := ports[0], ports[1]
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
 	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
@@ -156,15 +159,6 @@ func (p *provider) stop() {
 	case <-time.After(10 * time.Second):
 		p.kill()
 	}
-}
-
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close() //nolint:errcheck // Only used to find a free port.
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
 // eventually polls fn until it returns true or a minute passes, then fails
