@@ -286,3 +286,9 @@ const (
 	ComponentService = "service"
 	ComponentRoute   = "route"
 )
+
+// Clusters resolves a managed resource to the cluster its objects live in.
+// A Connector is one; tests supply their own.
+type Clusters interface {
+	Connect(ctx context.Context, mg resource.ModernManaged) (*Cluster, error)
+}

@@ -2,11 +2,13 @@
 package common
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 )
 
 // ReconcilerOptions are the managed reconciler options every kind of this
@@ -28,4 +30,20 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
 		managed.WithMetricRecorder(o.MetricOptions.MRMetrics),
 	}
+}
+
+// Setup adds a controller that reconciles the managed kind of obj, whose
+// group kind and version kind are given, through conn.
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T]) error {
+	name := managed.ControllerName(groupKind)
+	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(
+		ReconcilerOptions(mgr, o, name),
+		managed.WithTypedExternalConnector[T](conn),
+	)...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(obj).
+		Complete(r)
 }

@@ -35,11 +35,6 @@ const (
 	ConnectionPassword = "password"
 )
 
-// Clusters resolves a managed resource to the cluster its desktop runs in.
-type Clusters interface {
-	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
-}
-
 // Setup adds a controller that reconciles Desktops. Besides its poll, a
 // Desktop is reconciled whenever its Pod changes in the target cluster, so
 // that Ready shows within seconds of the Pod becoming ready.
@@ -48,7 +43,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
 
 	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopGroupVersionKind), append(
 		common.ReconcilerOptions(mgr, o, name),
-		managed.WithTypedExternalConnector[*v1alpha1.Desktop](&connector{clusters: c, password: password.Generate}),
+		managed.WithTypedExternalConnector[*v1alpha1.Desktop](newConnector(c, password.Generate)),
 	)...)
 
 	return ctrl.NewControllerManagedBy(mgr).
@@ -69,19 +64,12 @@ func ForPod(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 }
 
-// A connector connects a Desktop to the cluster its Pod runs in.
-type connector struct {
-	clusters Clusters
-	password func() (string, error)
-}
-
-// Connect returns an external client for the Desktop's target cluster.
-func (c *connector) Connect(ctx context.Context, cr *v1alpha1.Desktop) (managed.TypedExternalClient[*v1alpha1.Desktop], error) {
-	cl, err := c.clusters.Connect(ctx, cr)
-	if err != nil {
-		return nil, err
-	}
-	return &external{kube: cl.Client, namespace: cl.Namespace(cr), password: c.password}, nil
+// newConnector connects Desktops to their target cluster; their passwords
+// come from password.
+func newConnector(c target.Clusters, password func() (string, error)) *common.Connector[*v1alpha1.Desktop] {
+	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.Desktop) managed.TypedExternalClient[*v1alpha1.Desktop] {
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr), password: password}
+	})
 }
 
 // An external manages the desktop Pod and its Secret in one namespace of the

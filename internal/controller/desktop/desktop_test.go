@@ -48,7 +48,7 @@ func TestConnect(t *testing.T) {
 	}
 	cases := map[string]struct {
 		reason   string
-		clusters Clusters
+		clusters target.Clusters
 		want     want
 	}{
 		"ClustersError": {
@@ -64,7 +64,7 @@ func TestConnect(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := &connector{clusters: tc.clusters, password: func() (string, error) { return "generated", nil }}
+			c := newConnector(tc.clusters, func() (string, error) { return "generated", nil })
 			got, err := c.Connect(context.Background(), desktop())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)

@@ -388,7 +388,7 @@ func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
 	cases := map[string]struct {
 		reason   string
-		clusters Clusters
+		clusters target.Clusters
 		want     managed.TypedExternalClient[*v1alpha1.DesktopRoute]
 		err      error
 	}{
@@ -405,7 +405,7 @@ func TestConnect(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := &connector{clusters: tc.clusters}
+			c := newConnector(tc.clusters)
 			got, err := c.Connect(context.Background(), desktopRoute())
 			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)

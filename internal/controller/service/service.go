@@ -17,42 +17,22 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
-// Clusters resolves a managed resource to the cluster its Service lives in.
-type Clusters interface {
-	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
-}
-
 // Setup adds a controller that reconciles DesktopServices.
 func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	name := managed.ControllerName(v1alpha1.DesktopServiceGroupKind)
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopServiceGroupVersionKind), append(
-		common.ReconcilerOptions(mgr, o, name),
-		managed.WithTypedExternalConnector[*v1alpha1.DesktopService](&connector{clusters: c}),
-	)...)
-	return ctrl.NewControllerManagedBy(mgr).
-		Named(name).
-		WithOptions(o.ForControllerRuntime()).
-		WithEventFilter(resource.DesiredStateChanged()).
-		For(&v1alpha1.DesktopService{}).
-		Complete(r)
+	return common.Setup(mgr, o, v1alpha1.DesktopServiceGroupKind, v1alpha1.DesktopServiceGroupVersionKind, &v1alpha1.DesktopService{}, newConnector(c))
 }
 
-type connector struct{ clusters Clusters }
-
-// Connect returns an external client for the Service's target cluster.
-func (c *connector) Connect(ctx context.Context, cr *v1alpha1.DesktopService) (managed.TypedExternalClient[*v1alpha1.DesktopService], error) {
-	cl, err := c.clusters.Connect(ctx, cr)
-	if err != nil {
-		return nil, err
-	}
-	return &external{kube: cl.Client, namespace: cl.Namespace(cr)}, nil
+// newConnector connects DesktopServices to their target cluster.
+func newConnector(c target.Clusters) *common.Connector[*v1alpha1.DesktopService] {
+	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.DesktopService) managed.TypedExternalClient[*v1alpha1.DesktopService] {
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr)}
+	})
 }
 
 type external struct {

@@ -14,42 +14,22 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
-// Clusters resolves a managed resource to the cluster its volume lives in.
-type Clusters interface {
-	Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error)
-}
-
 // Setup adds a controller that reconciles DesktopVolumes.
 func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	name := managed.ControllerName(v1alpha1.DesktopVolumeGroupKind)
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopVolumeGroupVersionKind), append(
-		common.ReconcilerOptions(mgr, o, name),
-		managed.WithTypedExternalConnector[*v1alpha1.DesktopVolume](&connector{clusters: c}),
-	)...)
-	return ctrl.NewControllerManagedBy(mgr).
-		Named(name).
-		WithOptions(o.ForControllerRuntime()).
-		WithEventFilter(resource.DesiredStateChanged()).
-		For(&v1alpha1.DesktopVolume{}).
-		Complete(r)
+	return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c))
 }
 
-type connector struct{ clusters Clusters }
-
-// Connect returns an external client for the volume's target cluster.
-func (c *connector) Connect(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.TypedExternalClient[*v1alpha1.DesktopVolume], error) {
-	cl, err := c.clusters.Connect(ctx, cr)
-	if err != nil {
-		return nil, err
-	}
-	return &external{kube: cl.Client, namespace: cl.Namespace(cr)}, nil
+// newConnector connects DesktopVolumes to their target cluster.
+func newConnector(c target.Clusters) *common.Connector[*v1alpha1.DesktopVolume] {
+	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.DesktopVolume) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr)}
+	})
 }
 
 type external struct {
