@@ -60,10 +60,8 @@ func TestDesktopVolume(t *testing.T) {
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/home-pv"}},
 		},
 	}
-	for _, o := range []client.Object{sc, pv} {
-		if err := kube.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
+	if err := kube.Create(ctx, sc); err != nil {
+		t.Fatal(err)
 	}
 
 	v := &v1alpha1.DesktopVolume{
@@ -78,10 +76,26 @@ func TestDesktopVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "DesktopVolume is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, v) })
+	if v.Status.AtProvider.Phase != corev1.ClaimPending {
+		t.Fatalf("with no volume to bind, the claim should be Pending, got %q", v.Status.AtProvider.Phase)
+	}
+	// Only now is there a volume for the claim to bind.
+	if err := kube.Create(ctx, pv); err != nil {
+		t.Fatal(err)
+	}
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-home"}}
 	eventually(t, "claim is bound", func(ctx context.Context) (bool, string, error) {
 		err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc)
 		return err == nil && pvc.Status.Phase == corev1.ClaimBound, fmt.Sprintf("%v %s", err, pvc.Status.Phase), nil
+	})
+
+	// The claim's binding shows on the DesktopVolume from the watch on
+	// home claims: the provider polls only every 10m.
+	eventually(t, "DesktopVolume shows the claim Bound", func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return false, "", err
+		}
+		return v.Status.AtProvider.Phase == corev1.ClaimBound, "phase " + string(v.Status.AtProvider.Phase), nil
 	})
 
 	// Growing the volume raises the claim's request.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -65,6 +67,8 @@ type Connector struct {
 	newFn  NewClusterFn
 	watch  WatchFn
 	events chan event.GenericEvent
+	pods   chan event.GenericEvent
+	claims chan event.GenericEvent
 
 	mu      sync.Mutex
 	cached  map[string]client.Client
@@ -102,19 +106,50 @@ func NewConnector(ctx context.Context, kube client.Client, local *rest.Config, o
 		newFn:   NewClient,
 		watch:   WatchDesktopPods,
 		events:  make(chan event.GenericEvent, 1024),
+		pods:    make(chan event.GenericEvent, 1024),
+		claims:  make(chan event.GenericEvent, 1024),
 		cached:  map[string]client.Client{},
 		watched: map[string]bool{},
 	}
 	for _, fn := range o {
 		fn(c)
 	}
+	go c.route(ctx)
 	return c
+}
+
+// route hands each watch event to the controller of its kind until ctx is
+// done.
+func (c *Connector) route(ctx context.Context) {
+	for {
+		var ev event.GenericEvent
+		select {
+		case ev = <-c.events:
+		case <-ctx.Done():
+			return
+		}
+		to := c.pods
+		if _, ok := ev.Object.(*corev1.PersistentVolumeClaim); ok {
+			to = c.claims
+		}
+		select {
+		case to <- ev:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // PodEvents delivers an event whenever a desktop Pod in any connected
 // cluster changes. The event's object is the Pod.
 func (c *Connector) PodEvents() <-chan event.GenericEvent {
-	return c.events
+	return c.pods
+}
+
+// ClaimEvents delivers an event whenever a home claim in any connected
+// cluster changes. The event's object is the claim.
+func (c *Connector) ClaimEvents() <-chan event.GenericEvent {
+	return c.claims
 }
 
 // Connect records that mg uses its ProviderConfig and returns the Cluster
@@ -236,46 +271,62 @@ func NewClient(cfg *rest.Config) (client.Client, error) {
 	return client.New(cfg, client.Options{Scheme: Scheme()})
 }
 
-// WatchDesktopPods starts an informer on the desktop Pods of the cluster cfg
-// reaches, across namespaces, and sends every add, update and delete to
-// events until ctx is done.
+// WatchDesktopPods starts informers on the desktop Pods and home claims of
+// the cluster cfg reaches, across namespaces, and sends every add, update
+// and delete of either to events until ctx is done.
 func WatchDesktopPods(ctx context.Context, cfg *rest.Config, events chan<- event.GenericEvent) error {
-	sel := labels.SelectorFromSet(labels.Set{
-		v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
-		v1alpha1.LabelComponent: ComponentDesktop,
-	})
+	selector := func(component string) labels.Selector {
+		return labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelComponent: component})
+	}
+	watched := map[client.Object]cache.ByObject{
+		&corev1.Pod{}:                   {Label: selector(ComponentDesktop)},
+		&corev1.PersistentVolumeClaim{}: {Label: selector(ComponentHome)},
+	}
 	ca, err := cache.New(cfg, cache.Options{
 		Scheme:           Scheme(),
 		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject:         map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: sel}},
+		ByObject:         watched,
 	})
 	if err != nil {
-		return errors.Wrap(err, "cannot create cache of desktop Pods")
-	}
-	inf, err := ca.GetInformer(ctx, &corev1.Pod{}, cache.BlockUntilSynced(false))
-	if err != nil {
-		return errors.Wrap(err, "cannot get informer of desktop Pods")
+		return errors.Wrap(err, "cannot create cache of desktop Pods and home claims")
 	}
 	send := func(o any) {
 		if tomb, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 			o = tomb.Obj
 		}
-		if p, ok := o.(*corev1.Pod); ok {
+		if obj, ok := o.(client.Object); ok {
 			select {
-			case events <- event.GenericEvent{Object: p}:
+			case events <- event.GenericEvent{Object: obj}:
 			case <-ctx.Done():
 			}
 		}
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    send,
-		UpdateFunc: func(_, o any) { send(o) },
-		DeleteFunc: send,
-	}); err != nil {
-		return errors.Wrap(err, "cannot handle desktop Pod events")
+	for obj := range watched {
+		inf, err := ca.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			return errors.Wrapf(err, "cannot get informer of %T", obj)
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    send,
+			UpdateFunc: func(_, o any) { send(o) },
+			DeleteFunc: send,
+		}); err != nil {
+			return errors.Wrapf(err, "cannot handle events of %T", obj)
+		}
 	}
 	go func() { _ = ca.Start(ctx) }()
 	return nil
+}
+
+// ForObject maps an object of a target cluster to the managed resource that
+// owns it, by the managed-resource annotation every object the provider
+// creates carries.
+func ForObject(_ context.Context, o client.Object) []reconcile.Request {
+	ns, name, ok := strings.Cut(o.GetAnnotations()[v1alpha1.AnnotationManagedResource], "/")
+	if !ok || name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 }
 
 // Components of a session, the app.kubernetes.io/component label of the

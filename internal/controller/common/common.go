@@ -4,11 +4,16 @@ package common
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
+	kevent "sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 )
 
 // ReconcilerOptions are the managed reconciler options every kind of this
@@ -33,17 +38,22 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 }
 
 // Setup adds a controller that reconciles the managed kind of obj, whose
-// group kind and version kind are given, through conn.
-func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T]) error {
+// group kind and version kind are given, through conn. Events of the target
+// cluster's objects arrive on targetEvents, when not nil, and wake the
+// managed resource that owns the object.
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent) error {
 	name := managed.ControllerName(groupKind)
 	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(
 		ReconcilerOptions(mgr, o, name),
 		managed.WithTypedExternalConnector[T](conn),
 	)...)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		WithEventFilter(resource.DesiredStateChanged()).
-		For(obj).
-		Complete(r)
+		For(obj)
+	if targetEvents != nil {
+		b = b.WatchesRawSource(source.Channel(targetEvents, handler.EnqueueRequestsFromMapFunc(target.ForObject)))
+	}
+	return b.Complete(r)
 }

@@ -4,15 +4,10 @@ package desktop
 
 import (
 	"context"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -21,7 +16,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/password"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
@@ -39,29 +33,7 @@ const (
 // Desktop is reconciled whenever its Pod changes in the target cluster, so
 // that Ready shows within seconds of the Pod becoming ready.
 func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	name := managed.ControllerName(v1alpha1.DesktopGroupKind)
-
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.DesktopGroupVersionKind), append(
-		common.ReconcilerOptions(mgr, o, name),
-		managed.WithTypedExternalConnector[*v1alpha1.Desktop](newConnector(c, password.Generate)),
-	)...)
-
-	return ctrl.NewControllerManagedBy(mgr).
-		Named(name).
-		WithOptions(o.ForControllerRuntime()).
-		WithEventFilter(resource.DesiredStateChanged()).
-		For(&v1alpha1.Desktop{}).
-		WatchesRawSource(source.Channel(c.PodEvents(), handler.EnqueueRequestsFromMapFunc(ForPod))).
-		Complete(r)
-}
-
-// ForPod maps a desktop Pod of a target cluster to the Desktop that owns it.
-func ForPod(_ context.Context, o client.Object) []reconcile.Request {
-	ns, name, ok := strings.Cut(o.GetAnnotations()[v1alpha1.AnnotationManagedResource], "/")
-	if !ok || name == "" {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+	return common.Setup(mgr, o, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, password.Generate), c.PodEvents())
 }
 
 // newConnector connects Desktops to their target cluster; their passwords

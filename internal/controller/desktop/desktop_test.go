@@ -896,7 +896,8 @@ func TestDeleteFromCluster(t *testing.T) {
 	}
 }
 
-func TestForPod(t *testing.T) {
+// TestForObject checks that the Pods a Desktop makes map back to it.
+func TestForObject(t *testing.T) {
 	withAnnotation := func(v string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 			Namespace:   "desktops",
@@ -934,8 +935,8 @@ func TestForPod(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, ForPod(context.Background(), tc.pod)); diff != "" {
-				t.Errorf("\n%s\nForPod(...): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, target.ForObject(context.Background(), tc.pod)); diff != "" {
+				t.Errorf("\n%s\ntarget.ForObject(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -25,7 +25,7 @@ import (
 
 // Setup adds a controller that reconciles DesktopServices.
 func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	return common.Setup(mgr, o, v1alpha1.DesktopServiceGroupKind, v1alpha1.DesktopServiceGroupVersionKind, &v1alpha1.DesktopService{}, newConnector(c))
+	return common.Setup(mgr, o, v1alpha1.DesktopServiceGroupKind, v1alpha1.DesktopServiceGroupVersionKind, &v1alpha1.DesktopService{}, newConnector(c), nil)
 }
 
 // newConnector connects DesktopServices to their target cluster.

@@ -22,7 +22,7 @@ import (
 
 // Setup adds a controller that reconciles DesktopVolumes.
 func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c))
+	return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c), c.ClaimEvents())
 }
 
 // newConnector connects DesktopVolumes to their target cluster.
