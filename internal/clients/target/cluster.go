@@ -162,11 +162,11 @@ func (c *Connector) Connect(ctx context.Context, mg resource.ModernManaged) (*Cl
 	if err != nil {
 		return nil, err
 	}
-	key, cfg, err := c.restConfig(ctx, spec.Credentials)
+	key, load, err := c.credentials(ctx, spec.Credentials)
 	if err != nil {
 		return nil, err
 	}
-	kc, err := c.client(key, cfg)
+	kc, err := c.client(key, load)
 	if err != nil {
 		return nil, err
 	}
@@ -205,12 +205,14 @@ func (c *Connector) providerConfig(ctx context.Context, mg resource.ModernManage
 	}
 }
 
-// restConfig returns the REST config of the credentials and a key that is the
-// same exactly when the credentials are.
-func (c *Connector) restConfig(ctx context.Context, cr v1alpha1.ProviderCredentials) (string, *rest.Config, error) {
+// credentials returns a key that is the same exactly when the credentials
+// are, and a function that loads their REST config. The config is loaded
+// only for a key that has no client or watch yet, so that a cached cluster
+// costs no kubeconfig parse per reconcile.
+func (c *Connector) credentials(ctx context.Context, cr v1alpha1.ProviderCredentials) (string, func() (*rest.Config, error), error) {
 	switch cr.Source { //nolint:exhaustive // The CRD admits only these two.
 	case xpv2.CredentialsSourceInjectedIdentity:
-		return string(xpv2.CredentialsSourceInjectedIdentity), c.local, nil
+		return string(xpv2.CredentialsSourceInjectedIdentity), func() (*rest.Config, error) { return c.local, nil }, nil
 	case xpv2.CredentialsSourceSecret:
 		if cr.SecretRef == nil {
 			return "", nil, errors.New("credentials.secretRef is required when credentials.source is Secret")
@@ -222,38 +224,43 @@ func (c *Connector) restConfig(ctx context.Context, cr v1alpha1.ProviderCredenti
 		if len(kubeconfig) == 0 {
 			return "", nil, errors.Errorf("key %q of Secret %s/%s is empty; it must hold a kubeconfig", cr.SecretRef.Key, cr.SecretRef.Namespace, cr.SecretRef.Name)
 		}
-		cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-		if err != nil {
-			return "", nil, errors.Wrapf(err, "cannot parse kubeconfig from key %q of Secret %s/%s", cr.SecretRef.Key, cr.SecretRef.Namespace, cr.SecretRef.Name)
-		}
 		sum := sha256.Sum256(kubeconfig)
-		return hex.EncodeToString(sum[:]), cfg, nil
+		load := func() (*rest.Config, error) {
+			cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+			return cfg, errors.Wrapf(err, "cannot parse kubeconfig from key %q of Secret %s/%s", cr.SecretRef.Key, cr.SecretRef.Namespace, cr.SecretRef.Name)
+		}
+		return hex.EncodeToString(sum[:]), load, nil
 	default:
 		return "", nil, errors.Errorf("credentials.source %q is not supported; use InjectedIdentity or Secret", cr.Source)
 	}
 }
 
 // client returns the cached client of key, making it the first time key is
-// seen, and starts the Pod watch of key until one starts.
-func (c *Connector) client(key string, cfg *rest.Config) (client.Client, error) {
+// seen, and starts the Pod watch of key until one starts. It loads the REST
+// config only when it makes the client or starts the watch.
+func (c *Connector) client(key string, load func() (*rest.Config, error)) (client.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	kc, ok := c.cached[key]
+	if ok && c.watched[key] {
+		return kc, nil
+	}
+	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
-		var err error
 		if kc, err = c.newFn(cfg); err != nil {
 			return nil, errors.Wrap(err, "cannot create client for target cluster")
 		}
 		c.cached[key] = kc
 	}
-	if !c.watched[key] {
-		if err := c.watch(c.ctx, cfg, c.events); err != nil {
-			// Without a watch, readiness still shows at the next poll; the
-			// next Connect tries again.
-			c.log.Info("Cannot watch desktop Pods of target cluster; readiness will show at the next poll", "error", err.Error(), "host", cfg.Host)
-		} else {
-			c.watched[key] = true
-		}
+	if err := c.watch(c.ctx, cfg, c.events); err != nil {
+		// Without a watch, readiness still shows at the next poll; the
+		// next Connect tries again.
+		c.log.Info("Cannot watch desktop Pods of target cluster; readiness will show at the next poll", "error", err.Error(), "host", cfg.Host)
+	} else {
+		c.watched[key] = true
 	}
 	return kc, nil
 }

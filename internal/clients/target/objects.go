@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"reflect"
 
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,6 +78,17 @@ func Get(ctx context.Context, c client.Reader, o client.Object) (bool, error) {
 	return err == nil, errors.Wrapf(err, "cannot get %s %q", kindOf(o), o.GetName())
 }
 
+// GetOwned reads the object named like desired into actual, as Get does,
+// and returns an error if it exists but does not belong to the managed
+// resource desired belongs to.
+func GetOwned(ctx context.Context, c client.Reader, actual, desired client.Object) (bool, error) {
+	found, err := Get(ctx, c, actual)
+	if err != nil || !found {
+		return found, err
+	}
+	return true, Owned(actual, desired)
+}
+
 // Create creates o. An object of the same name that this managed resource
 // already owns counts as created, so that a retried or repeated Create is
 // harmless; one that something else owns is an error, and is left alone.
@@ -89,14 +101,11 @@ func Create(ctx context.Context, c client.Client, o client.Object) error {
 	if !ok {
 		return errors.Errorf("cannot copy %s %q", kindOf(o), o.GetName())
 	}
-	found, err := Get(ctx, c, existing)
-	if err != nil {
-		return err
-	}
-	if !found {
+	found, err := GetOwned(ctx, c, existing, o)
+	if err == nil && !found {
 		return errors.Errorf("%s %q was deleted while being created; will retry", kindOf(o), o.GetName())
 	}
-	return Owned(existing, o)
+	return err
 }
 
 // Owned returns an error unless actual belongs to the same managed resource
@@ -124,11 +133,8 @@ func Delete(ctx context.Context, c client.Client, desired client.Object) error {
 	if !ok {
 		return errors.Errorf("cannot copy %s %q", kindOf(desired), desired.GetName())
 	}
-	found, err := Get(ctx, c, actual)
+	found, err := GetOwned(ctx, c, actual, desired)
 	if err != nil || !found {
-		return err
-	}
-	if err := Owned(actual, desired); err != nil {
 		return err
 	}
 	opts := []client.DeleteOption{client.PropagationPolicy(metav1.DeletePropagationBackground)}
@@ -151,24 +157,19 @@ func Update(ctx context.Context, c client.Writer, actual, desired client.Object,
 	if err := Owned(actual, desired); err != nil {
 		return err
 	}
-	labels := actual.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	for k, v := range desired.GetLabels() {
-		labels[k] = v
-	}
-	actual.SetLabels(labels)
-	annotations := actual.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	for k, v := range desired.GetAnnotations() {
-		annotations[k] = v
-	}
-	actual.SetAnnotations(annotations)
+	actual.SetLabels(merge(actual.GetLabels(), desired.GetLabels()))
+	actual.SetAnnotations(merge(actual.GetAnnotations(), desired.GetAnnotations()))
 	mutate()
 	return errors.Wrapf(c.Update(ctx, actual), "cannot update %s %q", kindOf(actual), actual.GetName())
+}
+
+// merge returns have with every entry of want set on it.
+func merge(have, want map[string]string) map[string]string {
+	if have == nil {
+		have = make(map[string]string, len(want))
+	}
+	maps.Copy(have, want)
+	return have
 }
 
 // kindOf names o's kind for error messages. Typed objects read through a

@@ -60,23 +60,13 @@ type external struct {
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalObservation, error) {
 	desired, wantSecret := buildPod(cr, e.namespace), credentials(cr, e.namespace)
 	pod, secret := desired.DeepCopy(), wantSecret.DeepCopy()
-	podExists, err := target.Get(ctx, e.kube, pod)
+	podExists, err := target.GetOwned(ctx, e.kube, pod, desired)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	secretExists, err := target.Get(ctx, e.kube, secret)
+	secretExists, err := target.GetOwned(ctx, e.kube, secret, wantSecret)
 	if err != nil {
 		return managed.ExternalObservation{}, err
-	}
-	for _, o := range []struct {
-		exists         bool
-		actual, wanted client.Object
-	}{{podExists, pod, desired}, {secretExists, secret, wantSecret}} {
-		if o.exists {
-			if err := target.Owned(o.actual, o.wanted); err != nil {
-				return managed.ExternalObservation{}, err
-			}
-		}
 	}
 	if !podExists {
 		cr.Status.AtProvider = v1alpha1.DesktopObservation{}
@@ -117,7 +107,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalCreation, error) {
 	pod := buildPod(cr, e.namespace)
 	secret := credentials(cr, e.namespace)
-	exists, err := target.Get(ctx, e.kube, secret)
+	exists, err := target.GetOwned(ctx, e.kube, secret, credentials(cr, e.namespace))
 	if err != nil {
 		return managed.ExternalCreation{}, err
 	}
@@ -136,8 +126,6 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 		if _, err := target.Get(ctx, e.kube, secret); err != nil {
 			return managed.ExternalCreation{}, err
 		}
-	} else if err := target.Owned(secret, credentials(cr, e.namespace)); err != nil {
-		return managed.ExternalCreation{}, err
 	}
 	if err := target.Create(ctx, e.kube, pod); err != nil {
 		return managed.ExternalCreation{}, err

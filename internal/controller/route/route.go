@@ -55,12 +55,9 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (mana
 	ir.SetGroupVersionKind(IngressRouteGVK)
 	ir.SetNamespace(want.GetNamespace())
 	ir.SetName(want.GetName())
-	exists, err := target.Get(ctx, e.kube, ir)
+	exists, err := target.GetOwned(ctx, e.kube, ir, want)
 	if err != nil || !exists {
 		return managed.ExternalObservation{}, traefikMissing(err)
-	}
-	if err := target.Owned(ir, want); err != nil {
-		return managed.ExternalObservation{}, err
 	}
 	cr.Status.AtProvider.URL = URL(cr.Spec.ForProvider)
 	cr.SetConditions(xpv2.Available())

@@ -109,23 +109,13 @@ func buildPolicy(cr *v1alpha1.DesktopService, ns string) *networkingv1.NetworkPo
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalObservation, error) {
 	wantSvc, wantNP := buildService(cr, e.namespace), buildPolicy(cr, e.namespace)
 	svc, np := wantSvc.DeepCopy(), wantNP.DeepCopy()
-	svcExists, err := target.Get(ctx, e.kube, svc)
+	svcExists, err := target.GetOwned(ctx, e.kube, svc, wantSvc)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	npExists, err := target.Get(ctx, e.kube, np)
+	npExists, err := target.GetOwned(ctx, e.kube, np, wantNP)
 	if err != nil {
 		return managed.ExternalObservation{}, err
-	}
-	for _, o := range []struct {
-		exists         bool
-		actual, wanted client.Object
-	}{{svcExists, svc, wantSvc}, {npExists, np, wantNP}} {
-		if o.exists {
-			if err := target.Owned(o.actual, o.wanted); err != nil {
-				return managed.ExternalObservation{}, err
-			}
-		}
 	}
 	if !svcExists || !npExists {
 		return managed.ExternalObservation{}, nil

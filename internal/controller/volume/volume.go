@@ -65,11 +65,8 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	want := buildClaim(cr, e.namespace)
 	desired := want.Spec.Resources.Requests[corev1.ResourceStorage]
 	pvc := want.DeepCopy()
-	exists, err := target.Get(ctx, e.kube, pvc)
+	exists, err := target.GetOwned(ctx, e.kube, pvc, want)
 	if err != nil || !exists {
-		return managed.ExternalObservation{}, err
-	}
-	if err := target.Owned(pvc, want); err != nil {
 		return managed.ExternalObservation{}, err
 	}
 	cr.Status.AtProvider = v1alpha1.DesktopVolumeObservation{
