@@ -40,13 +40,12 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 // Setup adds a controller that reconciles the managed kind of obj, whose
 // group kind and version kind are given, through conn. Events of the target
 // cluster's objects arrive on targetEvents, when not nil, and wake the
-// managed resource that owns the object.
-func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent) error {
+// managed resource that owns the object. extra options come after the
+// common ones.
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent, extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(groupKind)
-	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(
-		ReconcilerOptions(mgr, o, name),
-		managed.WithTypedExternalConnector[T](conn),
-	)...)
+	opts := append(ReconcilerOptions(mgr, o, name), managed.WithTypedExternalConnector[T](conn))
+	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(opts, extra...)...)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).

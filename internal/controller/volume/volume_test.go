@@ -72,7 +72,7 @@ func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopVolume) {
 func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
 	c := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "desktops",
+			Namespace: "team-a",
 			Name:      "alice-home",
 			Labels: map[string]string{
 				"app.kubernetes.io/managed-by": "provider-vdi",
@@ -145,12 +145,12 @@ func ownedBy(mr string) func(*corev1.PersistentVolumeClaim) {
 
 // errNotOurs is the error for a claim alice-home in namespace desktops that
 // provider-vdi did not make.
-var errNotOurs = errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", "PersistentVolumeClaim", "alice-home", "desktops")
+var errNotOurs = errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", "PersistentVolumeClaim", "alice-home", "team-a")
 
 // errOthers is the error for a claim alice-home in namespace desktops that
 // the DesktopVolume other made.
 func errOthers(other string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", "PersistentVolumeClaim", "alice-home", "desktops", other, "team-a/alice-home")
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", "PersistentVolumeClaim", "alice-home", "team-a", other, "team-a/alice-home")
 }
 
 // cluster returns a fake target cluster holding objs.
@@ -226,7 +226,7 @@ func TestBuildClaim(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, buildClaim(tc.cr, "desktops")); diff != "" {
+			if diff := cmp.Diff(tc.want, buildClaim(tc.cr, "team-a")); diff != "" {
 				t.Errorf("\n%s\nbuildClaim(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
@@ -347,7 +347,7 @@ func TestObserve(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			got, err := e.Observe(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -394,7 +394,7 @@ func TestCreate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), volume())
 			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -403,7 +403,7 @@ func TestCreate(t *testing.T) {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, got); err != nil {
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
 				t.Fatalf("\n%s\nCreate(...): want the claim in the target cluster: %v", tc.reason, err)
 			}
 			if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
@@ -469,7 +469,7 @@ func TestUpdate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -478,7 +478,7 @@ func TestUpdate(t *testing.T) {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, got); err != nil {
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}
 			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
@@ -531,7 +531,7 @@ func TestUpdateRefusesShrink(t *testing.T) {
 					return nil
 				},
 			}
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), volume(withSize(tc.want)))
 			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -595,7 +595,7 @@ func TestDelete(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), volume())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -603,7 +603,7 @@ func TestDelete(t *testing.T) {
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
+			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
 			if err != nil && !kerrors.IsNotFound(err) {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}
