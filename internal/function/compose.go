@@ -129,6 +129,7 @@ func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 				NodeSelector:     t.NodeSelector,
 				Tolerations:      t.Tolerations,
 				RuntimeClassName: t.RuntimeClassName,
+				Network:          mv1alpha1.DesktopNetwork{IngressNamespace: p.input.Ingress.Namespace, Egress: t.Egress},
 				URL:              url(p),
 				Deadline:         &metav1.Time{Time: deadline.UTC()},
 			},
@@ -161,8 +162,8 @@ func home(p *plan) *mv1alpha1.DesktopVolume {
 	return v
 }
 
-// service fronts the desktop Pod, reachable only from the ingress
-// controller's namespace.
+// service fronts the desktop Pod; the desktop's own NetworkPolicy admits
+// only the ingress controller's namespace.
 func service(p *plan) *mv1alpha1.DesktopService {
 	return &mv1alpha1.DesktopService{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopServiceKind),
@@ -173,7 +174,6 @@ func service(p *plan) *mv1alpha1.DesktopService {
 				Owner:            owner(p),
 				DesktopName:      desktopName(p.session),
 				Port:             p.template.Spec.Port,
-				IngressNamespace: p.input.Ingress.Namespace,
 			},
 		},
 	}

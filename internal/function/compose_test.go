@@ -56,6 +56,7 @@ func TestCompose(t *testing.T) {
 					NodeSelector:     map[string]string{"nvidia.com/gpu.present": "true"},
 					Tolerations:      []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 					RuntimeClassName: ptr.To("nvidia"),
+					Network:          mv1alpha1.DesktopNetwork{IngressNamespace: "traefik"},
 					URL:              "https://alice-gpu-team-a-9.vdi.example.com/",
 				},
 			},
@@ -81,7 +82,7 @@ func TestCompose(t *testing.T) {
 		ObjectMeta: om("alice-gpu-service", "service"),
 		Spec: mv1alpha1.DesktopServiceSpec{
 			ManagedResourceSpec: mrs(),
-			ForProvider:         mv1alpha1.DesktopServiceParameters{Owner: owner, DesktopName: "alice-gpu-desktop", Port: 8080, IngressNamespace: "traefik"},
+			ForProvider:         mv1alpha1.DesktopServiceParameters{Owner: owner, DesktopName: "alice-gpu-desktop", Port: 8080},
 		},
 	}
 	wantRoute := &mv1alpha1.DesktopRoute{

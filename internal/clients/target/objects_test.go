@@ -751,8 +751,8 @@ func TestKindOf(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, kindOf(tc.o)); diff != "" {
-				t.Errorf("\n%s\nkindOf(...): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, KindOf(tc.o)); diff != "" {
+				t.Errorf("\n%s\nKindOf(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
