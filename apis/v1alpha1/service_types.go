@@ -20,7 +20,6 @@ type DesktopServiceParameters struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`
-
 }
 
 // DesktopServiceObservation is what the provider last saw of the Service.

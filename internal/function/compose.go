@@ -171,9 +171,9 @@ func service(p *plan) *mv1alpha1.DesktopService {
 		Spec: mv1alpha1.DesktopServiceSpec{
 			ManagedResourceSpec: managed(p),
 			ForProvider: mv1alpha1.DesktopServiceParameters{
-				Owner:            owner(p),
-				DesktopName:      desktopName(p.session),
-				Port:             p.template.Spec.Port,
+				Owner:       owner(p),
+				DesktopName: desktopName(p.session),
+				Port:        p.template.Spec.Port,
 			},
 		},
 	}

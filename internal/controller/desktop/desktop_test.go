@@ -262,7 +262,9 @@ func TestObserve(t *testing.T) {
 		"PolicyEdited": {
 			reason: "A NetworkPolicy edited in the cluster, here to allow all egress, should read as drift even though its annotations are intact.",
 			kube: cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret"),
-				storedPolicy(func(np *networkingv1.NetworkPolicy) { np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{}) })),
+				storedPolicy(func(np *networkingv1.NetworkPolicy) {
+					np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
+				})),
 			cr: desktop(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
