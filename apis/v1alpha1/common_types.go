@@ -53,6 +53,9 @@ const (
 	// owns an object, so that a watch on the target cluster can wake the
 	// managed resource's reconciler.
 	AnnotationManagedResource = "vdi.m.kasm.io/managed-resource"
+	// AnnotationRetain marks a home claim that must outlive its
+	// DesktopVolume; the provider never deletes a claim so marked.
+	AnnotationRetain = "vdi.m.kasm.io/retain"
 	// AnnotationSpecHash is the hash of the desired Pod spec the Pod was made
 	// from.
 	AnnotationSpecHash = "vdi.m.kasm.io/spec-hash"

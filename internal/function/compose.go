@@ -55,7 +55,7 @@ var retainPolicies = xpv2.ManagementPolicies{
 func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource, error) {
 	objs := make(map[resource.Name]runtime.Object, 4)
 	if p.persistent || o.has(ResourceHome) {
-		objs[ResourceHome] = home(p)
+		objs[ResourceHome] = home(p, o.homeRetained())
 	}
 	if l.Desktop() {
 		objs[ResourceDesktop] = desktop(p, l.ExpiresAt)
@@ -142,8 +142,10 @@ func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 	return d
 }
 
-// home is the user's home volume.
-func home(p *plan) *mv1alpha1.DesktopVolume {
+// home is the user's home volume. Once retained it stays retained, whatever
+// the session says now: retention sticks to the data (the provider also
+// marks the claim itself, for any later session of the same name).
+func home(p *plan, retained bool) *mv1alpha1.DesktopVolume {
 	v := &mv1alpha1.DesktopVolume{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopVolumeKind),
 		ObjectMeta: meta(p, homeName(p.session), "home"),
@@ -156,8 +158,9 @@ func home(p *plan) *mv1alpha1.DesktopVolume {
 			},
 		},
 	}
-	if sp := p.session.Spec.Persistence; sp != nil && sp.RetainOnDelete {
+	if sp := p.session.Spec.Persistence; retained || (sp != nil && sp.RetainOnDelete) {
 		v.Spec.ManagementPolicies = retainPolicies
+		v.Spec.ForProvider.RetainOnDelete = true
 	}
 	return v
 }

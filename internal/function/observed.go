@@ -87,3 +87,10 @@ func (o observed) desktopDeadline() time.Time {
 	}
 	return t
 }
+
+// homeRetained reports whether the observed home volume asks to be retained
+// (spec.forProvider.retainOnDelete).
+func (o observed) homeRetained() bool {
+	spec := o[string(ResourceHome)].GetResource().GetFields()["spec"].GetStructValue().GetFields()
+	return spec["forProvider"].GetStructValue().GetFields()["retainOnDelete"].GetBoolValue()
+}

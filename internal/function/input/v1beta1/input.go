@@ -57,11 +57,16 @@ type Ingress struct {
 	Namespace string `json:"namespace,omitempty"`
 }
 
-// TLS of desktop routes: a certificate Secret, a Traefik certificate
-// resolver, or neither for Traefik's default certificate.
+// TLS of desktop routes: neither field (tls: {}) serves Traefik's default
+// certificate, that of its TLSStore named default, which keeps the
+// certificate's private key in Traefik's own namespace. That is the
+// recommended setup: a wildcard certificate for *.<domain> in the default
+// TLSStore. A certResolver (e.g. ACME) gets one certificate per host.
 type TLS struct {
-	// SecretName of a TLS Secret in the target namespace, e.g. a wildcard
-	// certificate for *.<domain>.
+	// SecretName of a TLS Secret in the target namespace. Every namespace
+	// that holds desktops then needs a copy of the certificate and its
+	// private key, which every user able to read Secrets there can read:
+	// prefer the default TLSStore.
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 
