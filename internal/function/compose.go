@@ -1,6 +1,7 @@
 package function
 
 import (
+	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -8,10 +9,18 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
 
 	mv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/function/input/v1beta1"
 )
+
+func init() {
+	// composed.From sets each object's apiVersion and kind from this scheme.
+	if err := mv1alpha1.SchemeBuilder.AddToScheme(composed.Scheme); err != nil {
+		panic(err)
+	}
+}
 
 // Names of the composed resources in the Composition, i.e. the
 // crossplane.io/composition-resource-name annotation.
@@ -62,17 +71,26 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 	}
 
 	out := make(map[resource.Name]*fnv1.Resource, len(objs))
-	e := &encoder{}
 	for name, obj := range objs {
-		s, err := e.toStruct(obj)
+		s, err := asStruct(obj)
 		if err != nil {
 			return nil, errors.Wrapf(err, "cannot compose %q", name)
 		}
-		// The provider owns status; a typed object's zero status is empty
-		// and toStruct omits it.
 		out[name] = &fnv1.Resource{Resource: s, Ready: readiness(o, name)}
 	}
 	return out, nil
+}
+
+// asStruct is a composed resource as the SDK converts it, without status:
+// the provider owns it, and composed.From would send the zero status of a
+// typed object (observedGeneration: 0 and the like).
+func asStruct(o runtime.Object) (*structpb.Struct, error) {
+	cd, err := composed.From(o)
+	if err != nil {
+		return nil, err
+	}
+	delete(cd.Object, "status")
+	return resource.AsStruct(cd)
 }
 
 // mrAPIVersion is the apiVersion of provider-vdi's managed resources.

@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
@@ -92,7 +93,7 @@ type SessionStatus struct {
 // sessionFrom decodes an observed VDISession.
 func sessionFrom(obj *structpb.Struct) (*Session, error) {
 	s := &Session{}
-	if err := fromStruct(obj, s, false); err != nil {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.AsMap(), s); err != nil {
 		return nil, errors.Wrap(err, "cannot decode VDISession")
 	}
 	if s.Kind != SessionKind {
