@@ -100,8 +100,8 @@ func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: mrAPIVersion, Kind: kind}
 }
 
-// meta of a composed resource of the session.
-func meta(p *plan, name, component string) metav1.ObjectMeta {
+// objectMeta of a composed resource of the session.
+func objectMeta(p *plan, name, component string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:      name,
 		Namespace: p.session.Namespace,
@@ -113,8 +113,8 @@ func meta(p *plan, name, component string) metav1.ObjectMeta {
 	}
 }
 
-// managed is the spec every composed resource shares.
-func managed(p *plan) xpv2.ManagedResourceSpec {
+// managedSpec is the spec every composed resource shares.
+func managedSpec(p *plan) xpv2.ManagedResourceSpec {
 	spec := xpv2.ManagedResourceSpec{}
 	if r := p.input.ProviderConfigRef; r != nil {
 		spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: r.Kind, Name: r.Name}
@@ -132,9 +132,9 @@ func desktop(p *plan) *mv1alpha1.Desktop {
 	t := p.template.Spec
 	d := &mv1alpha1.Desktop{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopKind),
-		ObjectMeta: meta(p, desktopName(p.session), "desktop"),
+		ObjectMeta: objectMeta(p, desktopName(p.session), "desktop"),
 		Spec: mv1alpha1.DesktopSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopParameters{
 				Owner:            owner(p),
 				Image:            t.Image,
@@ -145,7 +145,7 @@ func desktop(p *plan) *mv1alpha1.Desktop {
 				NodeSelector:     t.NodeSelector,
 				Tolerations:      t.Tolerations,
 				RuntimeClassName: t.RuntimeClassName,
-				URL:              url(p),
+				URL:              desktopURL(p),
 			},
 		},
 	}
@@ -160,9 +160,9 @@ func desktop(p *plan) *mv1alpha1.Desktop {
 func home(p *plan) *mv1alpha1.DesktopVolume {
 	v := &mv1alpha1.DesktopVolume{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopVolumeKind),
-		ObjectMeta: meta(p, homeName(p.session), "home"),
+		ObjectMeta: objectMeta(p, homeName(p.session), "home"),
 		Spec: mv1alpha1.DesktopVolumeSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopVolumeParameters{
 				Owner:            owner(p),
 				Size:             p.volumeSize,
@@ -181,9 +181,9 @@ func home(p *plan) *mv1alpha1.DesktopVolume {
 func service(p *plan) *mv1alpha1.DesktopService {
 	return &mv1alpha1.DesktopService{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopServiceKind),
-		ObjectMeta: meta(p, serviceName(p.session), "service"),
+		ObjectMeta: objectMeta(p, serviceName(p.session), "service"),
 		Spec: mv1alpha1.DesktopServiceSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopServiceParameters{
 				Owner:            owner(p),
 				DesktopName:      desktopName(p.session),
@@ -199,9 +199,9 @@ func route(p *plan) *mv1alpha1.DesktopRoute {
 	in := p.input.Ingress
 	r := &mv1alpha1.DesktopRoute{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopRouteKind),
-		ObjectMeta: meta(p, routeName(p.session), "route"),
+		ObjectMeta: objectMeta(p, routeName(p.session), "route"),
 		Spec: mv1alpha1.DesktopRouteSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopRouteParameters{
 				Owner:       owner(p),
 				Host:        p.host,
@@ -217,8 +217,8 @@ func route(p *plan) *mv1alpha1.DesktopRoute {
 	return r
 }
 
-// url the desktop is served at.
-func url(p *plan) string {
+// desktopURL is the URL the desktop is served at.
+func desktopURL(p *plan) string {
 	if p.input.Ingress.TLS != nil {
 		return "https://" + p.host + "/"
 	}

@@ -13,7 +13,6 @@ import (
 // package/configuration. The function reads it into these types rather than
 // walking unstructured paths.
 const (
-	SessionGroup      = "vdi.kasm.io"
 	SessionAPIVersion = "vdi.kasm.io/v1alpha1"
 	SessionKind       = "VDISession"
 )

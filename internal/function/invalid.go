@@ -1,6 +1,7 @@
 package function
 
 import (
+	"cmp"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -17,7 +18,7 @@ import (
 // pastMaxTimeout bounds that: once the longest timeout the template allows
 // has run out, the session has expired whatever its spec says.
 func pastMaxTimeout(s *Session, t *tv1alpha1.VDITemplate, now time.Time) (time.Time, bool) {
-	d, err := time.ParseDuration(or(t.Spec.MaxTimeout, defaultMaxTime))
+	d, err := time.ParseDuration(cmp.Or(t.Spec.MaxTimeout, defaultMaxTime))
 	if err != nil || s.CreationTimestamp.IsZero() {
 		return time.Time{}, false
 	}
@@ -47,14 +48,14 @@ func expiredInvalid(s *Session, expiresAt time.Time, o observed) (lifecycle, map
 func asObserved(h *structpb.Struct) *structpb.Struct {
 	f := h.GetFields()
 	md := f["metadata"].GetStructValue().GetFields()
-	meta := map[string]*structpb.Value{}
+	keep := map[string]*structpb.Value{}
 	for _, k := range []string{"name", "namespace", "labels"} {
 		if v, ok := md[k]; ok {
-			meta[k] = v
+			keep[k] = v
 		}
 	}
 	out := &structpb.Struct{Fields: map[string]*structpb.Value{
-		"metadata": structpb.NewStructValue(&structpb.Struct{Fields: meta}),
+		"metadata": structpb.NewStructValue(&structpb.Struct{Fields: keep}),
 	}}
 	for _, k := range []string{"apiVersion", "kind", "spec"} {
 		if v, ok := f[k]; ok {
