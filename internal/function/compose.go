@@ -217,10 +217,6 @@ func route(p *plan) *mv1alpha1.DesktopRoute {
 	return r
 }
 
-// desktopURL is the URL the desktop is served at.
-func desktopURL(p *plan) string {
-	if p.input.Ingress.TLS != nil {
-		return "https://" + p.host + "/"
-	}
-	return "http://" + p.host + "/"
-}
+// desktopURL is the URL the desktop is served at: the one its DesktopRoute
+// reports.
+func desktopURL(p *plan) string { return route(p).Spec.ForProvider.URL() }

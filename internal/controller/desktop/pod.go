@@ -51,7 +51,7 @@ func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
 	secret := secretName(om.Name)
 	port := p.Port
 	if port == 0 {
-		port = 8080
+		port = v1alpha1.DefaultDesktopPort
 	}
 
 	fromSecret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
