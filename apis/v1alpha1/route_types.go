@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -41,6 +43,22 @@ type DesktopRouteParameters struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	ServicePort int32 `json:"servicePort,omitempty"`
+}
+
+// URL the route serves the desktop at: https when the route has TLS, and
+// the path prefix ("/" when empty) with a trailing slash. The function puts
+// it in the Desktop's connection details and the provider reports it in
+// status.atProvider.url, so both build it here.
+func (p DesktopRouteParameters) URL() string {
+	scheme := "http"
+	if p.TLS != nil {
+		scheme = "https"
+	}
+	path := p.PathPrefix
+	if !strings.HasSuffix(path, "/") {
+		path += "/"
+	}
+	return scheme + "://" + p.Host + path
 }
 
 // RouteTLS is the TLS of an IngressRoute: a certificate Secret, a

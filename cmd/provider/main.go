@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -72,8 +73,8 @@ func main() {
 		LeaderElection:             *leaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-vdi",
 		LeaderElectionResourceLock: "leases",
-		LeaseDuration:              ptrTo(60 * time.Second),
-		RenewDeadline:              ptrTo(50 * time.Second),
+		LeaseDuration:              ptr.To(60 * time.Second),
+		RenewDeadline:              ptr.To(50 * time.Second),
 		Metrics:                    metricsserver.Options{BindAddress: *metricsAddress},
 		HealthProbeBindAddress:     *healthAddress,
 	})
@@ -110,5 +111,3 @@ func main() {
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
 	kingpin.FatalIfError(mgr.Start(ctx), "cannot start controller manager")
 }
-
-func ptrTo[T any](v T) *T { return &v }

@@ -76,6 +76,7 @@ func TestCompose(t *testing.T) {
 			},
 		}
 		v.Spec.ManagementPolicies = policies
+		v.Spec.ForProvider.RetainOnDelete = policies != nil
 		return v
 	}
 	wantService := &mv1alpha1.DesktopService{
@@ -130,6 +131,13 @@ func TestCompose(t *testing.T) {
 			want: map[fnresource.Name]runtime.Object{
 				ResourceDesktop: wantDesktop(1, false), ResourceService: wantService, ResourceRoute: wantRoute,
 			},
+		},
+		"RetainedStaysRetained": {
+			reason:   "A volume observed retained should stay retained when the session no longer asks for it: retention sticks to the data.",
+			session:  session(withState(StateStopped), withPersistence(Persistence{Enabled: ptr.To(true), Size: q("50Gi")})),
+			lc:       stopped,
+			observed: observed{string(ResourceHome): {Resource: fnresource.MustStructJSON(`{"kind":"DesktopVolume","spec":{"forProvider":{"retainOnDelete":true}}}`)}},
+			want:     map[fnresource.Name]runtime.Object{ResourceHome: wantHome("50Gi", retainPolicies)},
 		},
 		"Stopped": {
 			reason:  "A stopped session should keep only its volume.",

@@ -19,13 +19,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/function/input/v1beta1"
 )
 
-func init() {
-	// composed.From, which the tests hold toStruct equal to, needs the kinds.
-	if err := mv1alpha1.SchemeBuilder.AddToScheme(composed.Scheme); err != nil {
-		panic(err)
-	}
-}
-
 // Fixed times of the tests: sessions are created at created and decided at
 // now, one hour later.
 var (

@@ -145,7 +145,7 @@ func withActiveDeadline(pod *corev1.Pod, deadline *metav1.Time, now time.Time) {
 // desktopPort is the port the desktop serves on.
 func desktopPort(p v1alpha1.DesktopParameters) int32 {
 	if p.Port == 0 {
-		return 8080
+		return v1alpha1.DefaultDesktopPort
 	}
 	return p.Port
 }

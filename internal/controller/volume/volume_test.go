@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -609,24 +608,6 @@ func TestDelete(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want claim kept, +got claim kept:\n%s", tc.reason, diff)
-			}
-		})
-	}
-}
-
-func TestPtrValue(t *testing.T) {
-	cases := map[string]struct {
-		reason string
-		s      *string
-		want   string
-	}{
-		"Nil":    {reason: "A nil string should read as empty.", s: nil, want: ""},
-		"NotNil": {reason: "A string should read as itself.", s: ptr.To("fast"), want: "fast"},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, ptrValue(tc.s)); diff != "" {
-				t.Errorf("\n%s\nptrValue(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
