@@ -70,6 +70,14 @@ type RouteTLS struct {
 	// CertResolver of Traefik, e.g. letsencrypt.
 	// +optional
 	CertResolver string `json:"certResolver,omitempty"`
+
+	// Store is a Traefik TLSStore whose default certificate serves the
+	// route; Traefik's Kubernetes CRD provider supports only "default". It
+	// keeps the certificate's private key in Traefik's namespace, out of the
+	// desktop's.
+	// +optional
+	// +kubebuilder:validation:Enum=default
+	Store string `json:"store,omitempty"`
 }
 
 // DesktopRouteObservation is what the provider last saw of the route.

@@ -218,7 +218,7 @@ func route(p *plan) *mv1alpha1.DesktopRoute {
 		},
 	}
 	if in.TLS != nil {
-		r.Spec.ForProvider.TLS = &mv1alpha1.RouteTLS{SecretName: in.TLS.SecretName, CertResolver: in.TLS.CertResolver}
+		r.Spec.ForProvider.TLS = &mv1alpha1.RouteTLS{SecretName: in.TLS.SecretName, CertResolver: in.TLS.CertResolver, Store: in.TLS.Store}
 	}
 	return r
 }

@@ -57,12 +57,19 @@ type Ingress struct {
 	Namespace string `json:"namespace,omitempty"`
 }
 
-// TLS of desktop routes: neither field (tls: {}) serves Traefik's default
-// certificate, that of its TLSStore named default, which keeps the
-// certificate's private key in Traefik's own namespace. That is the
-// recommended setup: a wildcard certificate for *.<domain> in the default
-// TLSStore. A certResolver (e.g. ACME) gets one certificate per host.
+// TLS of desktop routes. The recommended setup is store: default, a
+// wildcard certificate for *.<domain> as the default certificate of
+// Traefik's TLSStore named default, which keeps the private key in
+// Traefik's own namespace. A certResolver (e.g. ACME) gets one certificate
+// per host.
 type TLS struct {
+	// Store is the Traefik TLSStore whose default certificate serves
+	// desktops; only "default" is supported by Traefik's Kubernetes CRD
+	// provider.
+	// +optional
+	// +kubebuilder:validation:Enum=default
+	Store string `json:"store,omitempty"`
+
 	// SecretName of a TLS Secret in the target namespace. Every namespace
 	// that holds desktops then needs a copy of the certificate and its
 	// private key, which every user able to read Secrets there can read:
