@@ -27,7 +27,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/provider-vdi/provider-vdi/apis"
-	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	vdicontroller "github.com/provider-vdi/provider-vdi/internal/controller"
 )
 
@@ -93,11 +93,13 @@ func main() {
 		},
 	}
 
-	ctx := ctrl.SetupSignalHandler()
-	conn := target.NewConnector(ctx, mgr.GetClient(), cfg, target.WithLogger(log.WithValues("component", "target-clusters")))
+	// The manager owns the connector: the watches of target clusters stop
+	// when it does.
+	conn := connection.NewConnector(mgr.GetClient(), cfg, connection.WithLogger(log.WithValues("component", "target-clusters")))
+	kingpin.FatalIfError(mgr.Add(conn), "cannot add the target cluster connector to the manager")
 	kingpin.FatalIfError(vdicontroller.Setup(mgr, o, conn), "cannot set up provider-vdi controllers")
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
-	kingpin.FatalIfError(mgr.Start(ctx), "cannot start controller manager")
+	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }
 
 func ptrTo[T any](v T) *T { return &v }

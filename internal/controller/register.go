@@ -6,7 +6,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 
-	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/config"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
 	"github.com/provider-vdi/provider-vdi/internal/controller/route"
@@ -16,8 +16,8 @@ import (
 
 // Setup adds every controller of the provider to mgr. All of them reach
 // target clusters through c, which caches one client per credential set.
-func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	for _, setup := range []func(ctrl.Manager, controller.Options, *target.Connector) error{
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
+	for _, setup := range []func(ctrl.Manager, controller.Options, *connection.Connector) error{
 		config.Setup,
 		desktop.Setup,
 		volume.Setup,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
@@ -32,7 +33,7 @@ const (
 // Setup adds a controller that reconciles Desktops. Besides its poll, a
 // Desktop is reconciled whenever its Pod changes in the target cluster, so
 // that Ready shows within seconds of the Pod becoming ready.
-func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
 	return common.Setup(mgr, o, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, password.Generate), c.PodEvents())
 }
 
