@@ -35,6 +35,9 @@ var (
 	cp   *controlplane.ControlPlane
 	prov *provider
 	root string
+	// cpDir holds the control plane's files; its API server's serving
+	// certificate is pki/apiserver.crt.
+	cpDir string
 )
 
 func TestMain(m *testing.M) {
@@ -52,6 +55,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	cpDir = dir
 	cp, err = controlplane.Start(ctx, controlplane.Options{
 		Bin: filepath.Join(tools, "bin"), Dir: dir, ControllerManager: true, Progress: os.Stderr,
 	})
@@ -197,4 +201,3 @@ func namespace(t *testing.T, name string) string {
 	return name
 }
 
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
