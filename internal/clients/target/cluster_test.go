@@ -1,4 +1,4 @@
-package target
+package target_test
 
 import (
 	"testing"
@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 )
 
 func TestClusterNamespace(t *testing.T) {
@@ -33,7 +34,7 @@ func TestClusterNamespace(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := NewCluster(nil, tc.namespace)
+			c := target.NewCluster(nil, tc.namespace)
 			if diff := cmp.Diff(tc.want, c.Namespace(tc.mg)); diff != "" {
 				t.Errorf("\n%s\nNamespace(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -65,12 +66,12 @@ func TestScheme(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			gvks, _, err := Scheme().ObjectKinds(tc.o)
+			gvks, _, err := target.Scheme().ObjectKinds(tc.o)
 			if err != nil {
 				t.Fatalf("\n%s\nObjectKinds(...): %v", tc.reason, err)
 			}
 			if diff := cmp.Diff([]schema.GroupVersionKind{tc.want}, gvks); diff != "" {
-				t.Errorf("\n%s\nScheme().ObjectKinds(...): -want, +got:\n%s", tc.reason, diff)
+				t.Errorf("\n%s\ntarget.Scheme().ObjectKinds(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

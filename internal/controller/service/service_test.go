@@ -15,18 +15,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var errBoom = errors.New("boom")
@@ -96,54 +95,20 @@ func actual(cr *v1alpha1.DesktopService, clusterIP string) (*corev1.Service, *ne
 	return svc, buildPolicy(cr, "desktops")
 }
 
-// ownedBy returns a copy of o whose managed-resource annotation is mr, the
-// namespace/name of the DesktopService it was made for; "" removes it, as on
-// an object provider-vdi did not make.
-func ownedBy[T client.Object](o T, mr string) T {
-	c, _ := o.DeepCopyObject().(T)
-	a := c.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	a[v1alpha1.AnnotationManagedResource] = mr
-	if mr == "" {
-		delete(a, v1alpha1.AnnotationManagedResource)
-	}
-	c.SetAnnotations(a)
-	return c
-}
-
 // errNotOurs is the error for an object alice-svc in namespace desktops that
 // provider-vdi did not make.
 func errNotOurs(kind string) error {
-	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, "alice-svc", "desktops")
+	return targettest.ErrNotOurs(kind, "alice-svc", "desktops")
 }
 
 // errOthers is the error for an object alice-svc in namespace desktops that
 // the DesktopService other made.
 func errOthers(kind, other string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, "alice-svc", "desktops", other, "team-a/alice-svc")
+	return targettest.ErrOthers(kind, "alice-svc", "desktops", other, "team-a/alice-svc")
 }
 
-// cluster returns a fake target cluster holding objs.
-func cluster(objs ...client.Object) client.Client {
-	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
-}
-
-func notFound(resource, name string) error {
-	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
-}
-
-// clusters is a Clusters that returns what it was given.
-type clusters struct {
-	cl  *target.Cluster
-	err error
-}
-
-func (c clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
-	return c.cl, c.err
-}
-
+// TestConnect checks what this kind's connector makes of a connected
+// cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
 	cases := map[string]struct {
@@ -152,14 +117,10 @@ func TestConnect(t *testing.T) {
 		want     managed.TypedExternalClient[*v1alpha1.DesktopService]
 		err      error
 	}{
-		"ClustersError": {
-			reason:   "An error resolving the target cluster should be returned as is.",
-			clusters: clusters{err: errBoom},
-			err:      errBoom,
-		},
+
 		"Connected": {
 			reason:   "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
-			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
 			want:     &external{kube: kube, namespace: "team-a"},
 		},
 	}
@@ -321,7 +282,7 @@ func getFn(svc *corev1.Service, svcErr error, np *networkingv1.NetworkPolicy, np
 				return svcErr
 			}
 			if svc == nil {
-				return notFound("services", key.Name)
+				return targettest.NotFound("services", key.Name)
 			}
 			svc.DeepCopyInto(o)
 		case *networkingv1.NetworkPolicy:
@@ -329,7 +290,7 @@ func getFn(svc *corev1.Service, svcErr error, np *networkingv1.NetworkPolicy, np
 				return npErr
 			}
 			if np == nil {
-				return notFound("networkpolicies", key.Name)
+				return targettest.NotFound("networkpolicies", key.Name)
 			}
 			np.DeepCopyInto(o)
 		}
@@ -372,27 +333,27 @@ func TestObserve(t *testing.T) {
 	}{
 		"ServiceMissing": {
 			reason: "A DesktopService whose Service does not exist should not exist.",
-			kube:   cluster(np),
+			kube:   targettest.Kube(np),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopService()},
 		},
 		"PolicyMissing": {
 			reason: "A DesktopService whose NetworkPolicy does not exist should not exist, so that Create makes it.",
-			kube:   cluster(svc),
+			kube:   targettest.Kube(svc),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopService()},
 		},
 		"ServiceNotOurs": {
 			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
-			kube:   cluster(ownedBy(svc, ""), np),
+			kube:   targettest.Kube(targettest.OwnedBy(svc, ""), np),
 			want:   want{err: errNotOurs("Service"), cr: desktopService()},
 		},
 		"PolicyOfOtherService": {
 			reason: "A NetworkPolicy that another DesktopService made should be an error, not taken over.",
-			kube:   cluster(svc, ownedBy(np, "team-b/alice-svc")),
+			kube:   targettest.Kube(svc, targettest.OwnedBy(np, "team-b/alice-svc")),
 			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), cr: desktopService()},
 		},
 		"PolicyNotOursServiceMissing": {
 			reason: "A NetworkPolicy that provider-vdi did not make should be an error even when the Service is missing, rather than read as a DesktopService to create.",
-			kube:   cluster(ownedBy(np, "")),
+			kube:   targettest.Kube(targettest.OwnedBy(np, "")),
 			want:   want{err: errNotOurs("NetworkPolicy"), cr: desktopService()},
 		},
 		"GetServiceError": {
@@ -407,7 +368,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Available": {
 			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",
-			kube:   cluster(svc, np),
+			kube:   targettest.Kube(svc, np),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
 				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
@@ -415,7 +376,7 @@ func TestObserve(t *testing.T) {
 		},
 		"NoClusterIP": {
 			reason: "A DesktopService whose Service has no cluster IP yet should be Unavailable saying so.",
-			kube:   cluster(pendingSvc, np),
+			kube:   targettest.Kube(pendingSvc, np),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
 				cr: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
@@ -423,7 +384,7 @@ func TestObserve(t *testing.T) {
 		},
 		"ServiceChanged": {
 			reason: "A DesktopService whose Service was made from another spec should not be up to date.",
-			kube:   cluster(oldSvc, np),
+			kube:   targettest.Kube(oldSvc, np),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
 				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
@@ -431,7 +392,7 @@ func TestObserve(t *testing.T) {
 		},
 		"PolicyChanged": {
 			reason: "A DesktopService whose NetworkPolicy was made from another spec should not be up to date.",
-			kube:   cluster(svc, oldNP),
+			kube:   targettest.Kube(svc, oldNP),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
 				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
@@ -485,14 +446,14 @@ func TestCreate(t *testing.T) {
 		},
 		"ServiceExistsNotOurs": {
 			reason: "A Service of the same name that provider-vdi did not make should be an error, and the NetworkPolicy not created.",
-			get:    getFn(ownedBy(svc, ""), nil, nil, nil),
+			get:    getFn(targettest.OwnedBy(svc, ""), nil, nil, nil),
 			errOn:  &corev1.Service{},
 			err:    alreadyExists("services"),
 			want:   want{err: errNotOurs("Service"), created: []string{"Service"}},
 		},
 		"PolicyExistsOfOtherService": {
 			reason: "A NetworkPolicy of the same name that another DesktopService made should be an error.",
-			get:    getFn(svc, nil, ownedBy(np, "team-b/alice-svc"), nil),
+			get:    getFn(svc, nil, targettest.OwnedBy(np, "team-b/alice-svc"), nil),
 			errOn:  &networkingv1.NetworkPolicy{},
 			err:    alreadyExists("networkpolicies"),
 			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), created: []string{"Service", "NetworkPolicy"}},
@@ -538,7 +499,7 @@ func TestCreate(t *testing.T) {
 	}
 
 	t.Run("InCluster", func(t *testing.T) {
-		kube := cluster()
+		kube := targettest.Kube()
 		e := &external{kube: kube, namespace: "desktops"}
 		if _, err := e.Create(context.Background(), desktopService()); err != nil {
 			t.Fatalf("Create(...): %v", err)
@@ -598,12 +559,12 @@ func TestUpdate(t *testing.T) {
 		},
 		"ServiceNotOurs": {
 			reason: "Update should refuse a Service of the same name that provider-vdi did not make, and write nothing.",
-			get:    getFn(ownedBy(svc, ""), nil, np, nil),
+			get:    getFn(targettest.OwnedBy(svc, ""), nil, np, nil),
 			want:   want{err: errNotOurs("Service")},
 		},
 		"PolicyOfOtherService": {
 			reason: "Update should refuse a NetworkPolicy that another DesktopService made, and not write it.",
-			get:    getFn(svc, nil, ownedBy(np, "team-b/alice-svc"), nil),
+			get:    getFn(svc, nil, targettest.OwnedBy(np, "team-b/alice-svc"), nil),
 			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), updated: []string{"Service"}},
 		},
 	}
@@ -661,7 +622,7 @@ func TestUpdateInCluster(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			svc, np := actual(tc.was, "10.96.0.10")
 			svc.Spec.SessionAffinity = corev1.ServiceAffinityNone // Defaulted by the API server.
-			kube := cluster(svc, np)
+			kube := targettest.Kube(svc, np)
 			e := &external{kube: kube, namespace: "desktops"}
 			if _, err := e.Update(context.Background(), tc.is); err != nil {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
@@ -728,7 +689,7 @@ func TestDelete(t *testing.T) {
 			reason: "A Service that is gone by the time it is deleted should count as deleted, and the NetworkPolicy still be deleted.",
 			get:    both,
 			errOn:  &corev1.Service{},
-			err:    notFound("services", "alice-svc"),
+			err:    targettest.NotFound("services", "alice-svc"),
 			want:   want{deleted: []string{"Service", "NetworkPolicy"}},
 		},
 		"ServiceError": {
@@ -747,12 +708,12 @@ func TestDelete(t *testing.T) {
 		},
 		"ServiceNotOurs": {
 			reason: "Delete should refuse to delete a Service of the same name that provider-vdi did not make, and delete nothing.",
-			get:    getFn(ownedBy(svc, ""), nil, np, nil),
+			get:    getFn(targettest.OwnedBy(svc, ""), nil, np, nil),
 			want:   want{err: errNotOurs("Service")},
 		},
 		"PolicyOfOtherService": {
 			reason: "Delete should delete its own Service but refuse to delete a NetworkPolicy that another DesktopService made.",
-			get:    getFn(svc, nil, ownedBy(np, "team-b/alice-svc"), nil),
+			get:    getFn(svc, nil, targettest.OwnedBy(np, "team-b/alice-svc"), nil),
 			want:   want{err: errOthers("NetworkPolicy", "team-b/alice-svc"), deleted: []string{"Service"}},
 		},
 	}
@@ -785,7 +746,7 @@ func TestDelete(t *testing.T) {
 
 	t.Run("InCluster", func(t *testing.T) {
 		svc, np := actual(desktopService(), "10.96.0.10")
-		kube := cluster(svc, np)
+		kube := targettest.Kube(svc, np)
 		e := &external{kube: kube, namespace: "desktops"}
 		if _, err := e.Delete(context.Background(), desktopService()); err != nil {
 			t.Fatalf("Delete(...): %v", err)
