@@ -200,4 +200,3 @@ func namespace(t *testing.T, name string) string {
 	})
 	return name
 }
-
