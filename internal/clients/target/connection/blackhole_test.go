@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -126,5 +128,31 @@ func drain(ch chan struct{}) {
 		default:
 			return
 		}
+	}
+}
+
+// TestFailedRequestMarksClusterFailed uses a cluster's client after the
+// cluster went away: the failed request marks the cluster failed, so that
+// the next Connect fails at once instead of handing out a client whose every
+// request waits out its timeout.
+func TestFailedRequestMarksClusterFailed(t *testing.T) {
+	srv := newAuthorizations(t)
+	kube := kube(t, clusterProviderConfig("local"))
+	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: srv.caPEM()}}
+	r := &recorder{}
+	c := NewConnector(kube, cfg, WithWatchFn(r.watchFn), WithBackoff(time.Hour, time.Hour))
+	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local"))
+
+	cl, err := tryConnect(t, c, mg)
+	if err != nil {
+		t.Fatalf("Connect(...) to a cluster that answers: %v", err)
+	}
+	srv.Close()
+	if err := cl.Client.Get(t.Context(), types.NamespacedName{Namespace: "team-a", Name: "alice"}, &corev1.Pod{}); err == nil {
+		t.Fatalf("Get(...) from a cluster that went away: want an error, got none")
+	}
+	_, err = tryConnect(t, c, mg)
+	if err == nil || !strings.Contains(err.Error(), `cannot reach target cluster "`+srv.URL+`"`) {
+		t.Errorf("Connect(...) after a request failed: want an error saying the cluster cannot be reached, got %v", err)
 	}
 }

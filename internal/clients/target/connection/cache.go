@@ -76,7 +76,10 @@ func (c *Connector) client(ctx context.Context, config, key string, load func() 
 	if cl.kube == nil {
 		return nil, errors.Errorf("cannot reach target cluster %q: still connecting", cl.cfg.Host)
 	}
-	c.startWatch(cl)
+	if c.clusters[key] == cl {
+		// Not forgotten while this Connect waited.
+		c.startWatch(cl)
+	}
 	return cl.kube, nil
 }
 
@@ -160,11 +163,12 @@ func (c *Connector) dial(cl *cluster, done chan struct{}) {
 	cl.kube, cl.err, cl.failures = kube, nil, 0
 }
 
-// fail records that cl failed with err.
+// fail records that a request of cl failed with err, unless a dial is under
+// way, which records its own outcome.
 func (c *Connector) fail(cl *cluster, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl.err == nil {
+	if cl.err == nil && cl.dialing == nil {
 		c.failLocked(cl, err)
 	}
 }
