@@ -120,6 +120,8 @@ type provider struct {
 	bin, dir, kubeconfig string
 	cmd                  *exec.Cmd
 	starts               int
+	// metrics is the address of the running provider's Prometheus metrics.
+	metrics string
 }
 
 func (p *provider) start() error {
@@ -133,6 +135,7 @@ func (p *provider) start() error {
 		return err
 	}
 	metrics, health := ports[0], ports[1]
+	p.metrics = "127.0.0.1:" + metrics
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
 	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
