@@ -1,5 +1,18 @@
 package v1alpha1
 
+import "strconv"
+
+// HostLabel is the first label of the host a session's desktop is served
+// at: <session>-<namespace>-<len(session)>. Session and namespace names may
+// both hold dashes, so <session>-<namespace> alone is ambiguous (a-b in c
+// and a in b-c); the trailing length tells where the session's name ends,
+// which makes the label unique per session across namespaces. A
+// DesktopRoute's host must start with the label of its own session and
+// namespace, so that no namespace can serve at another's host.
+func HostLabel(session, namespace string) string {
+	return session + "-" + namespace + "-" + strconv.Itoa(len(session))
+}
+
 // Owner names the session and user an object belongs to. Every object the
 // provider creates in the target cluster carries them as labels, so that an
 // operator can find everything of one session or one user with a selector.

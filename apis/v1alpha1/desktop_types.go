@@ -9,6 +9,7 @@ import (
 )
 
 // DesktopParameters is the desired desktop Pod.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.deadline) || (has(self.deadline) && self.deadline <= oldSelf.deadline)",message="deadline may only move earlier once set"
 type DesktopParameters struct {
 	Owner `json:",inline"`
 
@@ -60,16 +61,28 @@ type DesktopParameters struct {
 	// detail beside the username and password.
 	// +optional
 	URL string `json:"url,omitempty"`
+
+	// Deadline after which the desktop must not run, whatever else its
+	// spec or its session says: the provider deletes the Pod at the
+	// deadline and creates none after it, and the kubelet stops the Pod
+	// (activeDeadlineSeconds) should the provider not be there. Once set it
+	// may only move earlier.
+	// +optional
+	Deadline *metav1.Time `json:"deadline,omitempty"`
 }
 
 // ComputeResources of a desktop container.
 type ComputeResources struct {
-	// CPU requested and limited.
+	// CPU requested and limited; more than 0, since a limit of 0 is no
+	// limit. The provider refuses a desktop without one.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="cpu must be more than 0"
 	CPU *resource.Quantity `json:"cpu,omitempty"`
 
-	// Memory requested and limited.
+	// Memory requested and limited; more than 0. The provider refuses a
+	// desktop without it.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="memory must be more than 0"
 	Memory *resource.Quantity `json:"memory,omitempty"`
 
 	// GPU limit of the container.
@@ -81,6 +94,7 @@ type ComputeResources struct {
 type GPUResources struct {
 	// Count of GPUs. Zero asks for none.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=16
 	Count int32 `json:"count"`
 
 	// ResourceName is the extended resource the device plugin advertises.
@@ -134,6 +148,9 @@ type DesktopObservation struct {
 	// PendingRestart is true while the running Pod differs from the desired
 	// spec; the provider then replaces it, since Pods are immutable.
 	PendingRestart bool `json:"pendingRestart,omitempty"`
+	// Expired is true once the deadline has passed: the desktop Pod is
+	// removed and no new one is made.
+	Expired bool `json:"expired,omitempty"`
 	// CredentialsSecretName is the Secret in the target cluster holding the
 	// desktop password. The password itself is only ever published as a
 	// connection detail.
@@ -163,6 +180,7 @@ type DesktopStatus struct {
 // +kubebuilder:printcolumn:name="USER",type="string",JSONPath=".spec.forProvider.user"
 // +kubebuilder:printcolumn:name="PHASE",type="string",JSONPath=".status.atProvider.phase"
 // +kubebuilder:printcolumn:name="NODE",type="string",JSONPath=".status.atProvider.nodeName"
+// +kubebuilder:printcolumn:name="DEADLINE",type="date",JSONPath=".spec.forProvider.deadline",priority=1
 // +kubebuilder:printcolumn:name="RESTART",type="boolean",JSONPath=".status.atProvider.pendingRestart",priority=1
 // +kubebuilder:printcolumn:name="IMAGE",type="string",JSONPath=".spec.forProvider.image",priority=1
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"

@@ -6,10 +6,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +31,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	vdicontroller "github.com/provider-vdi/provider-vdi/internal/controller"
+	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
 )
 
 func main() {
@@ -42,6 +45,9 @@ func main() {
 		metricsAddress   = app.Flag("metrics-bind-address", "Where the Prometheus metrics are served; kept off 8080, which Crossplane core and functions use.").Default(":8085").Envar("METRICS_BIND_ADDRESS").String()
 		healthAddress    = app.Flag("health-probe-bind-address", "Where /healthz and /readyz are served.").Default(":8086").Envar("HEALTH_PROBE_BIND_ADDRESS").String()
 		stateMetricEvery = app.Flag("poll-state-metric", "How often managed resource state metrics are recorded.").Default("5s").Duration()
+		maxDesktopCPU    = app.Flag("max-desktop-cpu", "The most CPU one desktop may have, whatever its template or whoever made it.").Default(desktop.DefaultBounds.CPU.String()).String()
+		maxDesktopMemory = app.Flag("max-desktop-memory", "The most memory one desktop may have.").Default(desktop.DefaultBounds.Memory.String()).String()
+		maxDesktopGPUs   = app.Flag("max-desktop-gpus", "The most GPUs one desktop may have.").Default(strconv.Itoa(int(desktop.DefaultBounds.GPUs))).Int32()
 	)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
 
@@ -97,7 +103,12 @@ func main() {
 	// when it does.
 	conn := connection.NewConnector(mgr.GetClient(), cfg, connection.WithLogger(log.WithValues("component", "target-clusters")))
 	kingpin.FatalIfError(mgr.Add(conn), "cannot add the target cluster connector to the manager")
-	kingpin.FatalIfError(vdicontroller.Setup(mgr, o, conn), "cannot set up provider-vdi controllers")
+	bounds := desktop.Bounds{GPUs: *maxDesktopGPUs}
+	bounds.CPU, err = resource.ParseQuantity(*maxDesktopCPU)
+	kingpin.FatalIfError(err, "cannot parse --max-desktop-cpu")
+	bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)
+	kingpin.FatalIfError(err, "cannot parse --max-desktop-memory")
+	kingpin.FatalIfError(vdicontroller.Setup(mgr, o, conn, bounds), "cannot set up provider-vdi controllers")
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }

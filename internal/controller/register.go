@@ -15,11 +15,12 @@ import (
 )
 
 // Setup adds every controller of the provider to mgr. All of them reach
-// target clusters through c, which caches one client per credential set.
-func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
+// target clusters through c, which caches one client per credential set;
+// desktops may have at most b.
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, b desktop.Bounds) error {
 	for _, setup := range []func(ctrl.Manager, controller.Options, *connection.Connector) error{
 		config.Setup,
-		desktop.Setup,
+		desktop.SetupWithBounds(b),
 		volume.Setup,
 		service.Setup,
 		route.Setup,

@@ -1,6 +1,8 @@
 package function
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -31,11 +33,11 @@ func serviceName(s *Session) string     { return s.Name + "-service" }
 func routeName(s *Session) string       { return s.Name + "-route" }
 func credentialsName(s *Session) string { return s.Name + "-credentials" }
 
-// hostLabel is the first label of the desktop's host: unique per session,
-// since session names are unique per namespace.
-func hostLabel(s *Session) string { return s.Name + "-" + s.Namespace }
+// hostLabel is the first label of the desktop's host, unique per session
+// across namespaces (see mv1alpha1.HostLabel).
+func hostLabel(s *Session) string { return mv1alpha1.HostLabel(s.Name, s.Namespace) }
 
-// host the desktop is served at: <session>-<namespace>.<domain>.
+// host the desktop is served at: <session>-<namespace>-<len(session)>.<domain>.
 func host(s *Session, in *v1beta1.Input) string { return hostLabel(s) + "." + in.Ingress.Domain }
 
 // retainPolicies let Crossplane create, update and observe a volume but
@@ -56,7 +58,7 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 		objs[ResourceHome] = home(p)
 	}
 	if l.Desktop() {
-		objs[ResourceDesktop] = desktop(p)
+		objs[ResourceDesktop] = desktop(p, l.ExpiresAt)
 		objs[ResourceService] = service(p)
 		objs[ResourceRoute] = route(p)
 	}
@@ -108,9 +110,9 @@ func owner(p *plan) mv1alpha1.Owner {
 	return mv1alpha1.Owner{Session: p.session.Name, User: p.session.Spec.User}
 }
 
-// desktop is the desktop Pod. Its credentials land in a Secret in the
-// session's namespace.
-func desktop(p *plan) *mv1alpha1.Desktop {
+// desktop is the desktop Pod, which must not run past deadline. Its
+// credentials land in a Secret in the session's namespace.
+func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 	t := p.template.Spec
 	d := &mv1alpha1.Desktop{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopKind),
@@ -128,6 +130,7 @@ func desktop(p *plan) *mv1alpha1.Desktop {
 				Tolerations:      t.Tolerations,
 				RuntimeClassName: t.RuntimeClassName,
 				URL:              url(p),
+				Deadline:         &metav1.Time{Time: deadline.UTC()},
 			},
 		},
 	}

@@ -56,7 +56,7 @@ func TestCompose(t *testing.T) {
 					NodeSelector:     map[string]string{"nvidia.com/gpu.present": "true"},
 					Tolerations:      []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 					RuntimeClassName: ptr.To("nvidia"),
-					URL:              "https://alice-gpu-team-a.vdi.example.com/",
+					URL:              "https://alice-gpu-team-a-9.vdi.example.com/",
 				},
 			},
 		}
@@ -89,7 +89,7 @@ func TestCompose(t *testing.T) {
 		Spec: mv1alpha1.DesktopRouteSpec{
 			ManagedResourceSpec: mrs(),
 			ForProvider: mv1alpha1.DesktopRouteParameters{
-				Owner: owner, Host: "alice-gpu-team-a.vdi.example.com", EntryPoints: []string{"websecure"},
+				Owner: owner, Host: "alice-gpu-team-a-9.vdi.example.com", EntryPoints: []string{"websecure"},
 				TLS: &mv1alpha1.RouteTLS{SecretName: "vdi-wildcard-tls"}, ServiceName: "alice-gpu-service", ServicePort: 8080,
 			},
 		},

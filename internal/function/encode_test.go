@@ -1,6 +1,8 @@
 package function
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,12 +28,12 @@ func TestToStruct(t *testing.T) {
 		reason string
 		o      runtime.Object
 	}{
-		"Desktop":         {reason: "A GPU desktop with home, env, tolerations and node selector.", o: desktop(full())},
-		"DesktopNoGPU":    {reason: "A desktop without GPU or home.", o: desktop(full(withGPU(0), withPersistence(Persistence{Enabled: ptr.To(false)})))},
+		"Desktop":         {reason: "A GPU desktop with home, env, tolerations and node selector.", o: desktop(full(), created.Add(8*time.Hour))},
+		"DesktopNoGPU":    {reason: "A desktop without GPU or home.", o: desktop(full(withGPU(0), withPersistence(Persistence{Enabled: ptr.To(false)})), created)},
 		"DesktopVolume":   {reason: "A retained volume with management policies.", o: home(full(withPersistence(Persistence{RetainOnDelete: true})))},
 		"DesktopService":  {reason: "A service.", o: service(full())},
 		"DesktopRoute":    {reason: "A route with TLS and entry points.", o: route(full())},
-		"EmptyDesktopRef": {reason: "A desktop without provider config.", o: desktop(&plan{session: session(), template: template(), input: &inputNoRef})},
+		"EmptyDesktopRef": {reason: "A desktop without provider config.", o: desktop(&plan{session: session(), template: template(), input: &inputNoRef}, created)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -14,8 +14,6 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/response"
-
-	tv1alpha1 "github.com/provider-vdi/provider-vdi/apis/template/v1alpha1"
 )
 
 // Function composes VDISessions.
@@ -61,23 +59,23 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	rsp.Requirements = requirements(s)
+	o, now := observed(req.GetObserved().GetResources()), f.now()
 	t, resolved, err := requiredTemplate(req, s.Spec.Template)
 	switch {
 	case !resolved:
 		return rsp, nil // Pass one: Crossplane runs us again with the template.
 	case errors.Is(err, errTemplateNotFound):
-		return fatal(rsp, errors.Errorf("spec.template: VDITemplate %q not found", s.Spec.Template))
+		return f.invalid(req, rsp, s, o, now, errors.Errorf("spec.template: VDITemplate %q not found", s.Spec.Template))
 	case err != nil:
 		return fatal(rsp, err)
 	}
 
-	o, now := observed(req.GetObserved().GetResources()), f.now()
 	p, errs := validate(s, t, in)
 	if len(errs) > 0 {
-		return f.invalid(req, rsp, s, t, o, now, errors.Wrapf(errs.ToAggregate(), "invalid VDISession %q", s.Name))
+		return f.invalid(req, rsp, s, o, now, errors.Wrapf(errs.ToAggregate(), "invalid VDISession %q", s.Name))
 	}
 
-	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Now: now})
+	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Deadline: o.desktopDeadline(), Now: now})
 	composed, err := compose(p, l, o)
 	if err != nil {
 		return fatal(rsp, err)
@@ -89,12 +87,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return f.respond(req, rsp, s, l, composed, st, c)
 }
 
-// invalid answers an invalid session: Fatal, so that nothing changes,
-// unless the session is past its template's maxTimeout and so expired
-// whatever its spec; then it stops the desktop and warns.
-func (f *Function) invalid(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s *Session, t *tv1alpha1.VDITemplate, o observed, now time.Time, err error) (*fnv1.RunFunctionResponse, error) {
-	at, past := pastMaxTimeout(s, t, now)
-	if !past {
+// invalid answers a session that is invalid or names a missing template:
+// Fatal, so that nothing changes, unless its desktop is past the deadline it
+// already carries and so expired whatever the session now says; then it
+// stops the desktop and warns. Only the recorded deadline counts, never one
+// derived from the session's current template, which the user may have
+// changed.
+func (f *Function) invalid(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s *Session, o observed, now time.Time, err error) (*fnv1.RunFunctionResponse, error) {
+	at := o.desktopDeadline()
+	if at.IsZero() || now.Before(at) {
 		return fatal(rsp, err)
 	}
 	response.Warning(rsp, err).TargetComposite()

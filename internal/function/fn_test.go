@@ -176,7 +176,7 @@ func TestRunFunction(t *testing.T) {
 			want: summary{
 				Ready: map[string]fnv1.Ready{"desktop": fnv1.Ready_READY_TRUE, "home": fnv1.Ready_READY_TRUE, "service": fnv1.Ready_READY_TRUE, "route": fnv1.Ready_READY_TRUE},
 				Status: with(map[string]any{
-					"phase": "Running", "url": "https://alice-gpu-team-a.vdi.example.com/", "node": "gpu-node-1",
+					"phase": "Running", "url": "https://alice-gpu-team-a-9.vdi.example.com/", "node": "gpu-node-1",
 					"credentialsSecretName": "alice-gpu-credentials",
 				}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
@@ -205,21 +205,52 @@ func TestRunFunction(t *testing.T) {
 				TTL:        time.Minute,
 			},
 		},
-		"InvalidPastMaxTimeout": {
-			reason: "An invalid session past its template's maxTimeout should expire anyway, keeping its volume and warning.",
+		"InvalidPastRecordedDeadline": {
+			reason: "An invalid session past the deadline its desktop carries should expire anyway, keeping its volume and warning.",
 			req:    runRequest(session(withTimeout("48h")), append(observedAll(session()), withTemplate(template()))...),
-			now:    created.Add(24 * time.Hour),
+			now:    created.Add(8 * time.Hour),
 			want: summary{
 				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 				Status: map[string]any{
-					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-02T09:00:00Z",
-					"message": "the session is invalid and past the maxTimeout of its template; its desktop is stopped, its home volume kept",
+					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-01T17:00:00Z",
+					"message": "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
 				},
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past the maxTimeout of its template; its desktop is stopped, its home volume kept")},
+				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")},
 				TTL:        time.Minute,
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 					Message: `invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 24h, the maxTimeout of VDITemplate "ubuntu-gpu"`,
+				}},
+			},
+		},
+		"MissingTemplatePastRecordedDeadline": {
+			reason: "A session whose template is gone should still expire at the deadline its desktop carries.",
+			req:    runRequest(session(), append(observedAll(session()), withoutTemplate())...),
+			now:    created.Add(8 * time.Hour),
+			want: summary{
+				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
+				Status: map[string]any{
+					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-01T17:00:00Z",
+					"message": "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
+				},
+				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")},
+				TTL:        time.Minute,
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+					Message: `spec.template: VDITemplate "ubuntu-gpu" not found`,
+				}},
+			},
+		},
+		"InvalidBeforeRecordedDeadline": {
+			reason: "An invalid session before its desktop's deadline should be fatal, changing nothing, even past a new template's limit.",
+			req:    runRequest(session(withTimeout("48h")), append(observedAll(session()), withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Spec.MaxTimeout = "1h" })))...),
+			now:    created.Add(8*time.Hour - time.Second),
+			want: summary{
+				Ready: map[string]fnv1.Ready{},
+				TTL:   time.Minute,
+				Results: []*fnv1.Result{{
+					Severity: fnv1.Severity_SEVERITY_FATAL, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
+					Message: `invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 1h, the maxTimeout of VDITemplate "ubuntu-gpu"`,
 				}},
 			},
 		},

@@ -7,23 +7,14 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
-
-	tv1alpha1 "github.com/provider-vdi/provider-vdi/apis/template/v1alpha1"
 )
 
 // An invalid session is Fatal, so that a bad edit never deletes a running
 // desktop. Left at that, a user could keep a desktop past its expiry by
-// making the session invalid, e.g. asking for a timeout above the maximum.
-// pastMaxTimeout bounds that: once the longest timeout the template allows
-// has run out, the session has expired whatever its spec says.
-func pastMaxTimeout(s *Session, t *tv1alpha1.VDITemplate, now time.Time) (time.Time, bool) {
-	d, err := time.ParseDuration(or(t.Spec.MaxTimeout, defaultMaxTime))
-	if err != nil || s.CreationTimestamp.IsZero() {
-		return time.Time{}, false
-	}
-	at := s.CreationTimestamp.Add(d)
-	return at, !now.Before(at)
-}
+// making the session invalid (a timeout above the maximum, a template that
+// does not exist or is not allowed): the deadline the desktop already
+// carries bounds that, here and in the provider, which removes the Pod at
+// the deadline even when the function does not run at all.
 
 // expiredInvalid is the lifecycle and composed resources of an invalid
 // session past its template's maxTimeout: no desktop, and the home volume,
@@ -32,7 +23,7 @@ func pastMaxTimeout(s *Session, t *tv1alpha1.VDITemplate, now time.Time) (time.T
 func expiredInvalid(s *Session, expiresAt time.Time, o observed) (lifecycle, map[resource.Name]*fnv1.Resource) {
 	l := lifecycle{
 		Phase: PhaseExpired, Reason: "Expired",
-		Message:   "the session is invalid and past the maxTimeout of its template; its desktop is stopped, its home volume kept",
+		Message:   "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
 		StartedAt: s.CreationTimestamp.Time, ExpiresAt: expiresAt, TTL: defaultTTL,
 	}
 	composed := map[resource.Name]*fnv1.Resource{}

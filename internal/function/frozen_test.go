@@ -9,61 +9,37 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	fnresource "github.com/crossplane/function-sdk-go/resource"
-
-	tv1alpha1 "github.com/provider-vdi/provider-vdi/apis/template/v1alpha1"
 )
 
-func TestPastMaxTimeout(t *testing.T) {
-	type want struct {
-		at   time.Time
-		past bool
-	}
+func TestDesktopDeadline(t *testing.T) {
+	deadline := created.Add(time.Hour)
 	cases := map[string]struct {
 		reason   string
-		session  *Session
-		template *tv1alpha1.VDITemplate
-		now      time.Time
-		want     want
+		observed observed
+		want     time.Time
 	}{
-		"Before": {
-			reason:   "Before creation + maxTimeout the session is not known to have expired.",
-			session:  session(),
-			template: template(),
-			now:      created.Add(24*time.Hour - time.Second),
-			want:     want{at: created.Add(24 * time.Hour)},
+		"Recorded": {
+			reason:   "The deadline the observed Desktop carries should be read from its spec.",
+			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","spec":{"forProvider":{"deadline":"` + deadline.Format(time.RFC3339) + `"}}}`)}},
+			want:     deadline,
 		},
-		"At": {
-			reason:   "At creation + maxTimeout the session has expired whatever its timeout.",
-			session:  session(),
-			template: template(),
-			now:      created.Add(24 * time.Hour),
-			want:     want{at: created.Add(24 * time.Hour), past: true},
+		"NoDeadline": {
+			reason:   "A Desktop without a deadline bounds nothing.",
+			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","spec":{"forProvider":{}}}`)}},
 		},
-		"DefaultMax": {
-			reason:   "A template without maxTimeout should use 24h.",
-			session:  session(),
-			template: template(func(t *tv1alpha1.VDITemplate) { t.Spec.MaxTimeout = "" }),
-			now:      created.Add(25 * time.Hour),
-			want:     want{at: created.Add(24 * time.Hour), past: true},
+		"NoDesktop": {
+			reason:   "Without a Desktop there is no deadline.",
+			observed: observed{},
 		},
-		"BrokenMax": {
-			reason:   "A template whose maxTimeout is no duration bounds nothing.",
-			session:  session(),
-			template: template(func(t *tv1alpha1.VDITemplate) { t.Spec.MaxTimeout = "never" }),
-			now:      created.Add(100 * time.Hour),
-		},
-		"NotCreated": {
-			reason:   "A session without creation time has not expired.",
-			session:  session(func(s *Session) { s.CreationTimestamp.Time = time.Time{} }),
-			template: template(),
-			now:      created.Add(100 * time.Hour),
+		"Malformed": {
+			reason:   "A deadline that is no RFC 3339 time bounds nothing.",
+			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","spec":{"forProvider":{"deadline":"soon"}}}`)}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			at, past := pastMaxTimeout(tc.session, tc.template, tc.now)
-			if diff := cmp.Diff(tc.want, want{at, past}, cmp.AllowUnexported(want{})); diff != "" {
-				t.Errorf("\n%s\npastMaxTimeout(...): -want, +got:\n%s", tc.reason, diff)
+			if diff := cmp.Diff(tc.want, tc.observed.desktopDeadline()); diff != "" {
+				t.Errorf("\n%s\ndesktopDeadline(): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

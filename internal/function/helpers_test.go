@@ -216,9 +216,9 @@ func withInput(in *structpb.Struct) reqOpt { return func(r *fnv1.RunFunctionRequ
 func observedAll(s *Session) []reqOpt {
 	p := &plan{session: s, template: template(), input: input(), persistent: true, volumeSize: *q("20Gi"), host: host(s, input())}
 	return []reqOpt{
-		withObserved(ResourceDesktop, observedMR(desktop(p), true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "podIP": "10.0.0.7"})),
+		withObserved(ResourceDesktop, observedMR(desktop(p, created.Add(8*time.Hour)), true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "podIP": "10.0.0.7"})),
 		withObserved(ResourceHome, observedMR(home(p), true, map[string]any{"phase": "Bound", "capacity": "20Gi"})),
 		withObserved(ResourceService, observedMR(service(p), true, map[string]any{"clusterIP": "10.96.0.10"})),
-		withObserved(ResourceRoute, observedMR(route(p), true, map[string]any{"url": "https://alice-gpu-team-a.vdi.example.com/"})),
+		withObserved(ResourceRoute, observedMR(route(p), true, map[string]any{"url": "https://alice-gpu-team-a-9.vdi.example.com/"})),
 	}
 }

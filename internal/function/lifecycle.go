@@ -35,6 +35,10 @@ type lifecycleInput struct {
 	Created time.Time
 	// Timeout of the session.
 	Timeout time.Duration
+	// Deadline the desktop already carries, zero if none. A deadline only
+	// ever moves earlier: the session expires at it if it comes before
+	// Created + Timeout.
+	Deadline time.Time
 	// Now is the time of the decision.
 	Now time.Time
 }
@@ -71,7 +75,10 @@ func decideLifecycle(in lifecycleInput) lifecycle {
 		// Not yet created: the timeout counts from now.
 		in.Created = in.Now
 	}
-	base := lifecycle{StartedAt: in.Created, ExpiresAt: in.Created.Add(in.Timeout)}
+	base := lifecycle{StartedAt: in.Created, ExpiresAt: in.Created.Add(in.Timeout).Truncate(time.Second)}
+	if !in.Deadline.IsZero() && in.Deadline.Before(base.ExpiresAt) {
+		base.ExpiresAt = in.Deadline
+	}
 	for _, p := range lifecyclePolicies {
 		if l, ok := p(in, base); ok {
 			return l
@@ -87,6 +94,9 @@ func expired(in lifecycleInput, l lifecycle) (lifecycle, bool) {
 	}
 	l.Phase, l.Reason = PhaseExpired, "Expired"
 	l.Message = "the session reached its timeout of " + in.Timeout.String() + "; its desktop is stopped, its home volume kept"
+	if !in.Created.Add(in.Timeout).Truncate(time.Second).Equal(l.ExpiresAt) {
+		l.Message = "the session reached its desktop's deadline of " + l.ExpiresAt.UTC().Format(time.RFC3339) + ", which may only move earlier; its desktop is stopped, its home volume kept"
+	}
 	l.TTL = defaultTTL
 	return l, true
 }

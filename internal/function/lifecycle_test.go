@@ -48,6 +48,22 @@ func TestDecideLifecycle(t *testing.T) {
 			in:     lifecycleInput{State: StateStopped, Created: created, Timeout: 8 * time.Hour, Now: expires.Add(time.Hour)},
 			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: time.Minute},
 		},
+		"EarlierDeadline": {
+			reason: "A deadline the desktop already carries should bound the session when it comes before created + timeout.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Deadline: created.Add(2 * time.Hour), Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: created.Add(2 * time.Hour), TTL: time.Hour},
+		},
+		"LaterDeadlineIgnored": {
+			reason: "A recorded deadline after created + timeout should not extend the session: deadlines only move earlier.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Deadline: created.Add(20 * time.Hour), Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
+		"PastEarlierDeadline": {
+			reason: "At the recorded deadline the session should be Expired, and say which deadline ended it.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Deadline: created.Add(2 * time.Hour), Now: created.Add(2 * time.Hour)},
+			want: lifecycle{Phase: PhaseExpired, Reason: "Expired", StartedAt: created, ExpiresAt: created.Add(2 * time.Hour), TTL: time.Minute,
+				Message: "the session reached its desktop's deadline of 2026-05-01T11:00:00Z, which may only move earlier; its desktop is stopped, its home volume kept"},
+		},
 		"NotYetCreated": {
 			reason: "Without a creation time the timeout should count from now.",
 			in:     lifecycleInput{State: StateRunning, Timeout: 8 * time.Hour, Now: now},

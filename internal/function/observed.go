@@ -1,6 +1,9 @@
 package function
 
 import (
+	"cmp"
+	"time"
+
 	"google.golang.org/protobuf/types/known/structpb"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -25,6 +28,19 @@ func (o observed) ready(n resource.Name) bool {
 		}
 	}
 	return false
+}
+
+// syncError returns the message of the named resource's Synced condition
+// when it is False: the provider could not observe, create, update or
+// delete it, e.g. refused by a ResourceQuota or by admission. "" otherwise.
+func (o observed) syncError(n resource.Name) string {
+	for _, c := range fields(o.status(n), "conditions").GetListValue().GetValues() {
+		cf := c.GetStructValue().GetFields()
+		if cf["type"].GetStringValue() == "Synced" && cf["status"].GetStringValue() == "False" {
+			return cmp.Or(cf["message"].GetStringValue(), cf["reason"].GetStringValue())
+		}
+	}
+	return ""
 }
 
 // atProvider returns the named resource's status.atProvider, or nil.
@@ -59,3 +75,15 @@ func (o observed) desktop() desktopObservation {
 
 // routeURL is the URL the DesktopRoute reports.
 func (o observed) routeURL() string { return o.atProvider(ResourceRoute)["url"].GetStringValue() }
+
+// desktopDeadline is the deadline the observed Desktop carries in its
+// spec.forProvider.deadline, or zero if there is no Desktop or no deadline.
+func (o observed) desktopDeadline() time.Time {
+	spec := o[string(ResourceDesktop)].GetResource().GetFields()["spec"].GetStructValue().GetFields()
+	v := spec["forProvider"].GetStructValue().GetFields()["deadline"].GetStringValue()
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

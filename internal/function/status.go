@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/crossplane/function-sdk-go/resource"
 )
 
 // ConditionDesktopReady is the condition on a session that says whether its
@@ -38,8 +40,37 @@ func sessionStatus(p *plan, l lifecycle, o observed) (SessionStatus, condition) 
 
 	var c condition
 	st.Phase, c = desktopPhase(p, d, o)
+	if !c.True {
+		if msg := firstSyncError(p, o); msg != "" {
+			// The session waits for something the provider cannot do:
+			// say what, rather than that it waits.
+			c = condition{Reason: "ResourceError", Message: msg}
+		}
+	}
 	st.Message = c.Message
 	return st, c
+}
+
+// firstSyncError is the first error the provider reports on the session's
+// composed resources, in the order a desktop needs them, naming the
+// resource; "" if there is none.
+func firstSyncError(p *plan, o observed) string {
+	s := p.session
+	for _, r := range []struct {
+		name resource.Name
+		kind string
+		mr   string
+	}{
+		{ResourceHome, "DesktopVolume", homeName(s)},
+		{ResourceDesktop, "Desktop", desktopName(s)},
+		{ResourceService, "DesktopService", serviceName(s)},
+		{ResourceRoute, "DesktopRoute", routeName(s)},
+	} {
+		if msg := o.syncError(r.name); msg != "" {
+			return fmt.Sprintf("%s %q: %s", r.kind, r.mr, msg)
+		}
+	}
+	return ""
 }
 
 // lifecycleStatus is the status of a session without a desktop: the

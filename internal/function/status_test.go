@@ -26,12 +26,26 @@ func TestSessionStatus(t *testing.T) {
 		}
 		return &fnv1.Resource{Resource: s}
 	}
+	// failing is an MR the provider could not sync, with message msg.
+	failing := func(msg string) *fnv1.Resource {
+		s, err := structpb.NewStruct(map[string]any{"status": map[string]any{
+			"conditions": []any{
+				map[string]any{"type": "Ready", "status": "False", "reason": "Creating", "lastTransitionTime": "2026-05-01T09:00:00Z"},
+				map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": msg, "lastTransitionTime": "2026-05-01T09:00:00Z"},
+			},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &fnv1.Resource{Resource: s}
+	}
+	const quota = `create failed: cannot create Pod "alice-gpu-desktop": pods "alice-gpu-desktop" is forbidden: exceeded quota: gpus, requested: requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=1, limited: requests.nvidia.com/gpu=2`
 	all := func(desktop *fnv1.Resource, routeReady bool) observed {
 		return observed{
 			"desktop": desktop,
 			"home":    mr(true, map[string]any{"phase": "Bound"}),
 			"service": mr(true, nil),
-			"route":   mr(routeReady, map[string]any{"url": "https://alice-gpu-team-a.vdi.example.com/"}),
+			"route":   mr(routeReady, map[string]any{"url": "https://alice-gpu-team-a-9.vdi.example.com/"}),
 		}
 	}
 	running := lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: created.Add(8 * time.Hour)}
@@ -74,7 +88,7 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(false, map[string]any{"phase": "Pending", "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}), false),
 			want: want{
-				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}),
+				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/", Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}),
 				cond:   condition{Reason: "WaitingForDesktop", Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."},
 			},
 		},
@@ -83,7 +97,7 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(false, map[string]any{"phase": "Running", "nodeName": "gpu-node-1"}), true),
 			want: want{
-				status: base(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "waiting for the desktop to pass its readiness probe"}),
+				status: base(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/", Message: "waiting for the desktop to pass its readiness probe"}),
 				cond:   condition{Reason: "Starting", Message: "waiting for the desktop to pass its readiness probe"},
 			},
 		},
@@ -92,7 +106,7 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), false),
 			want: want{
-				status: base(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: `waiting for DesktopRoute "alice-gpu-route" to become available`}),
+				status: base(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/", Message: `waiting for DesktopRoute "alice-gpu-route" to become available`}),
 				cond:   condition{Reason: "WaitingForRoute", Message: `waiting for DesktopRoute "alice-gpu-route" to become available`},
 			},
 		},
@@ -101,7 +115,7 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), true),
 			want: want{
-				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/"}),
+				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/"}),
 				cond:   condition{True: true, Reason: "Available"},
 			},
 		},
@@ -110,7 +124,7 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "pendingRestart": true}), true),
 			want: want{
-				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "the desktop runs; it restarts to apply a changed spec"}),
+				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/", Message: "the desktop runs; it restarts to apply a changed spec"}),
 				cond:   condition{True: true, Reason: "RestartPending", Message: "the desktop runs; it restarts to apply a changed spec"},
 			},
 		},
@@ -119,8 +133,46 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(false, map[string]any{"phase": "Failed", "message": "OOMKilled"}), true),
 			want: want{
-				status: base(SessionStatus{Phase: PhaseFailed, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a.vdi.example.com/", Message: "OOMKilled"}),
+				status: base(SessionStatus{Phase: PhaseFailed, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/", Message: "OOMKilled"}),
 				cond:   condition{Reason: "DesktopFailed", Message: "OOMKilled"},
+			},
+		},
+		"QuotaExceeded": {
+			reason:   "A desktop the provider cannot create, here refused by a GPU ResourceQuota, should show the provider's error on the session, naming the resource, not that it waits.",
+			lc:       running,
+			observed: all(failing(quota), false),
+			want: want{
+				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/", Message: `Desktop "alice-gpu-desktop": ` + quota}),
+				cond:   condition{Reason: "ResourceError", Message: `Desktop "alice-gpu-desktop": ` + quota},
+			},
+		},
+		"FirstErrorInOrder": {
+			reason: "With several resources failing, the one a desktop needs first should be shown: the volume before the route.",
+			lc:     running,
+			observed: observed{
+				"desktop": mr(false, map[string]any{"phase": "Pending"}),
+				"home":    failing("create failed: admission webhook denied the claim"),
+				"service": mr(true, nil),
+				"route":   failing("observe failed: the target cluster does not serve traefik.io/v1alpha1 IngressRoute"),
+			},
+			want: want{
+				status: base(SessionStatus{Phase: PhasePending, CredentialsSecretName: "alice-gpu-credentials", Message: `DesktopVolume "alice-gpu-home": create failed: admission webhook denied the claim`}),
+				cond:   condition{Reason: "ResourceError", Message: `DesktopVolume "alice-gpu-home": create failed: admission webhook denied the claim`},
+			},
+		},
+		"RunningDespiteRouteError": {
+			reason:   "A running desktop should stay Running and say so even while a resource reports an error.",
+			lc:       running,
+			observed: func() observed {
+				o := all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), true)
+				// The route serves, but its last update failed.
+				conds := o["route"].GetResource().GetFields()["status"].GetStructValue().GetFields()["conditions"].GetListValue()
+				conds.Values = append(conds.Values, failing("update failed: conflict").GetResource().GetFields()["status"].GetStructValue().GetFields()["conditions"].GetListValue().GetValues()[1])
+				return o
+			}(),
+			want: want{
+				status: base(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: "alice-gpu-credentials", URL: "https://alice-gpu-team-a-9.vdi.example.com/"}),
+				cond:   condition{True: true, Reason: "Available"},
 			},
 		},
 		"Stopped": {

@@ -79,7 +79,7 @@ func validateNames(s *Session, in *v1beta1.Input) field.ErrorList {
 	}
 	if l := hostLabel(s); len(l) > validation.DNS1123LabelMaxLength {
 		errs = append(errs, field.Invalid(name, s.Name,
-			fmt.Sprintf("the desktop's host label %q (<name>-<namespace>) must be no more than %d characters", l, validation.DNS1123LabelMaxLength)))
+			fmt.Sprintf("the desktop's host label %q (<name>-<namespace>-<length of name>) must be no more than %d characters", l, validation.DNS1123LabelMaxLength)))
 	}
 	if in.Ingress.Domain == "" {
 		errs = append(errs, field.Required(field.NewPath("input", "ingress", "domain"), "the function's input must name the domain desktops are served under"))
@@ -102,16 +102,24 @@ func validateNamespace(s *Session, t *tv1alpha1.VDITemplate) field.ErrorList {
 func resolveResources(s *Session, t *tv1alpha1.VDITemplate) (mv1alpha1.ComputeResources, field.ErrorList) {
 	def := t.Spec.Resources
 	out := mv1alpha1.ComputeResources{CPU: def.CPU, Memory: def.Memory, GPU: def.GPU}
+	// A desktop without CPU and memory limits could take its whole node;
+	// the provider refuses one, so say so here, on the session.
+	var errs field.ErrorList
+	path := field.NewPath("spec", "resources")
+	if def.CPU == nil && (s.Spec.Resources == nil || s.Spec.Resources.CPU == nil) {
+		errs = append(errs, field.Required(path.Child("cpu"), fmt.Sprintf("VDITemplate %q sets no resources.cpu; a desktop needs a CPU limit", t.Name)))
+	}
+	if def.Memory == nil && (s.Spec.Resources == nil || s.Spec.Resources.Memory == nil) {
+		errs = append(errs, field.Required(path.Child("memory"), fmt.Sprintf("VDITemplate %q sets no resources.memory; a desktop needs a memory limit", t.Name)))
+	}
 	o := s.Spec.Resources
 	if o == nil {
-		return out, nil
+		return out, errs
 	}
 	caps := t.Spec.MaxResources
 	if caps == nil {
 		caps = &tv1alpha1.ResourceCaps{}
 	}
-	var errs field.ErrorList
-	path := field.NewPath("spec", "resources")
 	if o.CPU != nil {
 		errs = append(errs, withinCap(path.Child("cpu"), t.Name, *o.CPU, "maxResources.cpu", caps.CPU, "resources.cpu", def.CPU)...)
 		out.CPU = o.CPU
@@ -130,6 +138,10 @@ func resolveResources(s *Session, t *tv1alpha1.VDITemplate) (mv1alpha1.ComputeRe
 // withinCap checks an override against the cap, or against the default when
 // the template sets no cap.
 func withinCap(path *field.Path, tpl string, v resource.Quantity, capName string, limit *resource.Quantity, defName string, def *resource.Quantity) field.ErrorList {
+	if v.Sign() <= 0 {
+		// Kubernetes reads a limit of 0 as no limit at all.
+		return field.ErrorList{field.Invalid(path, v.String(), "must be more than 0")}
+	}
 	if limit == nil && def == nil {
 		return field.ErrorList{field.Forbidden(path, fmt.Sprintf("VDITemplate %q sets neither %s nor %s, so it allows no override", tpl, capName, defName))}
 	}

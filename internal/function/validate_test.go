@@ -49,6 +49,26 @@ func TestValidateErrors(t *testing.T) {
 			}),
 			want: []string{`spec.resources.cpu: Forbidden: VDITemplate "ubuntu-gpu" sets neither maxResources.cpu nor resources.cpu, so it allows no override`},
 		},
+		"ZeroCPUAndMemory": {
+			reason:   "CPU or memory of 0, which Kubernetes reads as no limit at all, should be refused.",
+			session:  session(withCPU("0"), withMemory("0")),
+			template: template(),
+			want: []string{
+				`spec.resources.cpu: Invalid value: "0": must be more than 0`,
+				`spec.resources.memory: Invalid value: "0": must be more than 0`,
+			},
+		},
+		"TemplateWithoutLimits": {
+			reason:  "A template that sets no CPU or memory, with a session that sets none either, should be refused: the desktop would have no limits.",
+			session: session(),
+			template: template(func(t *tv1alpha1.VDITemplate) {
+				t.Spec.Resources.CPU, t.Spec.Resources.Memory = nil, nil
+			}),
+			want: []string{
+				`spec.resources.cpu: Required value: VDITemplate "ubuntu-gpu" sets no resources.cpu; a desktop needs a CPU limit`,
+				`spec.resources.memory: Required value: VDITemplate "ubuntu-gpu" sets no resources.memory; a desktop needs a memory limit`,
+			},
+		},
 		"GPUOnCPUTemplate": {
 			reason:  "A GPU asked of a template without GPUs should name the limit of zero.",
 			session: session(withGPU(1)),
@@ -109,13 +129,16 @@ func TestValidateErrors(t *testing.T) {
 			reason:   "A session name too long for its composed names should name the limit.",
 			session:  session(withName(strings.Repeat("a", 56))),
 			template: template(),
-			want:     []string{`metadata.name: Too long: may not be more than 55 bytes`},
+			want: []string{
+				`metadata.name: Too long: may not be more than 55 bytes`,
+				`metadata.name: Invalid value: "` + strings.Repeat("a", 56) + `": the desktop's host label "` + strings.Repeat("a", 56) + `-team-a-56" (<name>-<namespace>-<length of name>) must be no more than 63 characters`,
+			},
 		},
 		"HostLabelTooLong": {
 			reason:   "A session whose host label <name>-<namespace> is longer than a DNS label should name the limit.",
 			session:  session(withName(strings.Repeat("a", 50)), withNamespace("a-long-team-name")),
 			template: template(),
-			want:     []string{`metadata.name: Invalid value: "` + strings.Repeat("a", 50) + `": the desktop's host label "` + strings.Repeat("a", 50) + `-a-long-team-name" (<name>-<namespace>) must be no more than 63 characters`},
+			want:     []string{`metadata.name: Invalid value: "` + strings.Repeat("a", 50) + `": the desktop's host label "` + strings.Repeat("a", 50) + `-a-long-team-name-50" (<name>-<namespace>-<length of name>) must be no more than 63 characters`},
 		},
 		"NameWithDot": {
 			reason:   "A session name with a dot cannot name a Service.",
@@ -171,7 +194,7 @@ func TestValidatePlan(t *testing.T) {
 			want: want{
 				resources:  mv1alpha1.ComputeResources{CPU: q("4"), Memory: q("16Gi"), GPU: &mv1alpha1.GPUResources{Count: 1, ResourceName: "nvidia.com/gpu"}},
 				persistent: true, volumeSize: *q("20Gi"), storageClassName: ptr.To("fast-ssd"),
-				timeout: 8 * time.Hour, host: "alice-gpu-team-a.vdi.example.com",
+				timeout: 8 * time.Hour, host: "alice-gpu-team-a-9.vdi.example.com",
 			},
 		},
 		"Overrides": {
@@ -181,7 +204,7 @@ func TestValidatePlan(t *testing.T) {
 			want: want{
 				resources:  mv1alpha1.ComputeResources{CPU: q("6"), Memory: q("16Gi"), GPU: &mv1alpha1.GPUResources{Count: 2, ResourceName: "nvidia.com/gpu"}},
 				persistent: false, volumeSize: *q("50Gi"), storageClassName: ptr.To("local"),
-				timeout: 90 * time.Minute, host: "alice-gpu-team-a.vdi.example.com",
+				timeout: 90 * time.Minute, host: "alice-gpu-team-a-9.vdi.example.com",
 			},
 		},
 		"NoGPU": {
@@ -191,7 +214,7 @@ func TestValidatePlan(t *testing.T) {
 			want: want{
 				resources:  mv1alpha1.ComputeResources{CPU: q("4"), Memory: q("16Gi")},
 				volumeSize: *q("10Gi"), storageClassName: ptr.To("fast-ssd"),
-				timeout: 8 * time.Hour, host: "alice-gpu-team-a.vdi.example.com",
+				timeout: 8 * time.Hour, host: "alice-gpu-team-a-9.vdi.example.com",
 			},
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -195,4 +196,111 @@ func TestDesktop(t *testing.T) {
 		t.Errorf("the provider exited")
 	}
 
+}
+
+// TestDesktopDeadline holds that the provider removes a desktop at its
+// deadline, even though nothing but its own poll hook wakes it (the
+// provider polls every 10m here), makes no new Pod after it, and that the
+// API server lets a deadline only move earlier.
+func TestDesktopDeadline(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "deadline")
+	d := desktop(ns, "bob-dev", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04")
+	// Whole seconds: metav1.Time keeps no more.
+	deadline := time.Now().Add(8 * time.Second).Truncate(time.Second)
+	d.Spec.ForProvider.Deadline = &metav1.Time{Time: deadline}
+	if err := kube.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Pod is created with the kubelet's backstop", func(ctx context.Context) (bool, string, error) {
+		p, err := getPod(ctx, ns, "bob-dev")
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return p.Spec.ActiveDeadlineSeconds != nil && *p.Spec.ActiveDeadlineSeconds <= 8, fmt.Sprintf("activeDeadlineSeconds %v", p.Spec.ActiveDeadlineSeconds), nil
+	})
+
+	later := d.DeepCopy()
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), later); err != nil {
+		t.Fatal(err)
+	}
+	later.Spec.ForProvider.Deadline = &metav1.Time{Time: deadline.Add(time.Hour)}
+	if err := kube.Update(ctx, later); err == nil || !strings.Contains(err.Error(), "deadline may only move earlier once set") {
+		t.Errorf("moving the deadline later: want refused with %q, got %v", "deadline may only move earlier once set", err)
+	}
+
+	eventually(t, "Pod is removed at the deadline and the Desktop says why", func(ctx context.Context) (bool, string, error) {
+		_, perr := getPod(ctx, ns, "bob-dev")
+		got := &v1alpha1.Desktop{}
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
+			return false, "", err
+		}
+		r := got.GetCondition(xpv2.TypeReady)
+		return kerrors.IsNotFound(perr) && got.Status.AtProvider.Expired && strings.Contains(r.Message, "passed its deadline"),
+			fmt.Sprintf("pod: %v, expired %t, ready %s: %s", perr, got.Status.AtProvider.Expired, r.Status, r.Message), nil
+	})
+	// Nothing makes a new Pod past the deadline: a reconcile forced by a
+	// spec change (an earlier deadline is allowed) must not bring it back.
+	cur := &v1alpha1.Desktop{}
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.ForProvider.Deadline = &metav1.Time{Time: deadline.Add(-time.Second)}
+	if err := kube.Update(ctx, cur); err != nil {
+		t.Fatalf("moving the deadline earlier: want admitted, got %v", err)
+	}
+	eventually(t, "the Desktop observed its new spec", func(ctx context.Context) (bool, string, error) {
+		got := &v1alpha1.Desktop{}
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
+			return false, "", err
+		}
+		s := got.GetCondition(xpv2.TypeSynced)
+		return s.ObservedGeneration == got.Generation && s.Status == corev1.ConditionTrue, fmt.Sprintf("synced %s at generation %d of %d", s.Status, s.ObservedGeneration, got.Generation), nil
+	})
+	if _, err := getPod(ctx, ns, "bob-dev"); !kerrors.IsNotFound(err) {
+		t.Errorf("a Pod exists past the deadline: %v", err)
+	}
+	if err := kube.Delete(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "an expired Desktop deletes cleanly", func(ctx context.Context) (bool, string, error) {
+		err := kube.Get(ctx, client.ObjectKeyFromObject(d), &v1alpha1.Desktop{})
+		serr := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "bob-dev-credentials"}, &corev1.Secret{})
+		return kerrors.IsNotFound(err) && kerrors.IsNotFound(serr), fmt.Sprintf("desktop: %v, secret: %v", err, serr), nil
+	})
+}
+
+// TestDesktopBounds holds that the API server refuses a desktop whose CPU
+// or memory is 0 (no limit at all) and that the provider refuses one
+// without limits, saying so on the Desktop and making no Pod.
+func TestDesktopBounds(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "bounds")
+	zero := desktop(ns, "zero", "x")
+	zero.Spec.ForProvider.Resources.CPU = ptr.To(resource.MustParse("0"))
+	if err := kube.Create(ctx, zero); err == nil || !strings.Contains(err.Error(), "cpu must be more than 0") {
+		t.Errorf("cpu 0: want refused with %q, got %v", "cpu must be more than 0", err)
+	}
+	many := desktop(ns, "many", "x")
+	many.Spec.ForProvider.Resources.GPU.Count = 17
+	if err := kube.Create(ctx, many); err == nil || !strings.Contains(err.Error(), "spec.forProvider.resources.gpu.count") {
+		t.Errorf("17 GPUs: want refused, got %v", err)
+	}
+
+	unbounded := desktop(ns, "unbounded", "x")
+	unbounded.Spec.ForProvider.Resources = v1alpha1.ComputeResources{}
+	if err := kube.Create(ctx, unbounded); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Synced=False says the desktop needs limits", func(ctx context.Context) (bool, string, error) {
+		got := &v1alpha1.Desktop{}
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(unbounded), got); err != nil {
+			return false, "", err
+		}
+		s := got.GetCondition(xpv2.TypeSynced)
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "forProvider.resources.cpu is required"), s.Message, nil
+	})
+	if _, err := getPod(ctx, ns, "unbounded"); !kerrors.IsNotFound(err) {
+		t.Errorf("a Pod was made for a desktop without limits: %v", err)
+	}
 }

@@ -186,8 +186,11 @@ func TestProviderConfigKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "DesktopService through a kubeconfig is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
-	if err := kube.Get(ctx, types.NamespacedName{Namespace: remote, Name: "bob-dev"}, &corev1.Service{}); err != nil {
-		t.Errorf("Service is not in the target namespace %q: %v", remote, err)
+	// The target namespace is not the managed resource's own, and may be
+	// shared with other namespaces' managed resources: the Service's name
+	// carries the source namespace (target.QualifiedName).
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: remote, Name: "bob-dev-" + ns + "-7"}, &corev1.Service{}); err != nil {
+		t.Errorf("Service is not in the target namespace %q under its qualified name: %v", remote, err)
 	}
 	pc := &v1alpha1.ProviderConfig{}
 	eventually(t, "ProviderConfig counts its user", func(ctx context.Context) (bool, string, error) {

@@ -101,13 +101,16 @@ type VDITemplateSpec struct {
 type ResourceCaps struct {
 	// CPU cap.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="cpu must be more than 0"
 	CPU *resource.Quantity `json:"cpu,omitempty"`
 	// Memory cap.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="memory must be more than 0"
 	Memory *resource.Quantity `json:"memory,omitempty"`
 	// GPU count cap.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=16
 	GPU *int32 `json:"gpu,omitempty"`
 }
 

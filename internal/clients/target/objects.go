@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"maps"
 	"reflect"
+	"strconv"
 
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,13 +20,32 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 )
 
+// QualifiedName is the name, in namespace ns of the target cluster, of the
+// object that a managed resource of namespace mgNamespace names name: name
+// itself in the managed resource's own namespace, where names are already
+// unique; in any other namespace, which managed resources of several
+// namespaces may share through a ProviderConfig's targetNamespace,
+// <name>-<mgNamespace>-<len(name)>. The trailing length makes the mapping
+// one to one (it tells where name ends), so objects of different namespaces
+// never share a name; and since a managed resource can only name objects
+// through it, one namespace cannot reach another's. The result may exceed
+// the 63 characters a Pod's host name or a Service allows, and the API
+// server then refuses the object, naming the limit.
+func QualifiedName(mgNamespace, ns, name string) string {
+	if ns == mgNamespace {
+		return name
+	}
+	return name + "-" + mgNamespace + "-" + strconv.Itoa(len(name))
+}
+
 // ObjectMeta returns the metadata of an object that managed resource mg owns
-// in namespace ns of the target cluster: named by mg's external name, labelled
+// in namespace ns of the target cluster: named by mg's external name, as
+// QualifiedName qualifies it, labelled
 // with its owner and component, and annotated with mg's namespace/name so that
 // events on the object can be traced back to mg.
 func ObjectMeta(mg resource.Managed, ns, component string, o v1alpha1.Owner) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
-		Name:      meta.GetExternalName(mg),
+		Name:      QualifiedName(mg.GetNamespace(), ns, meta.GetExternalName(mg)),
 		Namespace: ns,
 		Labels: map[string]string{
 			v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,

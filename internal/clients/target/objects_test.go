@@ -66,6 +66,49 @@ func stamped() func(*corev1.Pod) {
 	return func(p *corev1.Pod) { target.Stamp(p, p.Spec) }
 }
 
+func TestQualifiedName(t *testing.T) {
+	cases := map[string]struct {
+		reason                string
+		mgNamespace, ns, name string
+		want                  string
+	}{
+		"OwnNamespace": {
+			reason:      "In the managed resource's own namespace the name should be kept: names are unique there.",
+			mgNamespace: "team-a", ns: "team-a", name: "alice-desktop",
+			want: "alice-desktop",
+		},
+		"SharedNamespace": {
+			reason:      "In another namespace the name should carry the managed resource's namespace and the name's length.",
+			mgNamespace: "team-a", ns: "desktops", name: "alice-desktop",
+			want: "alice-desktop-team-a-13",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, target.QualifiedName(tc.mgNamespace, tc.ns, tc.name)); diff != "" {
+				t.Errorf("\n%s\nQualifiedName(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// TestQualifiedNameNoCollisions holds that the names of managed resources
+// of different namespaces never meet in a shared namespace, for names and
+// namespaces that <name>-<namespace> alone would confuse.
+func TestQualifiedNameNoCollisions(t *testing.T) {
+	parts := []string{"a", "b", "c", "a-b", "b-c", "a-b-c", "1", "a-1", "b-1", "c-1", "a-b-1"}
+	seen := map[string]string{}
+	for _, ns := range parts {
+		for _, name := range parts {
+			got := target.QualifiedName(ns, "shared", name)
+			if prev, ok := seen[got]; ok {
+				t.Errorf("QualifiedName(%q, \"shared\", %q) = %q, the same as for %s", ns, name, got, prev)
+			}
+			seen[got] = ns + "/" + name
+		}
+	}
+}
+
 func TestObjectMeta(t *testing.T) {
 	type args struct {
 		mg        *v1alpha1.Desktop
@@ -82,13 +125,13 @@ func TestObjectMeta(t *testing.T) {
 			reason: "The object should be named by the external name, not the name, of the managed resource, labelled with owner and component, and annotated with the managed resource's namespace/name.",
 			args: args{
 				mg:        managed(withName("alice-desktop"), withExternalName("alice-7f3c")),
-				ns:        "desktops",
+				ns:        "team-a",
 				component: target.ComponentDesktop,
 				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
 			},
 			want: metav1.ObjectMeta{
 				Name:      "alice-7f3c",
-				Namespace: "desktops",
+				Namespace: "team-a",
 				Labels: map[string]string{
 					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
 					v1alpha1.LabelComponent: target.ComponentDesktop,
@@ -99,7 +142,7 @@ func TestObjectMeta(t *testing.T) {
 			},
 		},
 		"Component": {
-			reason: "The component label should carry the component passed in.",
+			reason: "The component label should carry the component passed in, and an object in a namespace other than the managed resource's, which may be shared, should be named <name>-<namespace>-<length of name>.",
 			args: args{
 				mg:        managed(withName("bob-home"), withExternalName("bob-home")),
 				ns:        "other",
@@ -107,7 +150,7 @@ func TestObjectMeta(t *testing.T) {
 				owner:     v1alpha1.Owner{Session: "s2", User: "bob"},
 			},
 			want: metav1.ObjectMeta{
-				Name:      "bob-home",
+				Name:      "bob-home-team-a-8",
 				Namespace: "other",
 				Labels: map[string]string{
 					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,

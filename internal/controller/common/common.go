@@ -47,16 +47,14 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 // when they change, when the ProviderConfig they use changes, and, when
 // targetEvents is not nil, when an object of theirs in the target cluster
 // changes (each event's object is that object). Reconciles are held to the
-// provider's global rate.
-func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent) error {
+// provider's global rate. extra options come after the common ones.
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent, extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(groupKind)
 	if err := addStateMetrics(mgr, o, gvk); err != nil {
 		return err
 	}
-	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(
-		ReconcilerOptions(mgr, o, name),
-		managed.WithTypedExternalConnector[T](conn),
-	)...)
+	opts := append(ReconcilerOptions(mgr, o, name), managed.WithTypedExternalConnector[T](conn))
+	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(opts, extra...)...)
 	users := UsersOfProviderConfig(mgr.GetClient(), gvk, o.Logger.WithValues("controller", name))
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).

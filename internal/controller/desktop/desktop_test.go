@@ -51,7 +51,7 @@ func TestConnect(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters, func() (string, error) { return "generated", nil })
+			c := newConnector(tc.clusters, DefaultBounds, func() (string, error) { return "generated", nil }, time.Now)
 			got, err := c.Connect(context.Background(), desktop())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -80,7 +80,7 @@ func TestConnect(t *testing.T) {
 // storedSecret returns the credentials Secret of desktop() in namespace
 // desktops as the provider stored it, holding password, modified by mods.
 func storedSecret(password string, mods ...func(*corev1.Secret)) *corev1.Secret {
-	s := credentials(desktop(), "desktops")
+	s := credentials(desktop(), "team-a")
 	s.Data = map[string][]byte{passwordKey: []byte(password)}
 	for _, m := range mods {
 		m(s)
@@ -91,13 +91,13 @@ func storedSecret(password string, mods ...func(*corev1.Secret)) *corev1.Secret 
 // errNotOurs is the error for an object of the desktop's name in namespace
 // desktops that provider-vdi did not make.
 func errNotOurs(kind, name string) error {
-	return targettest.ErrNotOurs(kind, name, "desktops")
+	return targettest.ErrNotOurs(kind, name, "team-a")
 }
 
 // errOthers is the error for an object of the desktop's name in namespace
 // desktops that the managed resource other made.
 func errOthers(kind, name, other string) error {
-	return targettest.ErrOthers(kind, name, "desktops", other, "team-a/alice-desktop")
+	return targettest.ErrOthers(kind, name, "team-a", other, "team-a/alice-desktop")
 }
 
 // getFn returns a MockGetFn that answers Pods with pod, Secrets with
@@ -151,7 +151,7 @@ func details(password string) managed.ConnectionDetails {
 }
 
 func TestObserve(t *testing.T) {
-	hash := target.Hash(buildPod(desktop(), "desktops"))
+	hash := target.Hash(buildPod(desktop(), "team-a"))
 	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
 
 	type want struct {
@@ -335,7 +335,7 @@ func TestObserve(t *testing.T) {
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
 						Ready:                 true,
-						SpecHash:              target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "desktops")),
+						SpecHash:              target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a")),
 						PendingRestart:        true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
@@ -404,7 +404,7 @@ func TestObserve(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops", password: func() (string, error) { return "", errBoom }}
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
 			got, err := e.Observe(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -443,7 +443,7 @@ func TestObserveWritesNothing(t *testing.T) {
 			return wrote("delete")(ctx, o)
 		},
 	}
-	e := &external{kube: kube, namespace: "desktops", password: func() (string, error) { return "", errBoom }}
+	e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
 	if _, err := e.Observe(context.Background(), desktop()); err != nil {
 		t.Errorf("\nObserve should only read the target cluster\nObserve(...): %v", err)
 	}
@@ -628,7 +628,7 @@ func TestCreate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.args.kube, namespace: "desktops", password: tc.args.password}
+			e := &external{kube: tc.args.kube, namespace: "team-a", bounds: DefaultBounds, password: tc.args.password}
 			got, err := e.Create(context.Background(), desktop())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -640,7 +640,7 @@ func TestCreate(t *testing.T) {
 				return
 			}
 			s := &corev1.Secret{}
-			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-desktop-credentials"}, s); err != nil {
+			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop-credentials"}, s); err != nil {
 				t.Fatalf("\n%s\nCreate(...): want the Secret in the target cluster: %v", tc.reason, err)
 			}
 			if diff := cmp.Diff(tc.want.stored, string(s.Data["password"])); diff != "" {
@@ -650,10 +650,10 @@ func TestCreate(t *testing.T) {
 				t.Errorf("\n%s\nCreate(...): -want Secret labels, +got Secret labels:\n%s", tc.reason, diff)
 			}
 			p := &corev1.Pod{}
-			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-desktop"}, p); err != nil {
+			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}, p); err != nil {
 				t.Fatalf("\n%s\nCreate(...): want the Pod in the target cluster: %v", tc.reason, err)
 			}
-			if !target.UpToDate(p, buildPod(desktop(), "desktops")) {
+			if !target.UpToDate(p, buildPod(desktop(), "team-a")) {
 				t.Errorf("\n%s\nCreate(...): want the Pod made from the Desktop's spec, got hash %q", tc.reason, target.Hash(p))
 			}
 		})
@@ -708,7 +708,7 @@ func TestUpdate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
 			got, err := e.Update(context.Background(), desktop())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -727,7 +727,7 @@ func TestUpdate(t *testing.T) {
 
 func checkExists(t *testing.T, reason string, kube client.Client, o client.Object, name string, want bool) {
 	t.Helper()
-	err := kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: name}, o)
+	err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: name}, o)
 	if err != nil && !kerrors.IsNotFound(err) {
 		t.Fatalf("\n%s\nGet(%T %q): %v", reason, o, name, err)
 	}
@@ -773,12 +773,12 @@ func TestDelete(t *testing.T) {
 		"DeletesBoth": {
 			reason: "Delete should delete the Pod and then its Secret, in the Desktop's target namespace.",
 			get:    both,
-			want:   want{deleted: []string{"Pod/desktops/alice-desktop", "Secret/desktops/alice-desktop-credentials"}},
+			want:   want{deleted: []string{"Pod/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"}},
 		},
 		"PodGone": {
 			reason: "Delete should delete the Secret when the Pod is already gone.",
 			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
-			want:   want{deleted: []string{"Secret/desktops/alice-desktop-credentials"}},
+			want:   want{deleted: []string{"Secret/team-a/alice-desktop-credentials"}},
 		},
 		"PodError": {
 			reason: "An error deleting the Pod should be returned, keeping the Secret the Pod may still use.",
@@ -786,7 +786,7 @@ func TestDelete(t *testing.T) {
 			errOn:  &corev1.Pod{},
 			want: want{
 				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
-				deleted: []string{"Pod/desktops/alice-desktop"},
+				deleted: []string{"Pod/team-a/alice-desktop"},
 			},
 		},
 		"SecretError": {
@@ -795,7 +795,7 @@ func TestDelete(t *testing.T) {
 			errOn:  &corev1.Secret{},
 			want: want{
 				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
-				deleted: []string{"Pod/desktops/alice-desktop", "Secret/desktops/alice-desktop-credentials"},
+				deleted: []string{"Pod/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"},
 			},
 		},
 		"PodNotOurs": {
@@ -808,14 +808,14 @@ func TestDelete(t *testing.T) {
 			get:    getFn(actualPod(desktop()), nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil),
 			want: want{
 				err:     errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"),
-				deleted: []string{"Pod/desktops/alice-desktop"},
+				deleted: []string{"Pod/team-a/alice-desktop"},
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var deleted []string
-			e := &external{kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "desktops"}
+			e := &external{kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktop())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -847,7 +847,7 @@ func TestDeleteFromCluster(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
 			if _, err := e.Delete(context.Background(), desktop()); err != nil {
 				t.Errorf("\n%s\nDelete(...): %v", tc.reason, err)
 			}
@@ -861,7 +861,7 @@ func TestDeleteFromCluster(t *testing.T) {
 func TestForObject(t *testing.T) {
 	withAnnotation := func(v string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-			Namespace:   "desktops",
+			Namespace:   "team-a",
 			Name:        "alice-desktop",
 			Annotations: map[string]string{v1alpha1.AnnotationManagedResource: v},
 		}}
@@ -878,12 +878,12 @@ func TestForObject(t *testing.T) {
 		},
 		"BuiltPod": {
 			reason: "A Pod buildPod made should map back to its Desktop.",
-			pod:    buildPod(desktop(), "desktops"),
+			pod:    buildPod(desktop(), "team-a"),
 			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}}},
 		},
 		"NoAnnotation": {
 			reason: "A Pod without the annotation should map to nothing.",
-			pod:    &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "other"}},
+			pod:    &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "other"}},
 		},
 		"NoNamespace": {
 			reason: "An annotation without a namespace/name separator should map to nothing.",

@@ -2,10 +2,13 @@ package desktop
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -80,7 +83,7 @@ func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
 			mountPath = "/home/ubuntu"
 		}
 		volumes = append(volumes, corev1.Volume{Name: homeVolume, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: p.Home.ClaimName},
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: target.QualifiedName(cr.GetNamespace(), ns, p.Home.ClaimName)},
 		}})
 		mounts = append(mounts, corev1.VolumeMount{Name: homeVolume, MountPath: mountPath})
 	}
@@ -127,6 +130,19 @@ func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
 		Spec   corev1.PodSpec    `json:"spec"`
 	}{pod.Labels, pod.Spec})
 	return pod
+}
+
+// withActiveDeadline has the kubelet stop pod at deadline, counted from now,
+// as a backstop should the provider not be there to remove it. The field is
+// set when the Pod is made and is not part of its spec hash: a deadline that
+// only moves earlier is the provider's to enforce, not a reason to replace a
+// running desktop.
+func withActiveDeadline(pod *corev1.Pod, deadline *metav1.Time, now time.Time) {
+	if deadline == nil {
+		return
+	}
+	s := math.Ceil(deadline.Sub(now).Seconds())
+	pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(max(s, 1)))
 }
 
 // resources requests and limits the same CPU and memory, so that a desktop

@@ -27,6 +27,10 @@ func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
 			Image: "ghcr.io/selkies/desktop:1",
 			URL:   "https://vdi.example/alice/",
+			Resources: v1alpha1.ComputeResources{
+				CPU:    ptr.To(resource.MustParse("2")),
+				Memory: ptr.To(resource.MustParse("4Gi")),
+			},
 		}},
 	}
 	meta.SetExternalName(d, "alice-desktop")
@@ -109,7 +113,7 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 	}}
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "desktops",
+			Namespace: "team-a",
 			Name:      "alice-desktop",
 			Labels: map[string]string{
 				"app.kubernetes.io/managed-by": "provider-vdi",
@@ -139,6 +143,10 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 				Name:  "desktop",
 				Image: "ghcr.io/selkies/desktop:1",
 				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				Resources: corev1.ResourceRequirements{
+					Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")},
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")},
+				},
 				Env: []corev1.EnvVar{
 					{Name: "SELKIES_PORT", Value: "8080"},
 					{Name: "SELKIES_ENABLE_BASIC_AUTH", Value: "true"},
@@ -272,7 +280,7 @@ func TestBuildPod(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := buildPod(tc.cr, "desktops")
+			got := buildPod(tc.cr, "team-a")
 			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildPod(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -419,7 +427,7 @@ func TestPodSpecHash(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			a, b := target.Hash(buildPod(tc.a, "desktops")), target.Hash(buildPod(tc.b, "desktops"))
+			a, b := target.Hash(buildPod(tc.a, "team-a")), target.Hash(buildPod(tc.b, "team-a"))
 			if a == "" || b == "" {
 				t.Fatalf("\n%s\nbuildPod(...): want stamped Pods, got hashes %q and %q", tc.reason, a, b)
 			}
@@ -476,7 +484,7 @@ func terminating() func(*corev1.Pod) {
 // actualPod returns the Pod buildPod makes of cr in namespace desktops, as if
 // read back from the cluster, modified by mods.
 func actualPod(cr *v1alpha1.Desktop, mods ...func(*corev1.Pod)) *corev1.Pod {
-	p := buildPod(cr, "desktops")
+	p := buildPod(cr, "team-a")
 	for _, m := range mods {
 		m(p)
 	}
@@ -485,8 +493,8 @@ func actualPod(cr *v1alpha1.Desktop, mods ...func(*corev1.Pod)) *corev1.Pod {
 
 func TestObservePod(t *testing.T) {
 	start := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	hash := target.Hash(buildPod(desktop(), "desktops"))
-	oldHash := target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "desktops"))
+	hash := target.Hash(buildPod(desktop(), "team-a"))
+	oldHash := target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a"))
 
 	cases := map[string]struct {
 		reason string
@@ -630,7 +638,7 @@ func TestObservePod(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := observe(tc.pod, buildPod(desktop(), "desktops"))
+			got := observe(tc.pod, buildPod(desktop(), "team-a"))
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("\n%s\nobserve(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -649,7 +657,7 @@ func TestCredentials(t *testing.T) {
 			cr:     desktop(),
 			want: &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{
-					Namespace: "desktops",
+					Namespace: "team-a",
 					Name:      "alice-desktop-credentials",
 					Labels: map[string]string{
 						"app.kubernetes.io/managed-by": "provider-vdi",
@@ -667,7 +675,7 @@ func TestCredentials(t *testing.T) {
 			cr:     desktop(withExternalName("alice-7f3c")),
 			want: &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{
-					Namespace: "desktops",
+					Namespace: "team-a",
 					Name:      "alice-7f3c-credentials",
 					Labels: map[string]string{
 						"app.kubernetes.io/managed-by": "provider-vdi",
@@ -683,7 +691,7 @@ func TestCredentials(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, credentials(tc.cr, "desktops")); diff != "" {
+			if diff := cmp.Diff(tc.want, credentials(tc.cr, "team-a")); diff != "" {
 				t.Errorf("\n%s\ncredentials(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

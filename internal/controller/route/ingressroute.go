@@ -77,7 +77,7 @@ func buildIngressRoute(cr *v1alpha1.DesktopRoute, ns string) *unstructured.Unstr
 		Routes: []route{{
 			Kind:     "Rule",
 			Match:    match,
-			Services: []routeService{{Name: p.ServiceName, Port: port}},
+			Services: []routeService{{Name: target.QualifiedName(cr.GetNamespace(), ns, p.ServiceName), Port: port}},
 		}},
 	}
 	if p.TLS != nil {

@@ -4,6 +4,7 @@ package route
 
 import (
 	"context"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -51,6 +53,9 @@ func traefikMissing(err error) error {
 // Observe reads the IngressRoute. It exists, is Available, and reports its URL
 // as soon as Traefik has it; it is up to date when made from the current spec.
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (managed.ExternalObservation, error) {
+	if err := checkHost(cr); err != nil && !xpmeta.WasDeleted(cr) {
+		return managed.ExternalObservation{}, err
+	}
 	want := buildIngressRoute(cr, e.namespace)
 	ir := &unstructured.Unstructured{}
 	ir.SetGroupVersionKind(IngressRouteGVK)
@@ -63,6 +68,17 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (mana
 	cr.Status.AtProvider.URL = URL(cr.Spec.ForProvider)
 	cr.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: target.UpToDate(ir, want)}, nil
+}
+
+// checkHost refuses a host whose first label is not that of the route's own
+// session and namespace: a route must never serve at, or shadow, the host of
+// another namespace's desktop.
+func checkHost(cr *v1alpha1.DesktopRoute) error {
+	want := v1alpha1.HostLabel(cr.Spec.ForProvider.Session, cr.GetNamespace())
+	if label, _, _ := strings.Cut(cr.Spec.ForProvider.Host, "."); label != want {
+		return errors.Errorf("forProvider.host %q must start with %q, the host label of session %q in namespace %q (<session>-<namespace>-<length of session>); a route may not serve another session's host", cr.Spec.ForProvider.Host, want+".", cr.Spec.ForProvider.Session, cr.GetNamespace())
+	}
+	return nil
 }
 
 // Create creates the IngressRoute.

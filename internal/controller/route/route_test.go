@@ -39,7 +39,7 @@ func desktopRoute(mods ...func(*v1alpha1.DesktopRoute)) *v1alpha1.DesktopRoute {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-route"},
 		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
 			Owner:       v1alpha1.Owner{Session: "s1", User: "alice"},
-			Host:        "vdi.example",
+			Host:        "s1-team-a-2.vdi.example",
 			ServiceName: "alice-svc",
 		}},
 	}
@@ -167,23 +167,23 @@ func TestBuildIngressRoute(t *testing.T) {
 		"HostOnly": {
 			reason: "A route without a path prefix should match the host alone, and send to the Service's port 8080 by default.",
 			cr:     desktopRoute(),
-			want:   want{spec: spec("Host(`vdi.example`)", 8080), labels: labels, annotations: annotations},
+			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080), labels: labels, annotations: annotations},
 		},
 		"RootPathPrefix": {
 			reason: "A path prefix of / should match the host alone.",
 			cr:     desktopRoute(withPathPrefix("/")),
-			want:   want{spec: spec("Host(`vdi.example`)", 8080), labels: labels, annotations: annotations},
+			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080), labels: labels, annotations: annotations},
 		},
 		"PathPrefix": {
 			reason: "A route with a path prefix should match host and prefix.",
 			cr:     desktopRoute(withPathPrefix("/alice")),
-			want:   want{spec: spec("Host(`vdi.example`) && PathPrefix(`/alice`)", 8080), labels: labels, annotations: annotations},
+			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`) && PathPrefix(`/alice`)", 8080), labels: labels, annotations: annotations},
 		},
 		"TLSSecret": {
 			reason: "A route with a TLS Secret should name it and nothing else in its TLS block.",
 			cr:     desktopRoute(withTLS("vdi-tls", "")),
 			want: want{
-				spec:        spec("Host(`vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
+				spec:        spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
 				labels:      labels,
 				annotations: annotations,
 			},
@@ -192,7 +192,7 @@ func TestBuildIngressRoute(t *testing.T) {
 			reason: "A route with a certificate resolver should name it in its TLS block.",
 			cr:     desktopRoute(withTLS("", "letsencrypt")),
 			want: want{
-				spec:        spec("Host(`vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
+				spec:        spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
 				labels:      labels,
 				annotations: annotations,
 			},
@@ -201,7 +201,7 @@ func TestBuildIngressRoute(t *testing.T) {
 			reason: "Entry points, Service name and port should be passed to the IngressRoute.",
 			cr:     desktopRoute(withEntryPoints("websecure"), withService("bob-svc", 3000)),
 			want: want{
-				spec: spec("Host(`vdi.example`)", 3000, func(s map[string]any) {
+				spec: spec("Host(`s1-team-a-2.vdi.example`)", 3000, func(s map[string]any) {
 					s["entryPoints"] = []any{"websecure"}
 					s["routes"].([]any)[0].(map[string]any)["services"] = []any{map[string]any{"name": "bob-svc", "port": int64(3000)}}
 				}),
@@ -212,11 +212,11 @@ func TestBuildIngressRoute(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := buildIngressRoute(tc.cr, "desktops")
+			got := buildIngressRoute(tc.cr, "team-a")
 			if diff := cmp.Diff(IngressRouteGVK, got.GroupVersionKind()); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want GVK, +got GVK:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, client.ObjectKeyFromObject(got)); diff != "" {
+			if diff := cmp.Diff(types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, client.ObjectKeyFromObject(got)); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want key, +got key:\n%s", tc.reason, diff)
 			}
 			if diff := cmp.Diff(tc.want.spec, got.Object["spec"]); diff != "" {
@@ -258,7 +258,7 @@ func TestSpecHash(t *testing.T) {
 		"HostChanged": {
 			reason: "A new host should change the hash.",
 			a:      desktopRoute(),
-			b:      desktopRoute(withHost("other.example")),
+			b:      desktopRoute(withHost("s1-team-a-2.other.example")),
 		},
 		"PathPrefixChanged": {
 			reason: "A new path prefix should change the hash.",
@@ -278,7 +278,7 @@ func TestSpecHash(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			a, b := target.Hash(buildIngressRoute(tc.a, "desktops")), target.Hash(buildIngressRoute(tc.b, "desktops"))
+			a, b := target.Hash(buildIngressRoute(tc.a, "team-a")), target.Hash(buildIngressRoute(tc.b, "team-a"))
 			if diff := cmp.Diff(tc.same, a == b); diff != "" {
 				t.Errorf("\n%s\nhashes %q and %q equal: -want, +got:\n%s", tc.reason, a, b, diff)
 			}
@@ -333,17 +333,17 @@ func kubeServingRoutes(objs ...client.Object) client.Client {
 
 // actual returns the IngressRoute made of cr in namespace desktops.
 func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
-	return buildIngressRoute(cr, "desktops")
+	return buildIngressRoute(cr, "team-a")
 }
 
 // errNotOurs is the error for an IngressRoute alice-route in namespace
 // desktops that provider-vdi did not make.
-var errNotOurs = targettest.ErrNotOurs("IngressRoute", "alice-route", "desktops")
+var errNotOurs = targettest.ErrNotOurs("IngressRoute", "alice-route", "team-a")
 
 // errOthers is the error for an IngressRoute alice-route in namespace
 // desktops that the DesktopRoute other made.
 func errOthers(other string) error {
-	return targettest.ErrOthers("IngressRoute", "alice-route", "desktops", other, "team-a/alice-route")
+	return targettest.ErrOthers("IngressRoute", "alice-route", "team-a", other, "team-a/alice-route")
 }
 
 // getIngressRoute answers every Get with ir.
@@ -428,7 +428,7 @@ func TestObserve(t *testing.T) {
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
 				cr: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
-					withURL("https://vdi.example/alice/"), withConditions(xpv2.Available())),
+					withURL("https://s1-team-a-2.vdi.example/alice/"), withConditions(xpv2.Available())),
 			},
 		},
 		"NotOurs": {
@@ -443,19 +443,37 @@ func TestObserve(t *testing.T) {
 			cr:     desktopRoute(),
 			want:   want{err: errOthers("team-b/alice-route"), cr: desktopRoute()},
 		},
+		"AnotherNamespacesHost": {
+			reason: "A route whose host is another namespace's session's (s1 of namespace team-b) should be refused before anything is read, so that no namespace can shadow another's desktop.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			cr:     desktopRoute(withHost("s1-team-b-2.vdi.example")),
+			want: want{
+				err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
+				cr:  desktopRoute(withHost("s1-team-b-2.vdi.example")),
+			},
+		},
+		"AmbiguousHost": {
+			reason: "The host <session>-<namespace> of session s1-team in namespace a, which would collide with s1 in team-a, should be refused for s1 in team-a.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			cr:     desktopRoute(withHost("s1-team-a.vdi.example")),
+			want: want{
+				err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
+				cr:  desktopRoute(withHost("s1-team-a.vdi.example")),
+			},
+		},
 		"SpecChanged": {
 			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",
 			kube:   kubeServingRoutes(actual(desktopRoute())),
-			cr:     desktopRoute(withHost("other.example")),
+			cr:     desktopRoute(withHost("s1-team-a-2.other.example")),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktopRoute(withHost("other.example"), withURL("http://other.example/"), withConditions(xpv2.Available())),
+				cr: desktopRoute(withHost("s1-team-a-2.other.example"), withURL("http://s1-team-a-2.other.example/"), withConditions(xpv2.Available())),
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			got, err := e.Observe(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -507,7 +525,7 @@ func TestCreate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), desktopRoute())
 			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -517,7 +535,7 @@ func TestCreate(t *testing.T) {
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got); err != nil {
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got); err != nil {
 				t.Fatalf("\n%s\nCreate(...): want the IngressRoute in the target cluster: %v", tc.reason, err)
 			}
 			if !target.UpToDate(got, actual(desktopRoute())) {
@@ -570,8 +588,8 @@ func TestUpdate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
-			_, err := e.Update(context.Background(), desktopRoute(withHost("other.example")))
+			e := &external{kube: tc.kube, namespace: "team-a"}
+			_, err := e.Update(context.Background(), desktopRoute(withHost("s1-team-a-2.other.example")))
 			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
@@ -588,7 +606,7 @@ func TestUpdateInCluster(t *testing.T) {
 		"HostChanged": {
 			reason: "Update should bring the IngressRoute to the new host.",
 			was:    desktopRoute(),
-			is:     desktopRoute(withHost("other.example")),
+			is:     desktopRoute(withHost("s1-team-a-2.other.example")),
 		},
 		"TLSRemoved": {
 			reason: "Update should drop a TLS block the spec no longer has.",
@@ -602,13 +620,13 @@ func TestUpdateInCluster(t *testing.T) {
 			// Fields Traefik or other controllers add stay untouched.
 			was.SetLabels(map[string]string{"extra": "kept"})
 			kube := kubeServingRoutes(was)
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			if _, err := e.Update(context.Background(), tc.is); err != nil {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got); err != nil {
+			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got); err != nil {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}
 			want := actual(tc.is)
@@ -671,7 +689,7 @@ func TestDelete(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktopRoute())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -681,7 +699,7 @@ func TestDelete(t *testing.T) {
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-route"}, got)
+			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got)
 			if err != nil && !kerrors.IsNotFound(err) {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}

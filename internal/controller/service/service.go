@@ -52,11 +52,12 @@ func port(cr *v1alpha1.DesktopService) int32 {
 // the desktop Pod by name and serves its port.
 func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 	p := cr.Spec.ForProvider
+	desktop := target.QualifiedName(cr.GetNamespace(), ns, p.DesktopName)
 	s := &corev1.Service{
 		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentService, p.Owner),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
-			Selector: map[string]string{v1alpha1.LabelDesktop: p.DesktopName},
+			Selector: map[string]string{v1alpha1.LabelDesktop: desktop},
 			Ports: []corev1.ServicePort{{
 				Name:       "http",
 				Protocol:   corev1.ProtocolTCP,
@@ -77,6 +78,7 @@ func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 // its port.
 func buildPolicy(cr *v1alpha1.DesktopService, ns string) *networkingv1.NetworkPolicy {
 	p := cr.Spec.ForProvider
+	desktop := target.QualifiedName(cr.GetNamespace(), ns, p.DesktopName)
 	ingressNS := p.IngressNamespace
 	if ingressNS == "" {
 		ingressNS = "traefik"
@@ -84,7 +86,7 @@ func buildPolicy(cr *v1alpha1.DesktopService, ns string) *networkingv1.NetworkPo
 	np := &networkingv1.NetworkPolicy{
 		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentService, p.Owner),
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelDesktop: p.DesktopName}},
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelDesktop: desktop}},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				From: []networkingv1.NetworkPolicyPeer{{

@@ -69,7 +69,7 @@ func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopService) {
 
 func objectMeta() metav1.ObjectMeta {
 	return metav1.ObjectMeta{
-		Namespace: "desktops",
+		Namespace: "team-a",
 		Name:      "alice-svc",
 		Labels: map[string]string{
 			"app.kubernetes.io/managed-by": "provider-vdi",
@@ -87,24 +87,24 @@ var ignoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v
 // actual returns the Service and NetworkPolicy made of cr in namespace
 // desktops, as read back from the cluster: the Service has a cluster IP.
 func actual(cr *v1alpha1.DesktopService, clusterIP string) (*corev1.Service, *networkingv1.NetworkPolicy) {
-	svc := buildService(cr, "desktops")
+	svc := buildService(cr, "team-a")
 	svc.Spec.ClusterIP = clusterIP
 	if clusterIP != "" {
 		svc.Spec.ClusterIPs = []string{clusterIP}
 	}
-	return svc, buildPolicy(cr, "desktops")
+	return svc, buildPolicy(cr, "team-a")
 }
 
 // errNotOurs is the error for an object alice-svc in namespace desktops that
 // provider-vdi did not make.
 func errNotOurs(kind string) error {
-	return targettest.ErrNotOurs(kind, "alice-svc", "desktops")
+	return targettest.ErrNotOurs(kind, "alice-svc", "team-a")
 }
 
 // errOthers is the error for an object alice-svc in namespace desktops that
 // the DesktopService other made.
 func errOthers(kind, other string) error {
-	return targettest.ErrOthers(kind, "alice-svc", "desktops", other, "team-a/alice-svc")
+	return targettest.ErrOthers(kind, "alice-svc", "team-a", other, "team-a/alice-svc")
 }
 
 // TestConnect checks what this kind's connector makes of a connected
@@ -171,7 +171,7 @@ func TestBuildService(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := buildService(tc.cr, "desktops")
+			got := buildService(tc.cr, "team-a")
 			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildService(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -216,7 +216,7 @@ func TestBuildPolicy(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := buildPolicy(tc.cr, "desktops")
+			got := buildPolicy(tc.cr, "team-a")
 			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildPolicy(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -260,11 +260,11 @@ func TestSpecHash(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			svcA, svcB := target.Hash(buildService(tc.a, "desktops")), target.Hash(buildService(tc.b, "desktops"))
+			svcA, svcB := target.Hash(buildService(tc.a, "team-a")), target.Hash(buildService(tc.b, "team-a"))
 			if diff := cmp.Diff(tc.sameSvc, svcA == svcB); diff != "" {
 				t.Errorf("\n%s\nService hashes %q and %q equal: -want, +got:\n%s", tc.reason, svcA, svcB, diff)
 			}
-			npA, npB := target.Hash(buildPolicy(tc.a, "desktops")), target.Hash(buildPolicy(tc.b, "desktops"))
+			npA, npB := target.Hash(buildPolicy(tc.a, "team-a")), target.Hash(buildPolicy(tc.b, "team-a"))
 			if diff := cmp.Diff(tc.samePolicy, npA == npB); diff != "" {
 				t.Errorf("\n%s\nNetworkPolicy hashes %q and %q equal: -want, +got:\n%s", tc.reason, npA, npB, diff)
 			}
@@ -402,7 +402,7 @@ func TestObserve(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			cr := desktopService()
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			got, err := e.Observe(context.Background(), cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -487,7 +487,7 @@ func TestCreate(t *testing.T) {
 					return fail(o)
 				},
 			}
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), desktopService())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -500,12 +500,12 @@ func TestCreate(t *testing.T) {
 
 	t.Run("InCluster", func(t *testing.T) {
 		kube := targettest.Kube()
-		e := &external{kube: kube, namespace: "desktops"}
+		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Create(context.Background(), desktopService()); err != nil {
 			t.Fatalf("Create(...): %v", err)
 		}
 		gotSvc, gotNP := &corev1.Service{}, &networkingv1.NetworkPolicy{}
-		key := types.NamespacedName{Namespace: "desktops", Name: "alice-svc"}
+		key := types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}
 		if err := kube.Get(context.Background(), key, gotSvc); err != nil {
 			t.Fatalf("\nCreate should create the Service\nGet(...): %v", err)
 		}
@@ -584,7 +584,7 @@ func TestUpdate(t *testing.T) {
 					return fail(o)
 				},
 			}
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), desktopService(withPort(3000)))
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -623,13 +623,13 @@ func TestUpdateInCluster(t *testing.T) {
 			svc, np := actual(tc.was, "10.96.0.10")
 			svc.Spec.SessionAffinity = corev1.ServiceAffinityNone // Defaulted by the API server.
 			kube := targettest.Kube(svc, np)
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			if _, err := e.Update(context.Background(), tc.is); err != nil {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
 			}
 
 			gotSvc, gotNP := &corev1.Service{}, &networkingv1.NetworkPolicy{}
-			key := types.NamespacedName{Namespace: "desktops", Name: "alice-svc"}
+			key := types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}
 			if err := kube.Get(context.Background(), key, gotSvc); err != nil {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}
@@ -733,7 +733,7 @@ func TestDelete(t *testing.T) {
 					return fail(o)
 				},
 			}
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktopService())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -747,11 +747,11 @@ func TestDelete(t *testing.T) {
 	t.Run("InCluster", func(t *testing.T) {
 		svc, np := actual(desktopService(), "10.96.0.10")
 		kube := targettest.Kube(svc, np)
-		e := &external{kube: kube, namespace: "desktops"}
+		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Delete(context.Background(), desktopService()); err != nil {
 			t.Fatalf("Delete(...): %v", err)
 		}
-		key := types.NamespacedName{Namespace: "desktops", Name: "alice-svc"}
+		key := types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}
 		if err := kube.Get(context.Background(), key, &corev1.Service{}); !kerrors.IsNotFound(err) {
 			t.Errorf("\nDelete should delete the Service\nGet(...): %v", err)
 		}

@@ -70,7 +70,7 @@ func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopVolume) {
 func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
 	c := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "desktops",
+			Namespace: "team-a",
 			Name:      "alice-home",
 			Labels: map[string]string{
 				"app.kubernetes.io/managed-by": "provider-vdi",
@@ -124,12 +124,12 @@ func deleting() func(*corev1.PersistentVolumeClaim) {
 
 // errNotOurs is the error for a claim alice-home in namespace desktops that
 // provider-vdi did not make.
-var errNotOurs = targettest.ErrNotOurs("PersistentVolumeClaim", "alice-home", "desktops")
+var errNotOurs = targettest.ErrNotOurs("PersistentVolumeClaim", "alice-home", "team-a")
 
 // errOthers is the error for a claim alice-home in namespace desktops that
 // the DesktopVolume other made.
 func errOthers(other string) error {
-	return targettest.ErrOthers("PersistentVolumeClaim", "alice-home", "desktops", other, "team-a/alice-home")
+	return targettest.ErrOthers("PersistentVolumeClaim", "alice-home", "team-a", other, "team-a/alice-home")
 }
 
 // TestConnect checks what this kind's connector makes of a connected
@@ -184,7 +184,7 @@ func TestBuildClaim(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, buildClaim(tc.cr, "desktops")); diff != "" {
+			if diff := cmp.Diff(tc.want, buildClaim(tc.cr, "team-a")); diff != "" {
 				t.Errorf("\n%s\nbuildClaim(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
@@ -305,7 +305,7 @@ func TestObserve(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			got, err := e.Observe(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -352,7 +352,7 @@ func TestCreate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), volume())
 			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -361,7 +361,7 @@ func TestCreate(t *testing.T) {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, got); err != nil {
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
 				t.Fatalf("\n%s\nCreate(...): want the claim in the target cluster: %v", tc.reason, err)
 			}
 			if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
@@ -427,7 +427,7 @@ func TestUpdate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -436,7 +436,7 @@ func TestUpdate(t *testing.T) {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, got); err != nil {
+			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}
 			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
@@ -489,7 +489,7 @@ func TestUpdateRefusesShrink(t *testing.T) {
 					return nil
 				},
 			}
-			e := &external{kube: kube, namespace: "desktops"}
+			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), volume(withSize(tc.want)))
 			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -553,7 +553,7 @@ func TestDelete(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "desktops"}
+			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), volume())
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -561,7 +561,7 @@ func TestDelete(t *testing.T) {
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "desktops", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
+			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
 			if err != nil && !kerrors.IsNotFound(err) {
 				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
 			}

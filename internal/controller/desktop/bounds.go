@@ -1,0 +1,49 @@
+package desktop
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+// Bounds are the most one desktop may have, whoever asks for it. Templates
+// cap what sessions ask for, but anyone allowed to create Desktops directly
+// bypasses templates: these bounds are the provider's own, set by the
+// platform with the provider's flags.
+type Bounds struct {
+	// CPU, Memory and GPUs are the most a desktop may limit itself to.
+	CPU, Memory resource.Quantity
+	GPUs        int32
+}
+
+// DefaultBounds are the provider's flags' defaults.
+var DefaultBounds = Bounds{CPU: resource.MustParse("64"), Memory: resource.MustParse("512Gi"), GPUs: 8}
+
+// check refuses a desktop without CPU and memory limits, since a Pod
+// without them may take a whole node, or with more than the bounds.
+func (b Bounds) check(r v1alpha1.ComputeResources) error {
+	var errs []error
+	quantity := func(name string, q *resource.Quantity, most resource.Quantity) {
+		switch {
+		case q == nil:
+			errs = append(errs, fmt.Errorf("forProvider.resources.%s is required: a desktop without a %s limit could take its whole node", name, name))
+		case q.Sign() <= 0:
+			errs = append(errs, fmt.Errorf("forProvider.resources.%s must be more than 0, not %s", name, q.String()))
+		case q.Cmp(most) > 0:
+			errs = append(errs, fmt.Errorf("forProvider.resources.%s %s is more than %s, the most this provider allows a desktop (--max-desktop-%s)", name, q.String(), most.String(), name))
+		}
+	}
+	quantity("cpu", r.CPU, b.CPU)
+	quantity("memory", r.Memory, b.Memory)
+	if r.GPU != nil && r.GPU.Count > b.GPUs {
+		errs = append(errs, fmt.Errorf("forProvider.resources.gpu.count %d is more than %d, the most this provider allows a desktop (--max-desktop-gpus)", r.GPU.Count, b.GPUs))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Wrap(errors.Join(errs...), "desktop out of bounds")
+}

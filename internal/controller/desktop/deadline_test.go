@@ -1,0 +1,306 @@
+package desktop
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
+)
+
+var deadline = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func withDeadline(t time.Time) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.Deadline = &metav1.Time{Time: t} }
+}
+
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func TestObservePastDeadline(t *testing.T) {
+	const msg = "the desktop passed its deadline of 2026-11-26T12:00:00Z; its Pod is removed and no new one is made"
+	type want struct {
+		o       managed.ExternalObservation
+		err     error
+		expired bool
+		message string
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		cr     *v1alpha1.Desktop
+		now    time.Time
+		want   want
+	}{
+		"BeforeDeadline": {
+			reason: "Before its deadline a running desktop should be observed as usual.",
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept")),
+			cr:     desktop(withDeadline(deadline)),
+			now:    deadline.Add(-time.Second),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept")}},
+		},
+		"PodRunsPastDeadline": {
+			reason: "At its deadline a desktop whose Pod still runs should exist but not be up to date, so that Update removes the Pod.",
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept")),
+			cr:     desktop(withDeadline(deadline)),
+			now:    deadline,
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, expired: true, message: msg},
+		},
+		"PodGonePastDeadline": {
+			reason: "Past its deadline a desktop without Pod should exist and be up to date, so that no new Pod is created.",
+			kube:   targettest.Kube(storedSecret("kept")),
+			cr:     desktop(withDeadline(deadline)),
+			now:    deadline.Add(time.Hour),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, expired: true, message: msg},
+		},
+		"DeletedPastDeadline": {
+			reason: "A desktop being deleted past its deadline should be observed as usual, so that its deletion completes once its objects are gone.",
+			kube:   targettest.Kube(),
+			cr:     desktop(withDeadline(deadline), beingDeleted()),
+			now:    deadline.Add(time.Hour),
+			want:   want{o: managed.ExternalObservation{ResourceExists: false}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now)}
+			got, err := e.Observe(context.Background(), tc.cr)
+			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.o, got); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if tc.cr.Status.AtProvider.Expired != tc.want.expired {
+				t.Errorf("\n%s\nObserve(...): want atProvider.expired %t, got %t", tc.reason, tc.want.expired, tc.cr.Status.AtProvider.Expired)
+			}
+			if tc.want.message != "" && tc.cr.Status.AtProvider.Message != tc.want.message {
+				t.Errorf("\n%s\nObserve(...): want atProvider.message %q, got %q", tc.reason, tc.want.message, tc.cr.Status.AtProvider.Message)
+			}
+		})
+	}
+}
+
+func TestCreateDeadline(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		cr     *v1alpha1.Desktop
+		now    time.Time
+		want   *int64
+		err    error
+	}{
+		"BackstopSet": {
+			reason: "A desktop with a deadline should get activeDeadlineSeconds up to it, so that the kubelet stops it should the provider not.",
+			cr:     desktop(withDeadline(deadline)),
+			now:    deadline.Add(-90*time.Minute - 500*time.Millisecond),
+			want:   ptr.To[int64](5401),
+		},
+		"NoDeadline": {
+			reason: "A desktop without deadline should get no activeDeadlineSeconds.",
+			cr:     desktop(),
+			now:    deadline,
+		},
+		"PastDeadline": {
+			reason: "Create past the deadline should refuse and make nothing.",
+			cr:     desktop(withDeadline(deadline)),
+			now:    deadline,
+			err:    errors.New("cannot create desktop: its deadline 2026-11-26T12:00:00Z has passed"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			kube := targettest.Kube()
+			e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now), password: func() (string, error) { return "pw", nil }}
+			_, err := e.Create(context.Background(), tc.cr)
+			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
+				t.Fatalf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			pod := &corev1.Pod{}
+			found, _ := target.Get(context.Background(), kube, podKey(pod))
+			if tc.err != nil {
+				if found {
+					t.Errorf("\n%s\nCreate(...): want no Pod, got one", tc.reason)
+				}
+				return
+			}
+			if diff := cmp.Diff(tc.want, pod.Spec.ActiveDeadlineSeconds); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want activeDeadlineSeconds, +got:\n%s", tc.reason, diff)
+			}
+			if !target.UpToDate(pod, buildPod(tc.cr, "team-a")) {
+				t.Errorf("\n%s\nCreate(...): the backstop must not change the Pod's spec hash", tc.reason)
+			}
+		})
+	}
+}
+
+func podKey(p *corev1.Pod) *corev1.Pod {
+	p.SetNamespace("team-a")
+	p.SetName("alice-desktop")
+	return p
+}
+
+func TestUntilDeadline(t *testing.T) {
+	hook := untilDeadline(at(deadline.Add(-10 * time.Second)))
+	cases := map[string]struct {
+		reason string
+		mg     *v1alpha1.Desktop
+		want   time.Duration
+	}{
+		"DeadlineBeforePoll": {
+			reason: "A deadline before the next poll should bring the next reconcile to just after it.",
+			mg:     desktop(withDeadline(deadline)),
+			want:   11 * time.Second,
+		},
+		"DeadlineAfterPoll": {
+			reason: "A deadline after the next poll should leave the poll interval as it is.",
+			mg:     desktop(withDeadline(deadline.Add(time.Hour))),
+			want:   time.Minute,
+		},
+		"PastDeadline": {
+			reason: "A deadline already past should leave the poll interval as it is.",
+			mg:     desktop(withDeadline(deadline.Add(-time.Hour))),
+			want:   time.Minute,
+		},
+		"NoDeadline": {
+			reason: "Without deadline the poll interval should stay.",
+			mg:     desktop(),
+			want:   time.Minute,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, hook(tc.mg, time.Minute)); diff != "" {
+				t.Errorf("\n%s\nuntilDeadline(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestBounds(t *testing.T) {
+	q := func(s string) *resource.Quantity { return ptr.To(resource.MustParse(s)) }
+	b := Bounds{CPU: resource.MustParse("8"), Memory: resource.MustParse("32Gi"), GPUs: 2}
+	cases := map[string]struct {
+		reason string
+		r      v1alpha1.ComputeResources
+		want   error
+	}{
+		"Within": {
+			reason: "Resources within the bounds should pass.",
+			r:      v1alpha1.ComputeResources{CPU: q("8"), Memory: q("32Gi"), GPU: &v1alpha1.GPUResources{Count: 2}},
+		},
+		"NoLimits": {
+			reason: "A desktop without CPU and memory limits should be refused: it could take its whole node.",
+			r:      v1alpha1.ComputeResources{},
+			want: errors.Wrap(errors.Join(
+				errors.New("forProvider.resources.cpu is required: a desktop without a cpu limit could take its whole node"),
+				errors.New("forProvider.resources.memory is required: a desktop without a memory limit could take its whole node"),
+			), "desktop out of bounds"),
+		},
+		"Zero": {
+			reason: "A CPU or memory of 0, which Kubernetes reads as no limit, should be refused.",
+			r:      v1alpha1.ComputeResources{CPU: q("0"), Memory: q("0")},
+			want: errors.Wrap(errors.Join(
+				errors.New("forProvider.resources.cpu must be more than 0, not 0"),
+				errors.New("forProvider.resources.memory must be more than 0, not 0"),
+			), "desktop out of bounds"),
+		},
+		"Above": {
+			reason: "Resources above the provider's bounds should be refused, naming the flag.",
+			r:      v1alpha1.ComputeResources{CPU: q("9"), Memory: q("32Gi"), GPU: &v1alpha1.GPUResources{Count: 3}},
+			want: errors.Wrap(errors.Join(
+				errors.New("forProvider.resources.cpu 9 is more than 8, the most this provider allows a desktop (--max-desktop-cpu)"),
+				errors.New("forProvider.resources.gpu.count 3 is more than 2, the most this provider allows a desktop (--max-desktop-gpus)"),
+			), "desktop out of bounds"),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, b.check(tc.r), test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\ncheck(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestObserveOutOfBounds(t *testing.T) {
+	e := &external{kube: &test.MockClient{MockGet: test.NewMockGetFn(errors.New("nothing must be read"))}, namespace: "team-a", bounds: Bounds{CPU: resource.MustParse("1"), Memory: resource.MustParse("1Gi")}}
+	_, err := e.Observe(context.Background(), desktop())
+	want := errors.Wrap(errors.Join(
+		errors.New("forProvider.resources.cpu 2 is more than 1, the most this provider allows a desktop (--max-desktop-cpu)"),
+		errors.New("forProvider.resources.memory 4Gi is more than 1Gi, the most this provider allows a desktop (--max-desktop-memory)"),
+	), "desktop out of bounds")
+	if diff := cmp.Diff(want, err, test.EquateErrors()); diff != "" {
+		t.Errorf("\nA desktop out of bounds should be refused before anything is read.\nObserve(...): -want error, +got error:\n%s", diff)
+	}
+	// A desktop being deleted is observed whatever its bounds, so that its
+	// deletion is never held up: here it reaches the (failing) read.
+	_, err = e.Observe(context.Background(), desktop(beingDeleted()))
+	if diff := cmp.Diff(errors.Wrapf(errors.New("nothing must be read"), "cannot get %s %q", "Pod", "alice-desktop"), err, test.EquateErrors()); diff != "" {
+		t.Errorf("\nA desktop being deleted should be observed whatever its bounds.\nObserve(...): -want error, +got error:\n%s", diff)
+	}
+}
+
+func TestCreateHome(t *testing.T) {
+	claim := func(mr, session string) *corev1.PersistentVolumeClaim {
+		c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{
+			Namespace: "team-a", Name: "alice-home",
+			Labels:      map[string]string{v1alpha1.LabelSession: session},
+			Annotations: map[string]string{v1alpha1.AnnotationManagedResource: mr},
+		}}
+		return c
+	}
+	cases := map[string]struct {
+		reason string
+		kube   client.Client
+		want   error
+	}{
+		"OwnClaim": {
+			reason: "A claim made for the desktop's own session should be mounted.",
+			kube:   targettest.Kube(claim("team-a/alice-home", "s1")),
+		},
+		"NoClaimYet": {
+			reason: "A claim that does not exist yet should not hold up the desktop: the Pod waits for it.",
+			kube:   targettest.Kube(),
+		},
+		"OtherSessionsClaim": {
+			reason: "A claim made for another session should be refused, and no Pod made.",
+			kube:   targettest.Kube(claim("team-a/bob-home", "s2")),
+			want:   errors.New(`cannot mount home claim "alice-home": it belongs to session "s2" of namespace "team-a", not to session "s1" of namespace "team-a"; a desktop mounts only its own session's home`),
+		},
+		"OtherNamespacesClaim": {
+			reason: "A claim made by a DesktopVolume of another namespace should be refused, and no Pod made.",
+			kube:   targettest.Kube(claim("team-b/alice-home", "s1")),
+			want:   errors.New(`cannot mount home claim "alice-home": it belongs to session "s1" of namespace "team-b", not to session "s1" of namespace "team-a"; a desktop mounts only its own session's home`),
+		},
+		"ForeignClaim": {
+			reason: "A claim provider-vdi did not make should be refused.",
+			kube:   targettest.Kube(claim("", "")),
+			want:   errors.New(`cannot mount home claim "alice-home": it belongs to session "" of namespace "", not to session "s1" of namespace "team-a"; a desktop mounts only its own session's home`),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "pw", nil }}
+			_, err := e.Create(context.Background(), desktop(withHome("alice-home", "/home/ubuntu")))
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			found, _ := target.Get(context.Background(), tc.kube, podKey(&corev1.Pod{}))
+			if found != (tc.want == nil) {
+				t.Errorf("\n%s\nCreate(...): want a Pod made %t, got %t", tc.reason, tc.want == nil, found)
+			}
+		})
+	}
+}
