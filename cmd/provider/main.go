@@ -11,8 +11,10 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"go.uber.org/zap/zapcore"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,8 +25,10 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/gate"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/customresourcesgate"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
@@ -65,6 +69,7 @@ func main() {
 	s := runtime.NewScheme()
 	kingpin.FatalIfError(clientgoscheme.AddToScheme(s), "cannot add Kubernetes APIs to scheme")
 	kingpin.FatalIfError(apis.AddToScheme(s), "cannot add provider-vdi APIs to scheme")
+	kingpin.FatalIfError(extv1.AddToScheme(s), "cannot add CustomResourceDefinitions to scheme")
 
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcileRate), ctrl.Options{
 		Scheme:                     s,
@@ -92,6 +97,7 @@ func main() {
 		PollInterval:            *pollInterval,
 		GlobalRateLimiter:       ratelimiter.NewGlobal(*maxReconcileRate),
 		Features:                &feature.Flags{},
+		Gate:                    new(gate.Gate[schema.GroupVersionKind]),
 		MetricOptions: &controller.MetricOptions{
 			PollStateMetricInterval: *stateMetricEvery,
 			MRMetrics:               mm,
@@ -108,7 +114,10 @@ func main() {
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-cpu")
 	bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-memory")
-	kingpin.FatalIfError(vdicontroller.Setup(mgr, o, conn, bounds), "cannot set up provider-vdi controllers")
+	// Safe start: each managed kind's controller starts once its CRD is
+	// served, which Crossplane makes so when an activation policy names it.
+	kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "cannot set up the CRD gate")
+	kingpin.FatalIfError(vdicontroller.SetupGated(mgr, o, conn, bounds), "cannot set up provider-vdi controllers")
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }

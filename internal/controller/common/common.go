@@ -26,7 +26,7 @@ import (
 // retained home volume is composed without Delete), the provider's poll
 // interval, logger, events and metrics.
 func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []managed.ReconcilerOption {
-	return []managed.ReconcilerOption{
+	opts := []managed.ReconcilerOption{
 		managed.WithDeterministicExternalName(true),
 		managed.WithManagementPolicies(),
 		// Observe reads the target cluster directly, never through a cache,
@@ -37,8 +37,11 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
-		managed.WithMetricRecorder(o.MetricOptions.MRMetrics),
 	}
+	if o.MetricOptions != nil && o.MetricOptions.MRMetrics != nil {
+		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
+	}
+	return opts
 }
 
 // Setup adds a controller that reconciles the managed kind of obj, whose
