@@ -11,8 +11,10 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"go.uber.org/zap/zapcore"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,13 +26,15 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/gate"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/customresourcesgate"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/provider-vdi/provider-vdi/apis"
-	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	vdicontroller "github.com/provider-vdi/provider-vdi/internal/controller"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
 )
@@ -66,6 +70,7 @@ func main() {
 	s := runtime.NewScheme()
 	kingpin.FatalIfError(clientgoscheme.AddToScheme(s), "cannot add Kubernetes APIs to scheme")
 	kingpin.FatalIfError(apis.AddToScheme(s), "cannot add provider-vdi APIs to scheme")
+	kingpin.FatalIfError(extv1.AddToScheme(s), "cannot add CustomResourceDefinitions to scheme")
 
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcileRate), ctrl.Options{
 		Scheme:                     s,
@@ -93,6 +98,7 @@ func main() {
 		PollInterval:            *pollInterval,
 		GlobalRateLimiter:       ratelimiter.NewGlobal(*maxReconcileRate),
 		Features:                &feature.Flags{},
+		Gate:                    new(gate.Gate[schema.GroupVersionKind]),
 		MetricOptions: &controller.MetricOptions{
 			PollStateMetricInterval: *stateMetricEvery,
 			MRMetrics:               mm,
@@ -100,14 +106,19 @@ func main() {
 		},
 	}
 
-	ctx := ctrl.SetupSignalHandler()
-	conn := target.NewConnector(ctx, mgr.GetClient(), cfg, target.WithLogger(log.WithValues("component", "target-clusters")))
+	// The manager owns the connector: the watches of target clusters stop
+	// when it does.
+	conn := connection.NewConnector(mgr.GetClient(), cfg, connection.WithLogger(log.WithValues("component", "target-clusters")))
+	kingpin.FatalIfError(mgr.Add(conn), "cannot add the target cluster connector to the manager")
 	bounds := desktop.Bounds{GPUs: *maxDesktopGPUs}
 	bounds.CPU, err = resource.ParseQuantity(*maxDesktopCPU)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-cpu")
 	bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-memory")
-	kingpin.FatalIfError(vdicontroller.Setup(mgr, o, conn, bounds), "cannot set up provider-vdi controllers")
+	// Safe start: each managed kind's controller starts once its CRD is
+	// served, which Crossplane makes so when an activation policy names it.
+	kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "cannot set up the CRD gate")
+	kingpin.FatalIfError(vdicontroller.SetupGated(mgr, o, conn, bounds), "cannot set up provider-vdi controllers")
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
-	kingpin.FatalIfError(mgr.Start(ctx), "cannot start controller manager")
+	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }

@@ -2,11 +2,14 @@
 package controller
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
-	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/config"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
 	"github.com/provider-vdi/provider-vdi/internal/controller/route"
@@ -14,20 +17,60 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/controller/volume"
 )
 
+// A kind is the controller of one managed kind, and the kind.
+type kind struct {
+	setup func(ctrl.Manager, controller.Options, *connection.Connector) error
+	gvk   schema.GroupVersionKind
+}
+
+// managedKinds are the controllers of the managed kinds; desktops may have
+// at most b.
+func managedKinds(b desktop.Bounds) []kind {
+	return []kind{
+		{desktop.SetupWithBounds(b), v1alpha1.DesktopGroupVersionKind},
+		{volume.Setup, v1alpha1.DesktopVolumeGroupVersionKind},
+		{service.Setup, v1alpha1.DesktopServiceGroupVersionKind},
+		{route.Setup, v1alpha1.DesktopRouteGroupVersionKind},
+	}
+}
+
 // Setup adds every controller of the provider to mgr. All of them reach
 // target clusters through c, which caches one client per credential set;
 // desktops may have at most b.
-func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector, b desktop.Bounds) error {
-	for _, setup := range []func(ctrl.Manager, controller.Options, *target.Connector) error{
-		config.Setup,
-		desktop.SetupWithBounds(b),
-		volume.Setup,
-		service.Setup,
-		route.Setup,
-	} {
-		if err := setup(mgr, o, c); err != nil {
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, b desktop.Bounds) error {
+	if err := config.Setup(mgr, o, c); err != nil {
+		return err
+	}
+	for _, k := range managedKinds(b) {
+		if err := k.setup(mgr, o, c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// SetupGated adds the ProviderConfig controllers to mgr at once, and the
+// controller of each managed kind once o.Gate says the kind is served: with
+// the safe-start capability, Crossplane creates a managed kind's CRD only
+// when a ManagedResourceActivationPolicy activates it, and a controller of a
+// kind that is not served cannot start. The ProviderConfig kinds are not
+// managed resources and are always installed.
+func SetupGated(mgr ctrl.Manager, o controller.Options, c *connection.Connector, b desktop.Bounds) error {
+	if o.Gate == nil {
+		return errors.New("SetupGated needs a gate in the controller options")
+	}
+	if err := config.Setup(mgr, o, c); err != nil {
+		return err
+	}
+	for _, k := range managedKinds(b) {
+		o.Gate.Register(func() {
+			if err := k.setup(mgr, o, c); err != nil {
+				// As provider-template does: a controller that cannot be
+				// set up is a programming error, and the gate has no
+				// caller to return it to.
+				panic(errors.Wrapf(err, "cannot set up the controller of %s", k.gvk.Kind))
+			}
+		}, k.gvk)
 	}
 	return nil
 }

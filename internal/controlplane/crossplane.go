@@ -74,7 +74,10 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 	// init installs the core CRDs and then applies objects of those kinds;
 	// it fails while the fresh CRDs are not yet served, so try again.
 	for attempt := 1; ; attempt++ {
-		init := exec.CommandContext(ctx, filepath.Join(o.Bin, crossplaneCoreBinary), "core", "init", "--activation=*")
+		// No default activation policy: provider-vdi declares safe-start,
+		// and its own policy (examples/provider/activation-policy.yaml,
+		// which localenv applies) must be what activates its kinds.
+		init := exec.CommandContext(ctx, filepath.Join(o.Bin, crossplaneCoreBinary), "core", "init")
 		init.Env = append(os.Environ(), env...)
 		init.Stdout, init.Stderr = initLog, initLog
 		err := init.Run()

@@ -138,6 +138,11 @@ func (e *Env) up(ctx context.Context) error {
 	if err := e.CP.StartCrossplane(ctx, filepath.Join(o.Tools, "crossplane-crds")); err != nil {
 		return err
 	}
+	// provider-vdi is safe-start: its kinds exist only once a policy
+	// activates them, as a platform would with this example.
+	if err := controlplane.Apply(ctx, e.Kube, filepath.Join(o.Root, "examples", "provider", "activation-policy.yaml")); err != nil {
+		return err
+	}
 	if err := e.buildBinaries(ctx); err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ var (
 	cp   *controlplane.ControlPlane
 	prov *provider
 	root string
+	// cpDir holds the control plane's files; its API server's serving
+	// certificate is pki/apiserver.crt.
+	cpDir string
 )
 
 func TestMain(m *testing.M) {
@@ -52,6 +55,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	cpDir = dir
 	cp, err = controlplane.Start(ctx, controlplane.Options{
 		Bin: filepath.Join(tools, "bin"), Dir: dir, ControllerManager: true, Progress: os.Stderr,
 	})
@@ -116,6 +120,8 @@ type provider struct {
 	bin, dir, kubeconfig string
 	cmd                  *exec.Cmd
 	starts               int
+	// metrics is the address of the running provider's Prometheus metrics.
+	metrics string
 }
 
 func (p *provider) start() error {
@@ -129,6 +135,7 @@ func (p *provider) start() error {
 		return err
 	}
 	metrics, health := ports[0], ports[1]
+	p.metrics = "127.0.0.1:" + metrics
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
 	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
@@ -196,5 +203,3 @@ func namespace(t *testing.T, name string) string {
 	})
 	return name
 }
-
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -108,7 +108,7 @@ func TestProviderConfigErrors(t *testing.T) {
 		"BrokenKubeconfig": {
 			reason: "A kubeconfig that does not parse gives a clear Synced=False condition.",
 			secret: "broken",
-			want:   `cannot parse kubeconfig from key "kubeconfig" of Secret pc-errors/broken`,
+			want:   `cannot use kubeconfig from key "kubeconfig" of Secret pc-errors/broken`,
 		},
 	}
 	for name, tc := range cases {
@@ -156,10 +156,7 @@ func TestProviderConfigKubeconfig(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "tenant")
 	remote := namespace(t, "gpu-cluster")
-	kc, err := readFile(cp.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kc := verifiedKubeconfig(t)
 	if err := kube.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu-cluster"},
 		Data:       map[string][]byte{"kubeconfig": kc},

@@ -1,4 +1,4 @@
-package target
+package target_test
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var errBoom = errors.New("boom")
@@ -40,22 +42,9 @@ func withAnnotations(a map[string]string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) { p.SetAnnotations(a) }
 }
 
-// ownedBy marks the Pod as made for managed resource mr, the namespace/name
-// that ObjectMeta records.
-func ownedBy(mr string) func(*corev1.Pod) {
-	return func(p *corev1.Pod) {
-		a := p.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		a[v1alpha1.AnnotationManagedResource] = mr
-		p.SetAnnotations(a)
-	}
-}
-
 // ours marks the Pod as made for managed(), which ObjectMeta records as
 // team-a/alice.
-func ours() func(*corev1.Pod) { return ownedBy("team-a/alice") }
+func ours() func(*corev1.Pod) { return targettest.Owner[*corev1.Pod]("team-a/alice") }
 
 func withPodUID(uid string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) { p.SetUID(types.UID(uid)) }
@@ -74,7 +63,7 @@ func withDeletionTimestamp() func(*corev1.Pod) {
 
 // stamped stamps the Pod with the hash of its own spec.
 func stamped() func(*corev1.Pod) {
-	return func(p *corev1.Pod) { Stamp(p, p.Spec) }
+	return func(p *corev1.Pod) { target.Stamp(p, p.Spec) }
 }
 
 func TestQualifiedName(t *testing.T) {
@@ -96,7 +85,7 @@ func TestQualifiedName(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, QualifiedName(tc.mgNamespace, tc.ns, tc.name)); diff != "" {
+			if diff := cmp.Diff(tc.want, target.QualifiedName(tc.mgNamespace, tc.ns, tc.name)); diff != "" {
 				t.Errorf("\n%s\nQualifiedName(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
@@ -111,7 +100,7 @@ func TestQualifiedNameNoCollisions(t *testing.T) {
 	seen := map[string]string{}
 	for _, ns := range parts {
 		for _, name := range parts {
-			got := QualifiedName(ns, "shared", name)
+			got := target.QualifiedName(ns, "shared", name)
 			if prev, ok := seen[got]; ok {
 				t.Errorf("QualifiedName(%q, \"shared\", %q) = %q, the same as for %s", ns, name, got, prev)
 			}
@@ -137,7 +126,7 @@ func TestObjectMeta(t *testing.T) {
 			args: args{
 				mg:        managed(withName("alice-desktop"), withExternalName("alice-7f3c")),
 				ns:        "team-a",
-				component: ComponentDesktop,
+				component: target.ComponentDesktop,
 				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
 			},
 			want: metav1.ObjectMeta{
@@ -145,7 +134,7 @@ func TestObjectMeta(t *testing.T) {
 				Namespace: "team-a",
 				Labels: map[string]string{
 					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
-					v1alpha1.LabelComponent: ComponentDesktop,
+					v1alpha1.LabelComponent: target.ComponentDesktop,
 					v1alpha1.LabelSession:   "s1",
 					v1alpha1.LabelUser:      "alice",
 				},
@@ -157,7 +146,7 @@ func TestObjectMeta(t *testing.T) {
 			args: args{
 				mg:        managed(withName("bob-home"), withExternalName("bob-home")),
 				ns:        "other",
-				component: ComponentHome,
+				component: target.ComponentHome,
 				owner:     v1alpha1.Owner{Session: "s2", User: "bob"},
 			},
 			want: metav1.ObjectMeta{
@@ -165,7 +154,7 @@ func TestObjectMeta(t *testing.T) {
 				Namespace: "other",
 				Labels: map[string]string{
 					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
-					v1alpha1.LabelComponent: ComponentHome,
+					v1alpha1.LabelComponent: target.ComponentHome,
 					v1alpha1.LabelSession:   "s2",
 					v1alpha1.LabelUser:      "bob",
 				},
@@ -175,7 +164,7 @@ func TestObjectMeta(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := ObjectMeta(tc.args.mg, tc.args.ns, tc.args.component, tc.args.owner)
+			got := target.ObjectMeta(tc.args.mg, tc.args.ns, tc.args.component, tc.args.owner)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("\n%s\nObjectMeta(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -212,7 +201,7 @@ func TestStamp(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			Stamp(tc.o, tc.spec)
+			target.Stamp(tc.o, tc.spec)
 			if diff := cmp.Diff(tc.want, tc.o.GetAnnotations()); diff != "" {
 				t.Errorf("\n%s\nStamp(...): -want, +got annotations:\n%s", tc.reason, diff)
 			}
@@ -239,12 +228,12 @@ func TestHash(t *testing.T) {
 		"SameSpecSameHash": {
 			reason: "The same spec should always hash the same.",
 			o:      pod(withImage("desktop:1"), stamped()),
-			want:   Hash(pod(withImage("desktop:1"), stamped())),
+			want:   target.Hash(pod(withImage("desktop:1"), stamped())),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, Hash(tc.o)); diff != "" {
+			if diff := cmp.Diff(tc.want, target.Hash(tc.o)); diff != "" {
 				t.Errorf("\n%s\nHash(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
@@ -291,15 +280,11 @@ func TestUpToDate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, UpToDate(tc.actual, tc.desired)); diff != "" {
+			if diff := cmp.Diff(tc.want, target.UpToDate(tc.actual, tc.desired)); diff != "" {
 				t.Errorf("\n%s\nUpToDate(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
-}
-
-func notFound(resource, name string) error {
-	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
 }
 
 func TestGet(t *testing.T) {
@@ -316,7 +301,7 @@ func TestGet(t *testing.T) {
 	}{
 		"NotFound": {
 			reason: "An object that does not exist should read as not existing, without error.",
-			c:      &test.MockClient{MockGet: test.NewMockGetFn(notFound("pods", "alice"))},
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(targettest.NotFound("pods", "alice"))},
 			o:      pod(),
 			want:   want{exists: false, o: pod()},
 		},
@@ -334,14 +319,14 @@ func TestGet(t *testing.T) {
 		},
 		"Exists": {
 			reason: "An object that exists should be read into the object passed in.",
-			c:      fake.NewClientBuilder().WithScheme(Scheme()).WithObjects(pod(withImage("desktop:1"))).Build(),
+			c:      fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(pod(withImage("desktop:1"))).Build(),
 			o:      pod(),
 			want:   want{exists: true, o: pod(withImage("desktop:1"))},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			exists, err := Get(context.Background(), tc.c, tc.o)
+			exists, err := target.Get(context.Background(), tc.c, tc.o)
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nGet(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
@@ -365,18 +350,6 @@ func ingressRoute() *unstructured.Unstructured {
 	u.SetNamespace("desktops")
 	u.SetName("alice")
 	return u
-}
-
-// errNotOurs is the error Owned returns for an object that provider-vdi did
-// not make.
-func errNotOurs(kind, name, ns string) error {
-	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, ns)
-}
-
-// errOthers is the error Owned returns for an object that managed resource
-// got owns when want wanted it.
-func errOthers(kind, name, ns, got, want string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, ns, got, want)
 }
 
 func TestOwned(t *testing.T) {
@@ -405,30 +378,30 @@ func TestOwned(t *testing.T) {
 			reason:  "An object without annotations was not made by provider-vdi and should not be adopted.",
 			actual:  pod(),
 			desired: pod(ours()),
-			want:    errNotOurs("Pod", "alice", "desktops"),
+			want:    targettest.ErrNotOurs("Pod", "alice", "desktops"),
 		},
 		"OtherAnnotationsOnly": {
 			reason:  "An object with annotations, but not the managed-resource one, was not made by provider-vdi and should not be adopted.",
 			actual:  pod(withAnnotations(map[string]string{"example.org/owner": "someone"})),
 			desired: pod(ours()),
-			want:    errNotOurs("Pod", "alice", "desktops"),
+			want:    targettest.ErrNotOurs("Pod", "alice", "desktops"),
 		},
 		"OtherManagedResource": {
 			reason:  "An object another managed resource made should not be taken over, and the error should name both.",
-			actual:  pod(ownedBy("team-b/alice")),
+			actual:  pod(targettest.Owner[*corev1.Pod]("team-b/alice")),
 			desired: pod(ours()),
-			want:    errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
+			want:    targettest.ErrOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
 		},
 		"OtherManagedResourceUnstructured": {
 			reason:  "An unstructured object of another managed resource should be refused, naming its kind from its GVK.",
 			actual:  ownedRoute("team-b/alice"),
 			desired: ownedRoute("team-a/alice"),
-			want:    errOthers("IngressRoute", "alice", "desktops", "team-b/alice", "team-a/alice"),
+			want:    targettest.ErrOthers("IngressRoute", "alice", "desktops", "team-b/alice", "team-a/alice"),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, Owned(tc.actual, tc.desired), test.EquateErrors()); diff != "" {
+			if diff := cmp.Diff(tc.want, target.Owned(tc.actual, tc.desired), test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nOwned(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
 		})
@@ -470,22 +443,22 @@ func TestCreate(t *testing.T) {
 				MockGet:    existing(pod()),
 			},
 			o:    pod(ours()),
-			want: errNotOurs("Pod", "alice", "desktops"),
+			want: targettest.ErrNotOurs("Pod", "alice", "desktops"),
 		},
 		"AlreadyExistsOfOtherResource": {
 			reason: "An object of the same name that another managed resource made should be an error, not counted as created.",
 			c: &test.MockClient{
 				MockCreate: test.NewMockCreateFn(alreadyExists),
-				MockGet:    existing(pod(ownedBy("team-b/alice"))),
+				MockGet:    existing(pod(targettest.Owner[*corev1.Pod]("team-b/alice"))),
 			},
 			o:    pod(ours()),
-			want: errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
+			want: targettest.ErrOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
 		},
 		"AlreadyExistsNotOursInCluster": {
 			reason: "Create should read the existing object afresh, not judge it by the desired object's annotations.",
-			c:      fake.NewClientBuilder().WithScheme(Scheme()).WithObjects(pod(withImage("someone:1"))).Build(),
+			c:      fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(pod(withImage("someone:1"))).Build(),
 			o:      pod(ours()),
-			want:   errNotOurs("Pod", "alice", "desktops"),
+			want:   targettest.ErrNotOurs("Pod", "alice", "desktops"),
 		},
 		"AlreadyExistsGetError": {
 			reason: "An error reading the object that already exists should be returned, naming the kind and name.",
@@ -505,7 +478,7 @@ func TestCreate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := Create(context.Background(), tc.c, tc.o)
+			err := target.Create(context.Background(), tc.c, tc.o)
 			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
@@ -553,7 +526,7 @@ func TestDelete(t *testing.T) {
 		},
 		"NotFound": {
 			reason: "An object that is already gone should count as deleted, without a delete call.",
-			args:   args{get: test.NewMockGetFn(notFound("pods", "alice"))},
+			args:   args{get: test.NewMockGetFn(targettest.NotFound("pods", "alice"))},
 		},
 		"GetError": {
 			reason: "An error reading the object should be returned, naming the kind and name, and nothing deleted.",
@@ -563,16 +536,16 @@ func TestDelete(t *testing.T) {
 		"NotOurs": {
 			reason: "An object of the same name that provider-vdi did not make should be an error and left alone.",
 			args:   args{get: found(pod(withPodUID("u-1")))},
-			want:   want{err: errNotOurs("Pod", "alice", "desktops")},
+			want:   want{err: targettest.ErrNotOurs("Pod", "alice", "desktops")},
 		},
 		"OfOtherResource": {
 			reason: "An object of the same name that another managed resource made should be an error and left alone.",
-			args:   args{get: found(pod(ownedBy("team-b/alice"), withPodUID("u-1")))},
-			want:   want{err: errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
+			args:   args{get: found(pod(targettest.Owner[*corev1.Pod]("team-b/alice"), withPodUID("u-1")))},
+			want:   want{err: targettest.ErrOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
 		},
 		"GoneBeforeDelete": {
 			reason: "An object that is gone by the time it is deleted should count as deleted.",
-			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: notFound("pods", "alice")},
+			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: targettest.NotFound("pods", "alice")},
 			want: want{deleted: true, opts: &client.DeleteOptions{
 				PropagationPolicy: background,
 				Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
@@ -602,7 +575,7 @@ func TestDelete(t *testing.T) {
 					return tc.args.err
 				},
 			}
-			err := Delete(context.Background(), c, pod(ours()))
+			err := target.Delete(context.Background(), c, pod(ours()))
 			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
 			}
@@ -681,16 +654,16 @@ func TestUpdate(t *testing.T) {
 				desired: pod(withImage("desktop:1"), ours()),
 				mutate:  func(p *corev1.Pod) { p.Spec.Containers[0].Image = "desktop:1" },
 			},
-			want: want{err: errNotOurs("Pod", "alice", "desktops")},
+			want: want{err: targettest.ErrNotOurs("Pod", "alice", "desktops")},
 		},
 		"OfOtherResource": {
 			reason: "Update should refuse an object that another managed resource made, without changing or writing it.",
 			args: args{
-				actual:  pod(withImage("desktop:0"), ownedBy("team-b/alice")),
+				actual:  pod(withImage("desktop:0"), targettest.Owner[*corev1.Pod]("team-b/alice")),
 				desired: pod(withImage("desktop:1"), ours()),
 				mutate:  func(p *corev1.Pod) { p.Spec.Containers[0].Image = "desktop:1" },
 			},
-			want: want{err: errOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
+			want: want{err: targettest.ErrOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
 		},
 		"UpdateError": {
 			reason: "An error writing the object should be returned, naming the kind and name.",
@@ -715,7 +688,7 @@ func TestUpdate(t *testing.T) {
 				return tc.args.err
 			}}
 			mutated := false
-			err := Update(context.Background(), c, tc.args.actual, tc.args.desired, func() {
+			err := target.Update(context.Background(), c, tc.args.actual, tc.args.desired, func() {
 				mutated = true
 				tc.args.mutate(tc.args.actual)
 			})
@@ -730,6 +703,25 @@ func TestUpdate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
+	d := &v1alpha1.Desktop{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
+	}
+	for _, m := range mods {
+		m(d)
+	}
+	return d
+}
+
+func withName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.SetName(n) }
+}
+
+func withExternalName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
 }
 
 func TestKindOf(t *testing.T) {
@@ -751,29 +743,9 @@ func TestKindOf(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, KindOf(tc.o)); diff != "" {
+			if diff := cmp.Diff(tc.want, target.KindOf(tc.o)); diff != "" {
 				t.Errorf("\n%s\nKindOf(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
-}
-
-// managed returns a Desktop in namespace team-a, modified by mods.
-func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
-	}
-	for _, m := range mods {
-		m(d)
-	}
-	return d
-}
-
-func withName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetName(n) }
-}
-
-func withExternalName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
 }

@@ -9,10 +9,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 )
 
@@ -22,7 +26,7 @@ import (
 // retained home volume is composed without Delete), the provider's poll
 // interval, logger, events and metrics.
 func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []managed.ReconcilerOption {
-	return []managed.ReconcilerOption{
+	opts := []managed.ReconcilerOption{
 		managed.WithDeterministicExternalName(true),
 		managed.WithManagementPolicies(),
 		// Observe reads the target cluster directly, never through a cache,
@@ -33,26 +37,57 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
-		managed.WithMetricRecorder(o.MetricOptions.MRMetrics),
 	}
+	if o.MetricOptions != nil && o.MetricOptions.MRMetrics != nil {
+		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
+	}
+	return opts
 }
 
 // Setup adds a controller that reconciles the managed kind of obj, whose
-// group kind and version kind are given, through conn. Events of the target
-// cluster's objects arrive on targetEvents, when not nil, and wake the
-// managed resource that owns the object. extra options come after the
-// common ones.
+// group kind and version kind are given, through conn, and records the
+// kind's state metrics. The managed resources of the kind are reconciled
+// when they change, when the ProviderConfig they use changes, and, when
+// targetEvents is not nil, when an object of theirs in the target cluster
+// changes (each event's object is that object). Reconciles are held to the
+// provider's global rate. extra options come after the common ones.
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent, extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(groupKind)
+	if err := addStateMetrics(mgr, o, gvk); err != nil {
+		return err
+	}
 	opts := append(ReconcilerOptions(mgr, o, name), managed.WithTypedExternalConnector[T](conn))
 	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(opts, extra...)...)
+	users := UsersOfProviderConfig(mgr.GetClient(), gvk, o.Logger.WithValues("controller", name))
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		WithEventFilter(resource.DesiredStateChanged()).
-		For(obj)
+		For(obj).
+		Watches(&v1alpha1.ProviderConfig{}, users).
+		Watches(&v1alpha1.ClusterProviderConfig{}, users)
 	if targetEvents != nil {
 		b = b.WatchesRawSource(source.Channel(targetEvents, handler.EnqueueRequestsFromMapFunc(target.ForObject)))
 	}
-	return b.Complete(r)
+	return b.Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}
+
+// addStateMetrics records how many managed resources of kind gvk exist,
+// are Ready and are Synced, every o's PollStateMetricInterval, when o asks
+// for state metrics.
+func addStateMetrics(mgr ctrl.Manager, o controller.Options, gvk schema.GroupVersionKind) error {
+	if o.MetricOptions == nil || o.MetricOptions.MRStateMetrics == nil {
+		return nil
+	}
+	lgvk := gvk.GroupVersion().WithKind(gvk.Kind + "List")
+	ro, err := mgr.GetScheme().New(lgvk)
+	if err != nil {
+		return errors.Wrapf(err, "cannot make a list of %s", gvk.Kind)
+	}
+	l, ok := ro.(resource.ManagedList)
+	if !ok {
+		return errors.Errorf("%s is not a list of managed resources", lgvk.Kind)
+	}
+	r := statemetrics.NewMRStateRecorder(mgr.GetClient(), o.Logger, o.MetricOptions.MRStateMetrics, l, o.MetricOptions.PollStateMetricInterval)
+	return errors.Wrapf(mgr.Add(r), "cannot add state metrics recorder of %s", gvk.Kind)
 }

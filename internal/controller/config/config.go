@@ -8,22 +8,24 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/providerconfig"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
-	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 )
 
 // Setup adds the controllers of both ProviderConfig kinds.
-func Setup(mgr ctrl.Manager, o controller.Options, _ *target.Connector) error {
+func Setup(mgr ctrl.Manager, o controller.Options, _ *connection.Connector) error {
 	for _, k := range []struct {
 		groupKind string
+		kind      string
 		config    resource.ProviderConfigKinds
 		object    resource.ProviderConfig
 	}{
-		{v1alpha1.ProviderConfigGroupKind, kinds(v1alpha1.ProviderConfigGroupVersionKind), &v1alpha1.ProviderConfig{}},
-		{v1alpha1.ClusterProviderConfigGroupKind, kinds(v1alpha1.ClusterProviderConfigGroupVersionKind), &v1alpha1.ClusterProviderConfig{}},
+		{v1alpha1.ProviderConfigGroupKind, v1alpha1.ProviderConfigKind, kinds(v1alpha1.ProviderConfigGroupVersionKind), &v1alpha1.ProviderConfig{}},
+		{v1alpha1.ClusterProviderConfigGroupKind, v1alpha1.ClusterProviderConfigKind, kinds(v1alpha1.ClusterProviderConfigGroupVersionKind), &v1alpha1.ClusterProviderConfig{}},
 	} {
 		name := providerconfig.ControllerName(k.groupKind)
 		r := providerconfig.NewReconciler(mgr, k.config,
@@ -33,8 +35,10 @@ func Setup(mgr ctrl.Manager, o controller.Options, _ *target.Connector) error {
 			Named(name).
 			WithOptions(o.ForControllerRuntime()).
 			For(k.object).
-			Watches(&v1alpha1.ProviderConfigUsage{}, &resource.EnqueueRequestForProviderConfig{}).
-			Complete(r); err != nil {
+			// Both kinds share one usage kind: each controller takes only
+			// the usages of its own kind.
+			Watches(&v1alpha1.ProviderConfigUsage{}, &resource.EnqueueRequestForProviderConfig{Kind: k.kind}).
+			Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter)); err != nil {
 			return err
 		}
 	}

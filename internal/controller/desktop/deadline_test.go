@@ -18,6 +18,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var deadline = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -45,28 +46,28 @@ func TestObservePastDeadline(t *testing.T) {
 	}{
 		"BeforeDeadline": {
 			reason: "Before its deadline a running desktop should be observed as usual.",
-			kube:   cluster(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(-time.Second),
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept")}},
 		},
 		"PodRunsPastDeadline": {
 			reason: "At its deadline a desktop whose Pod still runs should exist but not be up to date, so that Update removes the Pod.",
-			kube:   cluster(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline,
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, expired: true, message: msg},
 		},
 		"PodGonePastDeadline": {
 			reason: "Past its deadline a desktop without Pod should exist and be up to date, so that no new Pod is created.",
-			kube:   cluster(storedSecret("kept")),
+			kube:   targettest.Kube(storedSecret("kept")),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(time.Hour),
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, expired: true, message: msg},
 		},
 		"DeletedPastDeadline": {
 			reason: "A desktop being deleted past its deadline should be observed as usual, so that its deletion completes once its objects are gone.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 			cr:     desktop(withDeadline(deadline), beingDeleted()),
 			now:    deadline.Add(time.Hour),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}},
@@ -120,7 +121,7 @@ func TestCreateDeadline(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			kube := cluster()
+			kube := targettest.Kube()
 			e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now), password: func() (string, error) { return "pw", nil }}
 			_, err := e.Create(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
@@ -267,25 +268,25 @@ func TestCreateHome(t *testing.T) {
 	}{
 		"OwnClaim": {
 			reason: "A claim made for the desktop's own session should be mounted.",
-			kube:   cluster(claim("team-a/alice-home", "s1")),
+			kube:   targettest.Kube(claim("team-a/alice-home", "s1")),
 		},
 		"NoClaimYet": {
 			reason: "A claim that does not exist yet should not hold up the desktop: the Pod waits for it.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 		},
 		"OtherSessionsClaim": {
 			reason: "A claim made for another session should be refused, and no Pod made.",
-			kube:   cluster(claim("team-a/bob-home", "s2")),
+			kube:   targettest.Kube(claim("team-a/bob-home", "s2")),
 			want:   errors.New(`cannot mount home claim "alice-home": it belongs to session "s2" of namespace "team-a", not to session "s1" of namespace "team-a"; a desktop mounts only its own session's home`),
 		},
 		"OtherNamespacesClaim": {
 			reason: "A claim made by a DesktopVolume of another namespace should be refused, and no Pod made.",
-			kube:   cluster(claim("team-b/alice-home", "s1")),
+			kube:   targettest.Kube(claim("team-b/alice-home", "s1")),
 			want:   errors.New(`cannot mount home claim "alice-home": it belongs to session "s1" of namespace "team-b", not to session "s1" of namespace "team-a"; a desktop mounts only its own session's home`),
 		},
 		"ForeignClaim": {
 			reason: "A claim provider-vdi did not make should be refused.",
-			kube:   cluster(claim("", "")),
+			kube:   targettest.Kube(claim("", "")),
 			want:   errors.New(`cannot mount home claim "alice-home": it belongs to session "" of namespace "", not to session "s1" of namespace "team-a"; a desktop mounts only its own session's home`),
 		},
 	}

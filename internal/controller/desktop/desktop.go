@@ -22,6 +22,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
@@ -35,13 +36,13 @@ const (
 // Setup adds a controller that reconciles Desktops. Besides its poll, a
 // Desktop is reconciled whenever its Pod changes in the target cluster, so
 // that Ready shows within seconds of the Pod becoming ready.
-func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
 	return SetupWithBounds(DefaultBounds)(mgr, o, c)
 }
 
 // SetupWithBounds returns a Setup whose Desktops may have at most b.
-func SetupWithBounds(b Bounds) func(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
-	return func(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+func SetupWithBounds(b Bounds) func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
+	return func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
 		return common.Setup(mgr, o, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, b, password.Generate, time.Now), c.PodEvents(),
 			managed.WithPollIntervalHook(untilDeadline(time.Now)))
 	}

@@ -13,32 +13,23 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var errBoom = errors.New("boom")
 
-// clusters is a Clusters that returns what it was given.
-type clusters struct {
-	cl  *target.Cluster
-	err error
-}
-
-func (c clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
-	return c.cl, c.err
-}
-
+// TestConnect checks what this kind's connector makes of a connected
+// cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
 	type want struct {
@@ -52,14 +43,10 @@ func TestConnect(t *testing.T) {
 		clusters target.Clusters
 		want     want
 	}{
-		"ClustersError": {
-			reason:   "An error resolving the target cluster should be returned as is.",
-			clusters: clusters{err: errBoom},
-			want:     want{err: errBoom},
-		},
+
 		"Connected": {
 			reason:   "The external client should use the target cluster's client, the namespace it resolves for the Desktop, and the connector's password generator.",
-			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
 			want:     want{kube: kube, namespace: "team-a", password: "generated"},
 		},
 	}
@@ -112,42 +99,16 @@ func storedPolicy(mods ...func(*networkingv1.NetworkPolicy)) *networkingv1.Netwo
 	return np
 }
 
-// ownedBy sets the managed-resource annotation of an object to mr, the
-// namespace/name of the managed resource it was made for; "" removes it, as
-// on an object provider-vdi did not make.
-func ownedBy[T metav1.Object](mr string) func(T) {
-	return func(o T) {
-		a := o.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		a[v1alpha1.AnnotationManagedResource] = mr
-		if mr == "" {
-			delete(a, v1alpha1.AnnotationManagedResource)
-		}
-		o.SetAnnotations(a)
-	}
-}
-
 // errNotOurs is the error for an object of the desktop's name in namespace
 // desktops that provider-vdi did not make.
 func errNotOurs(kind, name string) error {
-	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, "team-a")
+	return targettest.ErrNotOurs(kind, name, "team-a")
 }
 
 // errOthers is the error for an object of the desktop's name in namespace
 // desktops that the managed resource other made.
 func errOthers(kind, name, other string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, "team-a", other, "team-a/alice-desktop")
-}
-
-// cluster returns a fake target cluster holding objs.
-func cluster(objs ...client.Object) client.Client {
-	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
-}
-
-func notFound(resource, name string) error {
-	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+	return targettest.ErrOthers(kind, name, "team-a", other, "team-a/alice-desktop")
 }
 
 // getFn returns a MockGetFn that answers Pods with pod, Secrets with
@@ -162,7 +123,7 @@ func getFn(pod *corev1.Pod, podErr error, secret *corev1.Secret, secretErr error
 				return podErr
 			}
 			if pod == nil {
-				return notFound("pods", key.Name)
+				return targettest.NotFound("pods", key.Name)
 			}
 			pod.DeepCopyInto(o)
 		case *corev1.Secret:
@@ -170,7 +131,7 @@ func getFn(pod *corev1.Pod, podErr error, secret *corev1.Secret, secretErr error
 				return secretErr
 			}
 			if secret == nil {
-				return notFound("secrets", key.Name)
+				return targettest.NotFound("secrets", key.Name)
 			}
 			secret.DeepCopyInto(o)
 		case *networkingv1.NetworkPolicy:
@@ -220,31 +181,31 @@ func TestObserve(t *testing.T) {
 	}{
 		"PodMissing": {
 			reason: "A Desktop whose Pod does not exist should not exist, and forget what it saw before.",
-			kube:   cluster(storedSecret("s3cret")),
+			kube:   targettest.Kube(storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
 		},
 		"BothMissing": {
 			reason: "A Desktop with nothing in the target cluster should not exist.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 			cr:     desktop(),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
 		},
 		"PodMissingWhileDeleted": {
 			reason: "A Desktop being deleted whose Pod is gone but whose Secret is not should still exist, so that Delete runs again and the Secret is not orphaned.",
-			kube:   cluster(storedSecret("s3cret")),
+			kube:   targettest.Kube(storedSecret("s3cret")),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
 			want:   want{o: managed.ExternalObservation{ResourceExists: true}, cr: desktop(beingDeleted())},
 		},
 		"BothMissingWhileDeleted": {
 			reason: "A Desktop being deleted with nothing left in the target cluster should not exist, so that its deletion completes.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop(beingDeleted())},
 		},
 		"PolicyMissing": {
 			reason: "A Desktop whose Pod runs and is ready but whose NetworkPolicy is gone should not be Ready, saying why, nor up to date, so that Update restores the policy.",
-			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
+			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
 			cr:     desktop(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
@@ -261,7 +222,7 @@ func TestObserve(t *testing.T) {
 		},
 		"PolicyEdited": {
 			reason: "A NetworkPolicy edited in the cluster, here to allow all egress, should read as drift even though its annotations are intact.",
-			kube: cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret"),
+			kube: targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret"),
 				storedPolicy(func(np *networkingv1.NetworkPolicy) {
 					np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
 				})),
@@ -281,13 +242,13 @@ func TestObserve(t *testing.T) {
 		},
 		"PolicyOfOtherDesktop": {
 			reason: "A NetworkPolicy of the desktop's name that another Desktop made should be an error, not taken over.",
-			kube:   cluster(actualPod(desktop()), storedSecret("s3cret"), storedPolicy(ownedBy[*networkingv1.NetworkPolicy]("team-b/alice-desktop"))),
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret"), storedPolicy(targettest.Owner[*networkingv1.NetworkPolicy]("team-b/alice-desktop"))),
 			cr:     desktop(),
 			want:   want{err: errOthers("NetworkPolicy", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
 		},
 		"SecretMissing": {
 			reason: "A Desktop whose Pod runs but whose Secret is gone should exist but not be up to date, so that Update replaces the Pod and Create a new password, show pendingRestart saying why, and publish no password the Pod does not use.",
-			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
+			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
 			cr:     desktop(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
@@ -306,7 +267,7 @@ func TestObserve(t *testing.T) {
 		},
 		"SecretMissingNotReady": {
 			reason: "A Desktop whose Pod is not ready and whose Secret is gone should be Unavailable saying that the Secret is gone.",
-			kube:   cluster(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse)))),
+			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse)))),
 			cr:     desktop(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
@@ -324,25 +285,25 @@ func TestObserve(t *testing.T) {
 		},
 		"PodNotOurs": {
 			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, and the Desktop left as it was.",
-			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("")), storedSecret("s3cret")),
+			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
 			want:   want{err: errNotOurs("Pod", "alice-desktop"), cr: desktop(withAtProvider(seen))},
 		},
 		"PodOfOtherDesktop": {
 			reason: "A Pod of the desktop's name that another Desktop made should be an error.",
-			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("team-b/alice-desktop")), storedSecret("s3cret")),
+			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("team-b/alice-desktop")), storedSecret("s3cret")),
 			cr:     desktop(),
 			want:   want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
 		},
 		"SecretNotOurs": {
 			reason: "A Secret of the desktop's Secret name that provider-vdi did not make should be an error: its password must not be published.",
-			kube:   cluster(actualPod(desktop()), storedSecret("theirs", ownedBy[*corev1.Secret](""))),
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("theirs", targettest.Owner[*corev1.Secret](""))),
 			cr:     desktop(),
 			want:   want{err: errNotOurs("Secret", "alice-desktop-credentials"), cr: desktop()},
 		},
 		"SecretOfOtherDesktopPodMissing": {
 			reason: "A Secret that another Desktop made should be an error even when the Pod is missing.",
-			kube:   cluster(storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop"))),
+			kube:   targettest.Kube(storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop"))),
 			cr:     desktop(),
 			want:   want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"), cr: desktop()},
 		},
@@ -360,7 +321,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Ready": {
 			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -382,7 +343,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Unschedulable": {
 			reason: "A Desktop whose Pod cannot be scheduled should be Unavailable saying why, yet up to date: a new Pod would not schedule either.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodPending, unschedulable("0/3 nodes are available."))),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -404,7 +365,7 @@ func TestObserve(t *testing.T) {
 		},
 		"RunningNotReady": {
 			reason: "A Desktop whose Pod runs but is not ready yet should be Unavailable, naming the phase.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse))),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -425,7 +386,7 @@ func TestObserve(t *testing.T) {
 		},
 		"SpecChanged": {
 			reason: "A Desktop whose Pod was made from another spec should not be up to date, so that Update replaces the Pod, and show pendingRestart.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -448,7 +409,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Failed": {
 			reason: "A Desktop whose Pod failed should not be up to date, so that Update replaces the Pod, even though its spec is current.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodFailed)),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -469,7 +430,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Succeeded": {
 			reason: "A Desktop whose Pod exited should not be up to date, so that Update replaces the Pod.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodSucceeded)),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -490,7 +451,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Terminating": {
 			reason: "A Desktop whose Pod is being deleted should be Unavailable and not up to date.",
-			kube: cluster(
+			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
 				storedSecret("s3cret"),
 				storedPolicy(),
@@ -583,12 +544,12 @@ func TestCreate(t *testing.T) {
 	}{
 		"NothingExists": {
 			reason: "Create should make the Secret with a new password and the Pod, and publish the new password.",
-			args:   args{kube: cluster(), password: generated},
+			args:   args{kube: targettest.Kube(), password: generated},
 			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("generated")}, stored: "generated"},
 		},
 		"SecretExists": {
 			reason: "Create should keep the password of an existing Secret, without generating one, and make the Pod.",
-			args:   args{kube: cluster(storedSecret("kept")), password: mustNotGenerate},
+			args:   args{kube: targettest.Kube(storedSecret("kept")), password: mustNotGenerate},
 			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}, stored: "kept"},
 		},
 		"PasswordError": {
@@ -643,7 +604,7 @@ func TestCreate(t *testing.T) {
 			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, not taken for the desktop.",
 			args: args{
 				kube: &test.MockClient{
-					MockGet:    getFn(actualPod(desktop(), ownedBy[*corev1.Pod]("")), nil, storedSecret("kept"), nil),
+					MockGet:    getFn(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), nil, storedSecret("kept"), nil),
 					MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice-desktop")),
 				},
 				password: mustNotGenerate,
@@ -654,7 +615,7 @@ func TestCreate(t *testing.T) {
 			reason: "A Pod of the desktop's name that another Desktop made should be an error, not taken for this desktop.",
 			args: args{
 				kube: &test.MockClient{
-					MockGet:    getFn(actualPod(desktop(), ownedBy[*corev1.Pod]("team-b/alice-desktop")), nil, storedSecret("kept"), nil),
+					MockGet:    getFn(actualPod(desktop(), targettest.Owner[*corev1.Pod]("team-b/alice-desktop")), nil, storedSecret("kept"), nil),
 					MockCreate: test.NewMockCreateFn(kerrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "alice-desktop")),
 				},
 				password: mustNotGenerate,
@@ -665,7 +626,7 @@ func TestCreate(t *testing.T) {
 			reason: "A Secret of the desktop's Secret name that provider-vdi did not make should be an error, its password not published, and no Pod created to use it.",
 			args: args{
 				kube: &test.MockClient{
-					MockGet:    getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("")), nil),
+					MockGet:    getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("")), nil),
 					MockCreate: test.NewMockCreateFn(errMustNotCreate),
 				},
 				password: mustNotGenerate,
@@ -676,7 +637,7 @@ func TestCreate(t *testing.T) {
 			reason: "A Secret that another Desktop made should be an error, its password not published, and no Pod created to use it.",
 			args: args{
 				kube: &test.MockClient{
-					MockGet:    getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop")), nil),
+					MockGet:    getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil),
 					MockCreate: test.NewMockCreateFn(errMustNotCreate),
 				},
 				password: mustNotGenerate,
@@ -692,9 +653,9 @@ func TestCreate(t *testing.T) {
 						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
 							gets++
 							if gets == 1 {
-								return notFound("secrets", key.Name)
+								return targettest.NotFound("secrets", key.Name)
 							}
-							return getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop")), nil)(ctx, key, o)
+							return getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil)(ctx, key, o)
 						},
 						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
 							if _, ok := o.(*corev1.Secret); ok {
@@ -718,7 +679,7 @@ func TestCreate(t *testing.T) {
 							gets++
 							if gets == 1 {
 								// The first read finds no Secret...
-								return notFound("secrets", key.Name)
+								return targettest.NotFound("secrets", key.Name)
 							}
 							// ...the second finds the one the winner stored.
 							return getFn(nil, nil, storedSecret("winner"), nil)(ctx, key, o)
@@ -785,22 +746,22 @@ func TestUpdate(t *testing.T) {
 	}{
 		"DeletesPod": {
 			reason: "Update should delete the Pod, keeping its Secret, so that the next reconcile creates a Pod of the current spec with the same password.",
-			kube:   cluster(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), storedSecret("kept")),
+			kube:   targettest.Kube(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), storedSecret("kept")),
 			want:   want{pod: false, secret: true},
 		},
 		"PodGone": {
 			reason: "A Pod that is already gone should count as replaced.",
-			kube:   cluster(storedSecret("kept")),
+			kube:   targettest.Kube(storedSecret("kept")),
 			want:   want{pod: false, secret: true},
 		},
 		"PodNotOurs": {
 			reason: "Update should refuse to delete a Pod of the desktop's name that provider-vdi did not make, and leave it.",
-			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("")), storedSecret("kept")),
+			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), storedSecret("kept")),
 			want:   want{err: errNotOurs("Pod", "alice-desktop"), pod: true, secret: true},
 		},
 		"PodOfOtherDesktop": {
 			reason: "Update should refuse to delete a Pod that another Desktop made, and leave it.",
-			kube:   cluster(actualPod(desktop(), ownedBy[*corev1.Pod]("team-b/alice-desktop")), storedSecret("kept")),
+			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("team-b/alice-desktop")), storedSecret("kept")),
 			want:   want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), pod: true, secret: true},
 		},
 		"GetError": {
@@ -818,13 +779,13 @@ func TestUpdate(t *testing.T) {
 		},
 		"PolicyRestoredWithoutRestart": {
 			reason: "Update should restore an edited NetworkPolicy and leave a current Pod running.",
-			kube: cluster(actualPod(desktop()), storedSecret("kept"),
+			kube: targettest.Kube(actualPod(desktop()), storedSecret("kept"),
 				storedPolicy(func(np *networkingv1.NetworkPolicy) { np.Spec.Egress = nil })),
 			want: want{pod: true, secret: true, policy: true},
 		},
 		"PolicyRemade": {
 			reason: "Update should remake a deleted NetworkPolicy and leave a current Pod running.",
-			kube:   cluster(actualPod(desktop()), storedSecret("kept")),
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("kept")),
 			want:   want{pod: true, secret: true, policy: true},
 		},
 	}
@@ -927,12 +888,12 @@ func TestDelete(t *testing.T) {
 		},
 		"PodNotOurs": {
 			reason: "Delete should refuse to delete a Pod of the desktop's name that provider-vdi did not make, and delete nothing.",
-			get:    getFn(actualPod(desktop(), ownedBy[*corev1.Pod]("")), nil, storedSecret("s3cret"), nil),
+			get:    getFn(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), nil, storedSecret("s3cret"), nil),
 			want:   want{err: errNotOurs("Pod", "alice-desktop")},
 		},
 		"SecretOfOtherDesktop": {
 			reason: "Delete should delete its own NetworkPolicy but refuse to delete a Secret that another Desktop made.",
-			get:    getFn(nil, nil, storedSecret("theirs", ownedBy[*corev1.Secret]("team-b/alice-desktop")), nil),
+			get:    getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil),
 			want: want{
 				err:     errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"),
 				deleted: []string{"NetworkPolicy/team-a/alice-desktop"},
@@ -961,15 +922,15 @@ func TestDeleteFromCluster(t *testing.T) {
 	}{
 		"AllExist": {
 			reason: "Delete should leave neither the Pod, nor its NetworkPolicy, nor the Secret, once the Pod is gone (at once, in a fake cluster).",
-			kube:   cluster(actualPod(desktop()), storedSecret("s3cret"), storedPolicy()),
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret"), storedPolicy()),
 		},
 		"AlreadyGone": {
 			reason: "Delete should succeed when the Pod and Secret are already gone.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 		},
 		"OnlySecret": {
 			reason: "Delete should delete the Secret even when the Pod is already gone.",
-			kube:   cluster(storedSecret("s3cret")),
+			kube:   targettest.Kube(storedSecret("s3cret")),
 		},
 	}
 	for name, tc := range cases {

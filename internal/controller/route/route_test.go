@@ -12,18 +12,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var errBoom = errors.New("boom")
@@ -337,12 +336,10 @@ func TestTraefikMissing(t *testing.T) {
 	}
 }
 
-// cluster returns a fake target cluster that serves Traefik's IngressRoute
-// and holds objs.
-func cluster(objs ...client.Object) client.Client {
-	rm := meta.NewDefaultRESTMapper(nil)
-	rm.Add(IngressRouteGVK, meta.RESTScopeNamespace)
-	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithRESTMapper(rm).WithObjects(objs...).Build()
+// kubeServingRoutes returns a fake target cluster that serves Traefik's
+// IngressRoute and holds objs.
+func kubeServingRoutes(objs ...client.Object) client.Client {
+	return targettest.KubeServing([]schema.GroupVersionKind{IngressRouteGVK}, objs...)
 }
 
 // actual returns the IngressRoute made of cr in namespace desktops.
@@ -350,31 +347,14 @@ func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
 	return buildIngressRoute(cr, "team-a")
 }
 
-// ownedBy returns a copy of ir whose managed-resource annotation is mr, the
-// namespace/name of the DesktopRoute it was made for; "" removes it, as on an
-// IngressRoute provider-vdi did not make.
-func ownedBy(ir *unstructured.Unstructured, mr string) *unstructured.Unstructured {
-	c := ir.DeepCopy()
-	a := c.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	a[v1alpha1.AnnotationManagedResource] = mr
-	if mr == "" {
-		delete(a, v1alpha1.AnnotationManagedResource)
-	}
-	c.SetAnnotations(a)
-	return c
-}
-
 // errNotOurs is the error for an IngressRoute alice-route in namespace
 // desktops that provider-vdi did not make.
-var errNotOurs = errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", "IngressRoute", "alice-route", "team-a")
+var errNotOurs = targettest.ErrNotOurs("IngressRoute", "alice-route", "team-a")
 
 // errOthers is the error for an IngressRoute alice-route in namespace
 // desktops that the DesktopRoute other made.
 func errOthers(other string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", "IngressRoute", "alice-route", "team-a", other, "team-a/alice-route")
+	return targettest.ErrOthers("IngressRoute", "alice-route", "team-a", other, "team-a/alice-route")
 }
 
 // getIngressRoute answers every Get with ir.
@@ -385,16 +365,8 @@ func getIngressRoute(ir *unstructured.Unstructured) test.MockGetFn {
 	})
 }
 
-// clusters is a Clusters that returns what it was given.
-type clusters struct {
-	cl  *target.Cluster
-	err error
-}
-
-func (c clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
-	return c.cl, c.err
-}
-
+// TestConnect checks what this kind's connector makes of a connected
+// cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
 	cases := map[string]struct {
@@ -403,14 +375,10 @@ func TestConnect(t *testing.T) {
 		want     managed.TypedExternalClient[*v1alpha1.DesktopRoute]
 		err      error
 	}{
-		"ClustersError": {
-			reason:   "An error resolving the target cluster should be returned as is.",
-			clusters: clusters{err: errBoom},
-			err:      errBoom,
-		},
+
 		"Connected": {
 			reason:   "The external client should use the target cluster's client and the namespace it resolves for the route.",
-			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
 			want:     &external{kube: kube, namespace: "team-a"},
 		},
 	}
@@ -442,7 +410,7 @@ func TestObserve(t *testing.T) {
 	}{
 		"Missing": {
 			reason: "A route whose IngressRoute does not exist should not exist.",
-			kube:   cluster(),
+			kube:   kubeServingRoutes(),
 			cr:     desktopRoute(),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopRoute()},
 		},
@@ -466,7 +434,7 @@ func TestObserve(t *testing.T) {
 		},
 		"UpToDate": {
 			reason: "A route whose IngressRoute was made from the current spec should be Available, up to date, and report its URL.",
-			kube:   cluster(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
+			kube:   kubeServingRoutes(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
 			cr:     desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
@@ -476,13 +444,13 @@ func TestObserve(t *testing.T) {
 		},
 		"NotOurs": {
 			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not taken for the route.",
-			kube:   cluster(ownedBy(actual(desktopRoute()), "")),
+			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
 			cr:     desktopRoute(),
 			want:   want{err: errNotOurs, cr: desktopRoute()},
 		},
 		"OfOtherRoute": {
 			reason: "An IngressRoute that another DesktopRoute made should be an error, not taken over.",
-			kube:   cluster(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
 			cr:     desktopRoute(),
 			want:   want{err: errOthers("team-b/alice-route"), cr: desktopRoute()},
 		},
@@ -506,7 +474,7 @@ func TestObserve(t *testing.T) {
 		},
 		"SpecChanged": {
 			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",
-			kube:   cluster(actual(desktopRoute())),
+			kube:   kubeServingRoutes(actual(desktopRoute())),
 			cr:     desktopRoute(withHost("s1-team-a-2.other.example")),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
@@ -539,20 +507,20 @@ func TestCreate(t *testing.T) {
 	}{
 		"Created": {
 			reason: "Create should create the IngressRoute.",
-			kube:   cluster(),
+			kube:   kubeServingRoutes(),
 		},
 		"AlreadyExists": {
 			reason: "An IngressRoute that this route made already should count as created.",
-			kube:   cluster(actual(desktopRoute())),
+			kube:   kubeServingRoutes(actual(desktopRoute())),
 		},
 		"AlreadyExistsNotOurs": {
 			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not counted as created.",
-			kube:   cluster(ownedBy(actual(desktopRoute()), "")),
+			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
 			want:   errNotOurs,
 		},
 		"AlreadyExistsOfOtherRoute": {
 			reason: "An IngressRoute of the route's name that another DesktopRoute made should be an error, not counted as created.",
-			kube:   cluster(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
 			want:   errOthers("team-b/alice-route"),
 		},
 		"NoTraefik": {
@@ -607,7 +575,7 @@ func TestUpdate(t *testing.T) {
 		"NotOurs": {
 			reason: "Update should refuse an IngressRoute of the route's name that provider-vdi did not make, and not write it.",
 			kube: &test.MockClient{
-				MockGet:    getIngressRoute(ownedBy(actual(desktopRoute()), "")),
+				MockGet:    getIngressRoute(targettest.OwnedBy(actual(desktopRoute()), "")),
 				MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written")),
 			},
 			want: errNotOurs,
@@ -615,7 +583,7 @@ func TestUpdate(t *testing.T) {
 		"OfOtherRoute": {
 			reason: "Update should refuse an IngressRoute that another DesktopRoute made, and not write it.",
 			kube: &test.MockClient{
-				MockGet:    getIngressRoute(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+				MockGet:    getIngressRoute(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
 				MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written")),
 			},
 			want: errOthers("team-b/alice-route"),
@@ -662,7 +630,7 @@ func TestUpdateInCluster(t *testing.T) {
 			was := actual(tc.was)
 			// Fields Traefik or other controllers add stay untouched.
 			was.SetLabels(map[string]string{"extra": "kept"})
-			kube := cluster(was)
+			kube := kubeServingRoutes(was)
 			e := &external{kube: kube, namespace: "team-a"}
 			if _, err := e.Update(context.Background(), tc.is); err != nil {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
@@ -700,20 +668,20 @@ func TestDelete(t *testing.T) {
 	}{
 		"Deleted": {
 			reason: "Delete should delete the IngressRoute.",
-			kube:   cluster(actual(desktopRoute())),
+			kube:   kubeServingRoutes(actual(desktopRoute())),
 		},
 		"AlreadyGone": {
 			reason: "An IngressRoute that is already gone should count as deleted.",
-			kube:   cluster(),
+			kube:   kubeServingRoutes(),
 		},
 		"NotOurs": {
 			reason: "Delete should refuse to delete an IngressRoute of the route's name that provider-vdi did not make, and keep it.",
-			kube:   cluster(ownedBy(actual(desktopRoute()), "")),
+			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
 			want:   want{err: errNotOurs, kept: true},
 		},
 		"OfOtherRoute": {
 			reason: "Delete should refuse to delete an IngressRoute that another DesktopRoute made, and keep it.",
-			kube:   cluster(ownedBy(actual(desktopRoute()), "team-b/alice-route")),
+			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
 			want:   want{err: errOthers("team-b/alice-route"), kept: true},
 		},
 		"NoTraefik": {

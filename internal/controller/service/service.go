@@ -18,11 +18,12 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
 // Setup adds a controller that reconciles DesktopServices.
-func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
 	return common.Setup(mgr, o, v1alpha1.DesktopServiceGroupKind, v1alpha1.DesktopServiceGroupVersionKind, &v1alpha1.DesktopService{}, newConnector(c), nil)
 }
 

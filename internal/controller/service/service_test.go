@@ -13,18 +13,17 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var errBoom = errors.New("boom")
@@ -90,52 +89,16 @@ func actual(cr *v1alpha1.DesktopService, clusterIP string) *corev1.Service {
 	return svc
 }
 
-// ownedBy returns a copy of o whose managed-resource annotation is mr, the
-// namespace/name of the DesktopService it was made for; "" removes it, as on
-// an object provider-vdi did not make.
-func ownedBy[T client.Object](o T, mr string) T {
-	c, _ := o.DeepCopyObject().(T)
-	a := c.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	a[v1alpha1.AnnotationManagedResource] = mr
-	if mr == "" {
-		delete(a, v1alpha1.AnnotationManagedResource)
-	}
-	c.SetAnnotations(a)
-	return c
-}
-
 // errNotOurs is the error for an object alice-svc in namespace desktops that
 // provider-vdi did not make.
 func errNotOurs(kind string) error {
-	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, "alice-svc", "team-a")
+	return targettest.ErrNotOurs(kind, "alice-svc", "team-a")
 }
 
 // errOthers is the error for an object alice-svc in namespace desktops that
 // the DesktopService other made.
 func errOthers(kind, other string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, "alice-svc", "team-a", other, "team-a/alice-svc")
-}
-
-// cluster returns a fake target cluster holding objs.
-func cluster(objs ...client.Object) client.Client {
-	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
-}
-
-func notFound(resource, name string) error {
-	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
-}
-
-// clusters is a Clusters that returns what it was given.
-type clusters struct {
-	cl  *target.Cluster
-	err error
-}
-
-func (c clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
-	return c.cl, c.err
+	return targettest.ErrOthers(kind, "alice-svc", "team-a", other, "team-a/alice-svc")
 }
 
 func TestConnect(t *testing.T) {
@@ -146,14 +109,9 @@ func TestConnect(t *testing.T) {
 		want     managed.TypedExternalClient[*v1alpha1.DesktopService]
 		err      error
 	}{
-		"ClustersError": {
-			reason:   "An error resolving the target cluster should be returned as is.",
-			clusters: clusters{err: errBoom},
-			err:      errBoom,
-		},
 		"Connected": {
 			reason:   "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
-			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
 			want:     &external{kube: kube, namespace: "team-a"},
 		},
 	}
@@ -281,17 +239,17 @@ func TestObserve(t *testing.T) {
 	}{
 		"ServiceMissing": {
 			reason: "A DesktopService whose Service does not exist should not exist.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopService()},
 		},
 		"ServiceNotOurs": {
 			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
-			kube:   cluster(ownedBy(svc, "")),
+			kube:   targettest.Kube(targettest.OwnedBy(svc, "")),
 			want:   want{err: errNotOurs("Service"), cr: desktopService()},
 		},
 		"ServiceOfOther": {
 			reason: "A Service that another DesktopService made should be an error, not taken over.",
-			kube:   cluster(ownedBy(svc, "team-b/alice-svc")),
+			kube:   targettest.Kube(targettest.OwnedBy(svc, "team-b/alice-svc")),
 			want:   want{err: errOthers("Service", "team-b/alice-svc"), cr: desktopService()},
 		},
 		"GetServiceError": {
@@ -301,7 +259,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Available": {
 			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",
-			kube:   cluster(svc),
+			kube:   targettest.Kube(svc),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
 				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
@@ -309,7 +267,7 @@ func TestObserve(t *testing.T) {
 		},
 		"NoClusterIP": {
 			reason: "A DesktopService whose Service has no cluster IP yet should be Unavailable saying so.",
-			kube:   cluster(pendingSvc),
+			kube:   targettest.Kube(pendingSvc),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
 				cr: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
@@ -317,7 +275,7 @@ func TestObserve(t *testing.T) {
 		},
 		"ServiceChanged": {
 			reason: "A DesktopService whose Service was made from another spec should not be up to date.",
-			kube:   cluster(oldSvc),
+			kube:   targettest.Kube(oldSvc),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
 				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
@@ -360,7 +318,7 @@ func TestCreate(t *testing.T) {
 		},
 		"ServiceExistsNotOurs": {
 			reason: "A Service of the same name that provider-vdi did not make should be an error.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(alreadyExists), MockGet: getFn(ownedBy(svc, ""))},
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(alreadyExists), MockGet: getFn(targettest.OwnedBy(svc, ""))},
 			want:   errNotOurs("Service"),
 		},
 		"ServiceError": {
@@ -380,7 +338,7 @@ func TestCreate(t *testing.T) {
 	}
 
 	t.Run("InCluster", func(t *testing.T) {
-		kube := cluster()
+		kube := targettest.Kube()
 		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Create(context.Background(), desktopService()); err != nil {
 			t.Fatalf("Create(...): %v", err)
@@ -399,7 +357,7 @@ func TestCreate(t *testing.T) {
 func getFn(svc *corev1.Service) test.MockGetFn {
 	return func(_ context.Context, _ client.ObjectKey, o client.Object) error {
 		if svc == nil {
-			return notFound("services", "alice-svc")
+			return targettest.NotFound("services", "alice-svc")
 		}
 		svc.DeepCopyInto(o.(*corev1.Service))
 		return nil
@@ -425,7 +383,7 @@ func TestUpdate(t *testing.T) {
 		},
 		"ServiceNotOurs": {
 			reason: "Update should refuse a Service of the same name that provider-vdi did not make, and write nothing.",
-			kube:   &test.MockClient{MockGet: getFn(ownedBy(svc, "")), MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written"))},
+			kube:   &test.MockClient{MockGet: getFn(targettest.OwnedBy(svc, "")), MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written"))},
 			want:   errNotOurs("Service"),
 		},
 	}
@@ -461,7 +419,7 @@ func TestUpdateInCluster(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			svc := actual(tc.was, "10.96.0.10")
 			svc.Spec.SessionAffinity = corev1.ServiceAffinityNone // Defaulted by the API server.
-			kube := cluster(svc)
+			kube := targettest.Kube(svc)
 			e := &external{kube: kube, namespace: "team-a"}
 			if _, err := e.Update(context.Background(), tc.is); err != nil {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
@@ -503,7 +461,7 @@ func TestDelete(t *testing.T) {
 		},
 		"GoneBeforeDelete": {
 			reason: "A Service that is gone by the time it is deleted should count as deleted.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(notFound("services", "alice-svc"))},
+			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(targettest.NotFound("services", "alice-svc"))},
 		},
 		"DeleteError": {
 			reason: "An error deleting the Service should be returned.",
@@ -512,7 +470,7 @@ func TestDelete(t *testing.T) {
 		},
 		"NotOurs": {
 			reason: "Delete should refuse to delete a Service of the same name that provider-vdi did not make.",
-			kube:   &test.MockClient{MockGet: getFn(ownedBy(svc, "")), MockDelete: test.NewMockDeleteFn(errors.New("nothing must be deleted"))},
+			kube:   &test.MockClient{MockGet: getFn(targettest.OwnedBy(svc, "")), MockDelete: test.NewMockDeleteFn(errors.New("nothing must be deleted"))},
 			want:   errNotOurs("Service"),
 		},
 	}

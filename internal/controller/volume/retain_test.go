@@ -14,6 +14,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 func retainMarked() func(*corev1.PersistentVolumeClaim) {
@@ -41,7 +42,7 @@ func TestRetention(t *testing.T) {
 	key := types.NamespacedName{Namespace: "team-a", Name: "alice-home"}
 
 	t.Run("MarkedOnCreate", func(t *testing.T) {
-		kube := cluster()
+		kube := targettest.Kube()
 		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Create(ctx, volume(withRetain())); err != nil {
 			t.Fatal(err)
@@ -56,7 +57,7 @@ func TestRetention(t *testing.T) {
 	})
 
 	t.Run("MarkedOnUpdate", func(t *testing.T) {
-		kube := cluster(claim(bound("10Gi")))
+		kube := targettest.Kube(claim(bound("10Gi")))
 		e := &external{kube: kube, namespace: "team-a"}
 		o, err := e.Observe(ctx, volume(withRetain()))
 		if err != nil {
@@ -78,7 +79,7 @@ func TestRetention(t *testing.T) {
 	})
 
 	t.Run("MarkNeverRemoved", func(t *testing.T) {
-		kube := cluster(claim(bound("10Gi"), retainMarked()))
+		kube := targettest.Kube(claim(bound("10Gi"), retainMarked()))
 		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Update(ctx, volume(withSize("20Gi"))); err != nil {
 			t.Fatal(err)
@@ -95,7 +96,7 @@ func TestRetention(t *testing.T) {
 	t.Run("AdoptedClaimNotDeleted", func(t *testing.T) {
 		// A later session of the same name, not asking for retention,
 		// deletes its DesktopVolume over a claim a former one retained.
-		kube := cluster(claim(bound("10Gi"), retainMarked()))
+		kube := targettest.Kube(claim(bound("10Gi"), retainMarked()))
 		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Delete(ctx, volume()); err != nil {
 			t.Fatal(err)
@@ -113,7 +114,7 @@ func TestRetention(t *testing.T) {
 	})
 
 	t.Run("UnmarkedClaimDeleted", func(t *testing.T) {
-		kube := cluster(claim(bound("10Gi")))
+		kube := targettest.Kube(claim(bound("10Gi")))
 		e := &external{kube: kube, namespace: "team-a"}
 		if _, err := e.Delete(ctx, volume()); err != nil {
 			t.Fatal(err)

@@ -19,11 +19,12 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
 // Setup adds a controller that reconciles DesktopVolumes.
-func Setup(mgr ctrl.Manager, o controller.Options, c *target.Connector) error {
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
 	return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c), c.ClaimEvents())
 }
 

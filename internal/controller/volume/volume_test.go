@@ -10,21 +10,19 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	xpresource "github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 var errBoom = errors.New("boom")
@@ -123,54 +121,18 @@ func deleting() func(*corev1.PersistentVolumeClaim) {
 	}
 }
 
-// ownedBy sets the managed-resource annotation of the claim to mr, the
-// namespace/name of the DesktopVolume it was made for; "" removes it, as on a
-// claim provider-vdi did not make.
-func ownedBy(mr string) func(*corev1.PersistentVolumeClaim) {
-	return func(c *corev1.PersistentVolumeClaim) {
-		if c.Annotations == nil {
-			c.Annotations = map[string]string{}
-		}
-		c.Annotations[v1alpha1.AnnotationManagedResource] = mr
-		if mr == "" {
-			delete(c.Annotations, v1alpha1.AnnotationManagedResource)
-		}
-		if len(c.Annotations) == 0 {
-			// As read back from a cluster.
-			c.Annotations = nil
-		}
-	}
-}
-
 // errNotOurs is the error for a claim alice-home in namespace desktops that
 // provider-vdi did not make.
-var errNotOurs = errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", "PersistentVolumeClaim", "alice-home", "team-a")
+var errNotOurs = targettest.ErrNotOurs("PersistentVolumeClaim", "alice-home", "team-a")
 
 // errOthers is the error for a claim alice-home in namespace desktops that
 // the DesktopVolume other made.
 func errOthers(other string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", "PersistentVolumeClaim", "alice-home", "team-a", other, "team-a/alice-home")
+	return targettest.ErrOthers("PersistentVolumeClaim", "alice-home", "team-a", other, "team-a/alice-home")
 }
 
-// cluster returns a fake target cluster holding objs.
-func cluster(objs ...client.Object) client.Client {
-	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
-}
-
-func notFound(name string) error {
-	return kerrors.NewNotFound(schema.GroupResource{Resource: "persistentvolumeclaims"}, name)
-}
-
-// clusters is a Clusters that returns what it was given.
-type clusters struct {
-	cl  *target.Cluster
-	err error
-}
-
-func (c clusters) Connect(_ context.Context, _ xpresource.ModernManaged) (*target.Cluster, error) {
-	return c.cl, c.err
-}
-
+// TestConnect checks what this kind's connector makes of a connected
+// cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
 	cases := map[string]struct {
@@ -179,14 +141,10 @@ func TestConnect(t *testing.T) {
 		want     managed.TypedExternalClient[*v1alpha1.DesktopVolume]
 		err      error
 	}{
-		"ClustersError": {
-			reason:   "An error resolving the target cluster should be returned as is.",
-			clusters: clusters{err: errBoom},
-			err:      errBoom,
-		},
+
 		"Connected": {
 			reason:   "The external client should use the target cluster's client and the namespace it resolves for the volume.",
-			clusters: clusters{cl: &target.Cluster{Client: kube}},
+			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
 			want:     &external{kube: kube, namespace: "team-a"},
 		},
 	}
@@ -246,19 +204,19 @@ func TestObserve(t *testing.T) {
 	}{
 		"Missing": {
 			reason: "A volume whose claim does not exist should not exist.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 			cr:     volume(),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: volume()},
 		},
 		"NotOurs": {
 			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not taken for the volume: deleting the volume would delete it.",
-			kube:   cluster(claim(bound("10Gi"), ownedBy(""))),
+			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
 			cr:     volume(),
 			want:   want{err: errNotOurs, cr: volume()},
 		},
 		"OfOtherVolume": {
 			reason: "A claim that another DesktopVolume made should be an error, not taken over.",
-			kube:   cluster(claim(bound("10Gi"), ownedBy("team-b/alice-home"))),
+			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
 			cr:     volume(),
 			want:   want{err: errOthers("team-b/alice-home"), cr: volume()},
 		},
@@ -273,7 +231,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Bound": {
 			reason: "A bound claim of the desired size should be Available and up to date, and report its phase, capacity and storage class.",
-			kube:   cluster(claim(bound("10Gi"), storageClass("fast"))),
+			kube:   targettest.Kube(claim(bound("10Gi"), storageClass("fast"))),
 			cr:     volume(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
@@ -285,7 +243,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Pending": {
 			reason: "A claim still waiting for its first consumer should be Available, so that the desktop that binds it can be created.",
-			kube:   cluster(claim(phase(corev1.ClaimPending))),
+			kube:   targettest.Kube(claim(phase(corev1.ClaimPending))),
 			cr:     volume(),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
@@ -294,7 +252,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Lost": {
 			reason: "A claim that lost its volume should be Unavailable saying so.",
-			kube:   cluster(claim(bound("10Gi"), phase(corev1.ClaimLost))),
+			kube:   targettest.Kube(claim(bound("10Gi"), phase(corev1.ClaimLost))),
 			cr:     volume(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
@@ -306,7 +264,7 @@ func TestObserve(t *testing.T) {
 		},
 		"BeingDeleted": {
 			reason: "A claim being deleted should be Unavailable saying so.",
-			kube:   cluster(claim(bound("10Gi"), deleting())),
+			kube:   targettest.Kube(claim(bound("10Gi"), deleting())),
 			cr:     volume(),
 			want: want{
 				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
@@ -318,7 +276,7 @@ func TestObserve(t *testing.T) {
 		},
 		"EquivalentSize": {
 			reason: "A claim that requests the desired size, written another way, should be up to date.",
-			kube:   cluster(claim(requesting("10240Mi"), bound("10Gi"))),
+			kube:   targettest.Kube(claim(requesting("10240Mi"), bound("10Gi"))),
 			cr:     volume(),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
@@ -327,7 +285,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Grown": {
 			reason: "A claim smaller than the desired size should not be up to date, so that Update grows it.",
-			kube:   cluster(claim(bound("10Gi"))),
+			kube:   targettest.Kube(claim(bound("10Gi"))),
 			cr:     volume(withSize("20Gi")),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
@@ -336,7 +294,7 @@ func TestObserve(t *testing.T) {
 		},
 		"Shrunk": {
 			reason: "A claim larger than the desired size should not be up to date either, so that Update refuses it with a clear error.",
-			kube:   cluster(claim(requesting("20Gi"), bound("20Gi"))),
+			kube:   targettest.Kube(claim(requesting("20Gi"), bound("20Gi"))),
 			cr:     volume(),
 			want: want{
 				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
@@ -369,20 +327,20 @@ func TestCreate(t *testing.T) {
 	}{
 		"Created": {
 			reason: "Create should create the claim.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 		},
 		"AlreadyExists": {
 			reason: "A claim that this volume made already should count as created.",
-			kube:   cluster(claim()),
+			kube:   targettest.Kube(claim()),
 		},
 		"AlreadyExistsNotOurs": {
 			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not counted as created.",
-			kube:   cluster(claim(ownedBy(""))),
+			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim](""))),
 			want:   errNotOurs,
 		},
 		"AlreadyExistsOfOtherVolume": {
 			reason: "A claim of the volume's name that another DesktopVolume made should be an error, not counted as created.",
-			kube:   cluster(claim(ownedBy("team-b/alice-home"))),
+			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
 			want:   errOthers("team-b/alice-home"),
 		},
 		"CreateError": {
@@ -427,13 +385,13 @@ func TestUpdate(t *testing.T) {
 	}{
 		"Grow": {
 			reason: "Update should grow the claim to the desired size, keeping what the cluster set, such as its volume name.",
-			kube:   cluster(claim(bound("10Gi"))),
+			kube:   targettest.Kube(claim(bound("10Gi"))),
 			cr:     volume(withSize("20Gi")),
 			want:   want{claim: claim(bound("10Gi"), requesting("20Gi"))},
 		},
 		"SameSize": {
 			reason: "Update at the current size should succeed and bring the labels back.",
-			kube: cluster(claim(bound("10Gi"), func(c *corev1.PersistentVolumeClaim) {
+			kube: targettest.Kube(claim(bound("10Gi"), func(c *corev1.PersistentVolumeClaim) {
 				c.Labels = map[string]string{"extra": "kept"}
 			})),
 			cr: volume(),
@@ -443,9 +401,9 @@ func TestUpdate(t *testing.T) {
 		},
 		"NotOurs": {
 			reason: "Update should refuse to grow a claim of the volume's name that provider-vdi did not make, and leave it as it was.",
-			kube:   cluster(claim(bound("10Gi"), ownedBy(""))),
+			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
 			cr:     volume(withSize("20Gi")),
-			want:   want{err: errNotOurs, claim: claim(bound("10Gi"), ownedBy(""))},
+			want:   want{err: errNotOurs, claim: claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))},
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
@@ -561,24 +519,24 @@ func TestDelete(t *testing.T) {
 	}{
 		"Deleted": {
 			reason: "Delete should delete the claim.",
-			kube:   cluster(claim()),
+			kube:   targettest.Kube(claim()),
 		},
 		"AlreadyGone": {
 			reason: "A claim that is already gone should count as deleted.",
-			kube:   cluster(),
+			kube:   targettest.Kube(),
 		},
 		"GoneBeforeDelete": {
 			reason: "A claim that is gone by the time it is deleted should count as deleted.",
-			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(notFound("alice-home"))},
+			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(targettest.NotFound("persistentvolumeclaims", "alice-home"))},
 		},
 		"NotOurs": {
 			reason: "Delete should refuse to delete a claim of the volume's name that provider-vdi did not make, and keep it with its data.",
-			kube:   cluster(claim(ownedBy(""))),
+			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim](""))),
 			want:   want{err: errNotOurs, kept: true},
 		},
 		"OfOtherVolume": {
 			reason: "Delete should refuse to delete a claim that another DesktopVolume made, and keep it with its data.",
-			kube:   cluster(claim(ownedBy("team-b/alice-home"))),
+			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
 			want:   want{err: errOthers("team-b/alice-home"), kept: true},
 		},
 		"GetError": {

@@ -1,0 +1,158 @@
+package connection
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+// blackHole is a listener on loopback that accepts connections and never
+// writes to them: a cluster that hangs every request.
+type blackHole struct {
+	net.Listener
+	accepted chan struct{}
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func newBlackHole(t *testing.T) *blackHole {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackHole{Listener: l, accepted: make(chan struct{}, 100)}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.conns = append(b.conns, c)
+			b.mu.Unlock()
+			b.accepted <- struct{}{}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, c := range b.conns {
+			_ = c.Close()
+		}
+	})
+	return b
+}
+
+// TestBlackHoleClusterDoesNotDelayOthers connects a Desktop to a cluster
+// that accepts connections and never answers, and, while that Connect is
+// under way, a Desktop to the local cluster: the local one must connect
+// while the other is still blocked. The black-hole Connect then fails with
+// a clear error once its dial times out, and the Connect after it fails at
+// once, without dialling, until its backoff has passed.
+func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
+	hole := newBlackHole(t)
+	local := newAuthorizations(t)
+
+	kube := kube(t,
+		clusterProviderConfig("local"),
+		clusterProviderConfig("hole", withSecretRef("crossplane-system", "hole", "kubeconfig")),
+		secret("crossplane-system", "hole", map[string][]byte{"kubeconfig": tenantKubeconfig("https://"+hole.Addr().String(), []string{"certificate-authority-data: " + local.caData()}, []string{"token: t"})}),
+	)
+	localCfg := &rest.Config{Host: local.URL, TLSClientConfig: rest.TLSClientConfig{CAData: local.caPEM()}}
+	r := &recorder{}
+	// A dial timeout far longer than a local Connect takes (milliseconds),
+	// so that the black-hole Connect is surely still blocked when the local
+	// one returns.
+	c := NewConnector(kube, localCfg, WithWatchFn(r.watchFn), WithTimeouts(5*time.Second, 5*time.Second), WithBackoff(time.Hour, time.Hour))
+
+	type result struct {
+		cl  *target.Cluster
+		err error
+	}
+	holeDone := make(chan result, 1)
+	go func() {
+		cl, err := c.Connect(t.Context(), managed(withName("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
+		holeDone <- result{cl, err}
+	}()
+	select {
+	case <-hole.accepted:
+	case res := <-holeDone:
+		t.Fatalf("the black-hole Connect returned before the black hole saw a connection: %+v", res)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the black hole saw no connection")
+	}
+
+	cl, err := c.Connect(t.Context(), managed(withName("local"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")))
+	if err != nil || cl == nil {
+		t.Fatalf("Connect of the local cluster while a black-hole cluster is dialled: %v", err)
+	}
+	select {
+	case res := <-holeDone:
+		t.Fatalf("want the local Connect to return while the black-hole Connect is still blocked, but the black-hole one returned first: %+v", res)
+	default:
+	}
+
+	res := <-holeDone
+	if res.err == nil || !strings.Contains(res.err.Error(), `cannot reach target cluster "https://`+hole.Addr().String()+`"`) {
+		t.Errorf("black-hole Connect: want an error saying the cluster cannot be reached, got %v", res.err)
+	}
+	// Within its backoff the black-hole cluster is not dialled again, and
+	// Connect fails with the same error at once.
+	drain(hole.accepted)
+	_, err = c.Connect(t.Context(), managed(withName("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
+	if err == nil || err.Error() != res.err.Error() {
+		t.Errorf("black-hole Connect within its backoff: want %v, got %v", res.err, err)
+	}
+	select {
+	case <-hole.accepted:
+		t.Errorf("black-hole Connect within its backoff: want no new connection to the black hole, got one")
+	default:
+	}
+}
+
+func drain(ch chan struct{}) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// TestFailedRequestMarksClusterFailed uses a cluster's client after the
+// cluster went away: the failed request marks the cluster failed, so that
+// the next Connect fails at once instead of handing out a client whose every
+// request waits out its timeout.
+func TestFailedRequestMarksClusterFailed(t *testing.T) {
+	srv := newAuthorizations(t)
+	kube := kube(t, clusterProviderConfig("local"))
+	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: srv.caPEM()}}
+	r := &recorder{}
+	c := NewConnector(kube, cfg, WithWatchFn(r.watchFn), WithBackoff(time.Hour, time.Hour))
+	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local"))
+
+	cl, err := tryConnect(t, c, mg)
+	if err != nil {
+		t.Fatalf("Connect(...) to a cluster that answers: %v", err)
+	}
+	srv.Close()
+	if err := cl.Client.Get(t.Context(), types.NamespacedName{Namespace: "team-a", Name: "alice"}, &corev1.Pod{}); err == nil {
+		t.Fatalf("Get(...) from a cluster that went away: want an error, got none")
+	}
+	_, err = tryConnect(t, c, mg)
+	if err == nil || !strings.Contains(err.Error(), `cannot reach target cluster "`+srv.URL+`"`) {
+		t.Errorf("Connect(...) after a request failed: want an error saying the cluster cannot be reached, got %v", err)
+	}
+}

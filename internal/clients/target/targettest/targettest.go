@@ -1,0 +1,98 @@
+// Package targettest holds fakes of target clusters for the tests of the
+// provider's controllers, in the manner of controller-runtime's fake client:
+// written once here, beside package target, instead of in every test.
+package targettest
+
+import (
+	"context"
+
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+)
+
+// Clusters is a target.Clusters that resolves every managed resource to
+// Cluster, or fails with Err.
+type Clusters struct {
+	Cluster *target.Cluster
+	Err     error
+}
+
+// Connect returns c.Cluster and c.Err.
+func (c Clusters) Connect(_ context.Context, _ resource.ModernManaged) (*target.Cluster, error) {
+	return c.Cluster, c.Err
+}
+
+// Kube returns a fake client of a target cluster holding objs, knowing every
+// kind of target.Scheme.
+func Kube(objs ...client.Object) client.Client {
+	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithObjects(objs...).Build()
+}
+
+// KubeServing returns a fake client of a target cluster that serves the
+// namespaced kinds gvks, which the scheme does not know (such as Traefik's
+// IngressRoute, handled as unstructured), and holds objs.
+func KubeServing(gvks []schema.GroupVersionKind, objs ...client.Object) client.Client {
+	rm := meta.NewDefaultRESTMapper(nil)
+	for _, gvk := range gvks {
+		rm.Add(gvk, meta.RESTScopeNamespace)
+	}
+	return fake.NewClientBuilder().WithScheme(target.Scheme()).WithRESTMapper(rm).WithObjects(objs...).Build()
+}
+
+// Owner returns a modifier that sets the managed-resource annotation of an
+// object to mr, the namespace/name of the managed resource it was made for;
+// "" removes it, as on an object provider-vdi did not make. An object left
+// with no annotations has nil annotations, as read back from a cluster.
+func Owner[T metav1.Object](mr string) func(T) {
+	return func(o T) {
+		a := o.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[v1alpha1.AnnotationManagedResource] = mr
+		if mr == "" {
+			delete(a, v1alpha1.AnnotationManagedResource)
+		}
+		if len(a) == 0 {
+			a = nil
+		}
+		o.SetAnnotations(a)
+	}
+}
+
+// OwnedBy returns a copy of o whose managed-resource annotation is mr, as
+// Owner sets it.
+func OwnedBy[T client.Object](o T, mr string) T {
+	c, _ := o.DeepCopyObject().(T)
+	Owner[T](mr)(c)
+	return c
+}
+
+// ErrNotOurs is the error target's ownership checks return for an object of
+// kind and name in namespace ns that provider-vdi did not make.
+func ErrNotOurs(kind, name, ns string) error {
+	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, ns)
+}
+
+// ErrOthers is the error target's ownership checks return for an object of
+// kind and name in namespace ns that managed resource other made, when mr
+// wants it.
+func ErrOthers(kind, name, ns, other, mr string) error {
+	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, ns, other, mr)
+}
+
+// NotFound is the error a client returns for a missing object of resource
+// (plural, lower case) and name.
+func NotFound(resource, name string) error {
+	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}

@@ -1,0 +1,221 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+// verifiedKubeconfig returns the control plane's admin kubeconfig with its
+// token inline and the API server's certificate as its CA, as a tenant's
+// kubeconfig must be.
+func verifiedKubeconfig(t *testing.T) []byte {
+	t.Helper()
+	kc, err := clientcmd.LoadFromFile(cp.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(filepath.Join(cpDir, "pki", "apiserver.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range kc.Clusters {
+		c.InsecureSkipTLSVerify = false
+		c.CertificateAuthorityData = ca
+	}
+	b, err := clientcmd.Write(*kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// kubeconfigTo returns a kubeconfig of server whose one user is user.
+func kubeconfigTo(t *testing.T, server string, ca []byte, user *clientcmdapi.AuthInfo) []byte {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+	kc.AuthInfos["tenant"] = user
+	kc.Contexts["gpu"] = &clientcmdapi.Context{Cluster: "gpu", AuthInfo: "tenant"}
+	kc.CurrentContext = "gpu"
+	b, err := clientcmd.Write(*kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// tenantConfig creates, in namespace ns, a kubeconfig Secret and a
+// ProviderConfig named name that uses it.
+func tenantConfig(t *testing.T, ns, name string, kubeconfig []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if err := kube.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Data:       map[string][]byte{"kubeconfig": kubeconfig},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Create(ctx, &v1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{
+			Source:    xpv2.CredentialsSourceSecret,
+			SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: name}, Key: "kubeconfig"},
+		}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func usingProviderConfig(d *v1alpha1.Desktop, name string) *v1alpha1.Desktop {
+	d.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: name}
+	return d
+}
+
+// synced returns the Synced condition of d.
+func synced(ctx context.Context, d *v1alpha1.Desktop) (xpv2.Condition, error) {
+	err := kube.Get(ctx, client.ObjectKeyFromObject(d), d)
+	return d.GetCondition(xpv2.TypeSynced), err
+}
+
+// TestTenantKubeconfigCannotBorrowProviderToken gives a tenant's
+// ProviderConfig a kubeconfig whose tokenFile names a file the provider
+// process can read (standing in for its ServiceAccount token) and whose
+// server is a TLS listener of the tenant's on loopback. The Desktop must
+// show Synced=False saying why, and the listener must never be sent the
+// token, nor anything at all.
+func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "token-thief")
+	const providerToken = "provider-serviceaccount-token"
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(providerToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"major":"1","minor":"35"}`))
+	}))
+	srv.Listener = l
+	srv.StartTLS()
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+
+	tenantConfig(t, ns, "stolen", kubeconfigTo(t, srv.URL, ca, &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
+	d := usingProviderConfig(desktop(ns, "thief", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04"), "stolen")
+	if err := kube.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Desktop shows Synced=False naming the tokenFile", func(ctx context.Context) (bool, string, error) {
+		s, err := synced(ctx, d)
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `sets tokenFile, which reads a file of the provider's`), s.Message, err
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 0 {
+		t.Errorf("the tenant's listener was sent requests: %q", seen)
+	}
+	for _, r := range seen {
+		if strings.Contains(r, providerToken) {
+			t.Errorf("the tenant's listener was sent the provider's token: %q", r)
+		}
+	}
+}
+
+// TestBlackHoleClusterDoesNotStallOthers gives a tenant a ProviderConfig
+// whose cluster accepts connections and never answers. A Desktop on it
+// shows Synced=False saying the cluster cannot be reached; a Desktop on the
+// local cluster, created while the first is stuck, gets its Pod before
+// that.
+func TestBlackHoleClusterDoesNotStallOthers(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "black-hole")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 100)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	defer func() {
+		_ = l.Close()
+		for {
+			select {
+			case c := <-accepted:
+				_ = c.Close()
+			default:
+				return
+			}
+		}
+	}()
+
+	tenantConfig(t, ns, "hole", kubeconfigTo(t, "https://"+l.Addr().String(), nil, &clientcmdapi.AuthInfo{Token: "tenant-token"}))
+	stuck := usingProviderConfig(desktop(ns, "stuck", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04"), "hole")
+	if err := kube.Create(ctx, stuck); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-accepted:
+		accepted <- c
+	case <-time.After(90 * time.Second):
+		t.Fatal("the provider never dialled the black-hole cluster")
+	}
+
+	fine := desktop(ns, "fine", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04")
+	if err := kube.Create(ctx, fine); err != nil {
+		t.Fatal(err)
+	}
+	// The provider gives up on the black hole after its 10s dial timeout;
+	// the local Desktop's Pod takes well under a second, and must not wait
+	// for that.
+	eventually(t, "the local Desktop's Pod is created while the black-hole Desktop is stuck", func(ctx context.Context) (bool, string, error) {
+		if s, err := synced(ctx, stuck); err == nil && s.Status == corev1.ConditionFalse {
+			return false, "", fmt.Errorf("the black-hole Desktop failed (%s) before the local Desktop's Pod was created: the local Desktop waited for it", s.Message)
+		}
+		_, err := getPod(ctx, ns, "fine")
+		return err == nil, fmt.Sprint(err), nil
+	})
+	eventually(t, "the black-hole Desktop shows Synced=False", func(ctx context.Context) (bool, string, error) {
+		s, err := synced(ctx, stuck)
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `cannot reach target cluster "https://`+l.Addr().String()+`"`), s.Message, err
+	})
+	if !prov.running() {
+		t.Errorf("the provider exited")
+	}
+}
