@@ -44,6 +44,10 @@ type DesktopVolumeObservation struct {
 	StorageClassName string `json:"storageClassName,omitempty"`
 	// Retained is true when the claim is marked to outlive its DesktopVolume.
 	Retained bool `json:"retained,omitempty"`
+	// Location of the claim: its cluster's API server and namespace. The
+	// provider refuses to make a new, empty claim anywhere else, e.g. after
+	// the ProviderConfig was pointed at another cluster.
+	Location string `json:"location,omitempty"`
 }
 
 // DesktopVolumeSpec is the desired state of a DesktopVolume.

@@ -11,7 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
@@ -121,6 +123,61 @@ func TestRetention(t *testing.T) {
 		}
 		if err := kube.Get(ctx, key, &corev1.PersistentVolumeClaim{}); !kerrors.IsNotFound(err) {
 			t.Errorf("\nDelete should delete a claim that is not retained: %v", err)
+		}
+	})
+}
+
+// TestHomeMoved holds that a DesktopVolume whose claim was made in one
+// cluster or namespace refuses to make a new, empty one elsewhere, e.g. once
+// its ProviderConfig points at another cluster, rather than hand the user
+// an empty home.
+func TestHomeMoved(t *testing.T) {
+	ctx := context.Background()
+	moved := func(v *v1alpha1.DesktopVolume) {
+		v.Status.AtProvider.Location = "https://old-gpu-cluster:6443/desktops"
+	}
+	cases := map[string]struct {
+		reason string
+		cr     *v1alpha1.DesktopVolume
+		want   error
+		exists bool
+	}{
+		"Moved": {
+			reason: "A claim that is missing here but was made elsewhere should be an error naming both places, and not read as one to create.",
+			cr:     volume(moved),
+			want:   errors.New(`the home claim "alice-home" lives in https://old-gpu-cluster:6443/desktops, but the ProviderConfig now points at https://gpu-cluster:6443/team-a; refusing to make a new, empty home there: point the ProviderConfig back, or move the claim there`),
+		},
+		"MovedWhileDeleted": {
+			reason: "A DesktopVolume being deleted should not be held up by a moved claim: there is nothing here to delete.",
+			cr:     volume(moved, volumeDeleting()),
+		},
+		"NeverMade": {
+			reason: "A DesktopVolume that never had a claim should read as one to create.",
+			cr:     volume(),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: targettest.Kube(), namespace: "team-a", location: "https://gpu-cluster:6443/team-a"}
+			o, err := e.Observe(ctx, tc.cr)
+			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if o.ResourceExists != tc.exists {
+				t.Errorf("\n%s\nObserve(...): want ResourceExists %t, got %t", tc.reason, tc.exists, o.ResourceExists)
+			}
+		})
+	}
+
+	t.Run("Recorded", func(t *testing.T) {
+		kube := targettest.Kube(claim(bound("10Gi")))
+		e := &external{kube: kube, namespace: "team-a", location: "https://gpu-cluster:6443/team-a"}
+		cr := volume()
+		if _, err := e.Observe(ctx, cr); err != nil {
+			t.Fatal(err)
+		}
+		if cr.Status.AtProvider.Location != "https://gpu-cluster:6443/team-a" {
+			t.Errorf("\nObserve should record where the claim lives, got %q", cr.Status.AtProvider.Location)
 		}
 	})
 }

@@ -31,13 +31,15 @@ func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) erro
 // newConnector connects DesktopVolumes to their target cluster.
 func newConnector(c target.Clusters) *common.Connector[*v1alpha1.DesktopVolume] {
 	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.DesktopVolume) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
-		return &external{kube: cl.Client, namespace: cl.Namespace(cr)}
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr), location: cl.Location(cr)}
 	})
 }
 
 type external struct {
 	kube      client.Client
 	namespace string
+	// location names the cluster and namespace the claim is to live in.
+	location string
 }
 
 // buildClaim returns the desired claim of cr in namespace ns.
@@ -73,8 +75,15 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	desired := want.Spec.Resources.Requests[corev1.ResourceStorage]
 	pvc := want.DeepCopy()
 	exists, err := target.GetOwned(ctx, e.kube, pvc, want)
-	if err != nil || !exists {
+	if err != nil {
 		return managed.ExternalObservation{}, err
+	}
+	if !exists {
+		// A home made elsewhere is not to be replaced by an empty one here.
+		if was := cr.Status.AtProvider.Location; was != "" && was != e.location && !meta.WasDeleted(cr) {
+			return managed.ExternalObservation{}, errors.Errorf("the home claim %q lives in %s, but the ProviderConfig now points at %s; refusing to make a new, empty home there: point the ProviderConfig back, or move the claim there", want.Name, was, e.location)
+		}
+		return managed.ExternalObservation{}, nil
 	}
 	if meta.WasDeleted(cr) && retained(pvc) {
 		// The claim outlives the DesktopVolume: the DesktopVolume is gone
@@ -85,6 +94,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 		Phase:            pvc.Status.Phase,
 		StorageClassName: ptr.Deref(pvc.Spec.StorageClassName, ""),
 		Retained:         retained(pvc),
+		Location:         e.location,
 	}
 	if c, ok := pvc.Status.Capacity[corev1.ResourceStorage]; ok {
 		cr.Status.AtProvider.Capacity = c.String()

@@ -145,7 +145,7 @@ func TestConnect(t *testing.T) {
 		"Connected": {
 			reason:   "The external client should use the target cluster's client and the namespace it resolves for the volume.",
 			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a"},
+			want:     &external{kube: kube, namespace: "team-a", location: "/team-a"},
 		},
 	}
 	for name, tc := range cases {
