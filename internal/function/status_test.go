@@ -161,8 +161,8 @@ func TestSessionStatus(t *testing.T) {
 			},
 		},
 		"RunningDespiteRouteError": {
-			reason:   "A running desktop should stay Running and say so even while a resource reports an error.",
-			lc:       running,
+			reason: "A running desktop should stay Running and say so even while a resource reports an error.",
+			lc:     running,
 			observed: func() observed {
 				o := all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), true)
 				// The route serves, but its last update failed.
