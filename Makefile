@@ -44,7 +44,7 @@ reviewable: generate lint test ## Everything a change should pass before review.
 
 ##@ Tests
 
-test: tools unit integration function-test e2e ## Unit, integration (real apiserver), render (real crossplane) and end-to-end tests.
+test: tools unit integration render e2e ## Unit, integration (real apiserver), render (real crossplane) and end-to-end tests.
 	@echo "test: all suites passed"
 
 unit: ## Unit tests, with the fuzz seed corpus.

@@ -4,8 +4,11 @@ FUNCTION_BENCH_COUNT ?= 5
 
 ##@ Function
 
-function-test: ## Function unit tests with the fuzz seed corpus, then render golden tests through the real Crossplane CLI and core (needs `make tools`).
+function-test: ## Only the function: its unit tests with the fuzz seed corpus, then `make render`.
 	@go test -count=1 ./internal/function/... ./cmd/function/...
+	@$(MAKE) --no-print-directory render
+
+render: ## Render golden tests through the real Crossplane CLI and core (`make test` runs these; the function's unit tests run in `make unit`).
 	@go test -count=1 -tags render ./test/render/...
 
 render-update: ## Re-render every example under examples/sessions and rewrite its expected.yaml.
@@ -27,4 +30,4 @@ packages: ## Build the provider, function and configuration packages into _outpu
 	@$(CROSSPLANE) xpkg build --package-root=package/configuration --examples-root=examples/sessions -o $(OUTPUT)/configuration-vdi.xpkg
 	@ls -l $(OUTPUT)/*.xpkg
 
-.PHONY: function-test render-update bench-function packages
+.PHONY: function-test render render-update bench-function packages

@@ -13,6 +13,13 @@ func HostLabel(session, namespace string) string {
 	return session + "-" + namespace + "-" + strconv.Itoa(len(session))
 }
 
+// DefaultDesktopPort is the port a desktop's web client listens on unless
+// its template says otherwise, and so the port of its Service and Route.
+// The +kubebuilder:default markers of Desktop, DesktopService, DesktopRoute
+// and VDITemplate cannot name a constant and spell it out;
+// TestDefaultDesktopPort holds the generated CRDs to it.
+const DefaultDesktopPort int32 = 8080
+
 // Owner names the session and user an object belongs to. Every object the
 // provider creates in the target cluster carries them as labels, so that an
 // operator can find everything of one session or one user with a selector.
@@ -53,6 +60,9 @@ const (
 	// owns an object, so that a watch on the target cluster can wake the
 	// managed resource's reconciler.
 	AnnotationManagedResource = "vdi.m.kasm.io/managed-resource"
+	// AnnotationRetain marks a home claim that must outlive its
+	// DesktopVolume; the provider never deletes a claim so marked.
+	AnnotationRetain = "vdi.m.kasm.io/retain"
 	// AnnotationSpecHash is the hash of the desired Pod spec the Pod was made
 	// from.
 	AnnotationSpecHash = "vdi.m.kasm.io/spec-hash"

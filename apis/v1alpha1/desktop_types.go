@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -52,6 +53,11 @@ type DesktopParameters struct {
 	// RuntimeClassName of the desktop Pod, e.g. nvidia.
 	// +optional
 	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
+
+	// Network says who may reach the desktop and what it may reach; the
+	// provider makes the desktop's NetworkPolicy from it before the Pod.
+	// +optional
+	Network DesktopNetwork `json:"network,omitempty"`
 
 	// Home mounts a PersistentVolumeClaim as the user's home directory.
 	// +optional
@@ -114,6 +120,26 @@ type EnvVar struct {
 	Value string `json:"value,omitempty"`
 }
 
+// DesktopNetwork is the desktop's NetworkPolicy: ingress only from the
+// ingress controller's namespace, on the desktop's port; egress only to the
+// cluster's DNS (kube-dns in kube-system) and to what Egress allows. Without
+// Egress a desktop reaches neither the API server, nor the cloud's metadata
+// service, nor any other Pod.
+type DesktopNetwork struct {
+	// IngressNamespace is the namespace of the ingress controller; only its
+	// Pods reach the desktop.
+	// +optional
+	// +kubebuilder:default="traefik"
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	IngressNamespace string `json:"ingressNamespace,omitempty"`
+
+	// Egress the desktop may reach beyond DNS, e.g. a TURN server for
+	// WebRTC or an HTTP proxy.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	Egress []networkingv1.NetworkPolicyEgressRule `json:"egress,omitempty"`
+}
+
 // HomeVolume is the claim mounted as the user's home.
 type HomeVolume struct {
 	// ClaimName of the PersistentVolumeClaim in the desktop's namespace.
@@ -151,6 +177,9 @@ type DesktopObservation struct {
 	// Expired is true once the deadline has passed: the desktop Pod is
 	// removed and no new one is made.
 	Expired bool `json:"expired,omitempty"`
+	// NetworkPolicyReady is true while the desktop's NetworkPolicy exists as
+	// specified; the desktop is not Ready without it.
+	NetworkPolicyReady bool `json:"networkPolicyReady,omitempty"`
 	// CredentialsSecretName is the Secret in the target cluster holding the
 	// desktop password. The password itself is only ever published as a
 	// connection detail.

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -43,6 +45,22 @@ type DesktopRouteParameters struct {
 	ServicePort int32 `json:"servicePort,omitempty"`
 }
 
+// URL the route serves the desktop at: https when the route has TLS, and
+// the path prefix ("/" when empty) with a trailing slash. The function puts
+// it in the Desktop's connection details and the provider reports it in
+// status.atProvider.url, so both build it here.
+func (p DesktopRouteParameters) URL() string {
+	scheme := "http"
+	if p.TLS != nil {
+		scheme = "https"
+	}
+	path := p.PathPrefix
+	if !strings.HasSuffix(path, "/") {
+		path += "/"
+	}
+	return scheme + "://" + p.Host + path
+}
+
 // RouteTLS is the TLS of an IngressRoute: a certificate Secret, a
 // certificate resolver, or neither for Traefik's default certificate.
 type RouteTLS struct {
@@ -52,6 +70,14 @@ type RouteTLS struct {
 	// CertResolver of Traefik, e.g. letsencrypt.
 	// +optional
 	CertResolver string `json:"certResolver,omitempty"`
+
+	// Store is a Traefik TLSStore whose default certificate serves the
+	// route; Traefik's Kubernetes CRD provider supports only "default". It
+	// keeps the certificate's private key in Traefik's namespace, out of the
+	// desktop's.
+	// +optional
+	// +kubebuilder:validation:Enum=default
+	Store string `json:"store,omitempty"`
 }
 
 // DesktopRouteObservation is what the provider last saw of the route.

@@ -20,13 +20,6 @@ type DesktopServiceParameters struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`
-
-	// IngressNamespace is the namespace of the ingress controller. The
-	// NetworkPolicy admits traffic to the desktop port from it alone.
-	// +optional
-	// +kubebuilder:default="traefik"
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	IngressNamespace string `json:"ingressNamespace,omitempty"`
 }
 
 // DesktopServiceObservation is what the provider last saw of the Service.

@@ -24,6 +24,14 @@ type DesktopVolumeParameters struct {
 	// +optional
 	// +kubebuilder:default={"ReadWriteOnce"}
 	AccessModes []corev1.PersistentVolumeAccessMode `json:"accessModes,omitempty"`
+
+	// RetainOnDelete keeps the claim when the DesktopVolume is deleted. The
+	// provider marks the claim itself as retained, and never deletes a
+	// claim so marked, even for a later DesktopVolume of the same name that
+	// does not ask for retention: retention, once asked for, sticks to the
+	// data. Only an administrator deleting the claim removes it.
+	// +optional
+	RetainOnDelete bool `json:"retainOnDelete,omitempty"`
 }
 
 // DesktopVolumeObservation is what the provider last saw of the claim.
@@ -34,6 +42,12 @@ type DesktopVolumeObservation struct {
 	Capacity string `json:"capacity,omitempty"`
 	// StorageClassName the claim ended up with.
 	StorageClassName string `json:"storageClassName,omitempty"`
+	// Retained is true when the claim is marked to outlive its DesktopVolume.
+	Retained bool `json:"retained,omitempty"`
+	// Location of the claim: its cluster's API server and namespace. The
+	// provider refuses to make a new, empty claim anywhere else, e.g. after
+	// the ProviderConfig was pointed at another cluster.
+	Location string `json:"location,omitempty"`
 }
 
 // DesktopVolumeSpec is the desired state of a DesktopVolume.

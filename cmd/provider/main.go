@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -44,7 +45,7 @@ func main() {
 		debug            = app.Flag("debug", "Log at debug level.").Short('d').Bool()
 		pollInterval     = app.Flag("poll", "How often every managed resource is checked against its target cluster; desktop Pods are also watched.").Default("1m").Duration()
 		syncInterval     = app.Flag("sync", "How often the informer cache resyncs.").Short('s').Default("1h").Duration()
-		maxReconcileRate = app.Flag("max-reconcile-rate", "The most reconciles per second, and concurrent reconciles per kind.").Default("10").Int()
+		maxReconcileRate = app.Flag("max-reconcile-rate", "The most reconciles per second across all kinds (bursts of ten times as many), and concurrent reconciles per kind. A session takes about 15 reconciles to start, so 10 would hold a burst of 20 sessions for tens of seconds.").Default("100").Int()
 		leaderElection   = app.Flag("leader-election", "Elect a leader among replicas of the provider.").Short('l').Default("false").Envar("LEADER_ELECTION").Bool()
 		metricsAddress   = app.Flag("metrics-bind-address", "Where the Prometheus metrics are served; kept off 8080, which Crossplane core and functions use.").Default(":8085").Envar("METRICS_BIND_ADDRESS").String()
 		healthAddress    = app.Flag("health-probe-bind-address", "Where /healthz and /readyz are served.").Default(":8086").Envar("HEALTH_PROBE_BIND_ADDRESS").String()
@@ -77,8 +78,8 @@ func main() {
 		LeaderElection:             *leaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-vdi",
 		LeaderElectionResourceLock: "leases",
-		LeaseDuration:              ptrTo(60 * time.Second),
-		RenewDeadline:              ptrTo(50 * time.Second),
+		LeaseDuration:              ptr.To(60 * time.Second),
+		RenewDeadline:              ptr.To(50 * time.Second),
 		Metrics:                    metricsserver.Options{BindAddress: *metricsAddress},
 		HealthProbeBindAddress:     *healthAddress,
 	})
@@ -121,5 +122,3 @@ func main() {
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }
-
-func ptrTo[T any](v T) *T { return &v }

@@ -3,6 +3,7 @@ package function
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -10,10 +11,18 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
 
 	mv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/function/input/v1beta1"
 )
+
+func init() {
+	// composed.From sets each object's apiVersion and kind from this scheme.
+	if err := mv1alpha1.SchemeBuilder.AddToScheme(composed.Scheme); err != nil {
+		panic(err)
+	}
+}
 
 // Names of the composed resources in the Composition, i.e. the
 // crossplane.io/composition-resource-name annotation.
@@ -55,7 +64,7 @@ var retainPolicies = xpv2.ManagementPolicies{
 func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource, error) {
 	objs := make(map[resource.Name]runtime.Object, 4)
 	if p.persistent || o.has(ResourceHome) {
-		objs[ResourceHome] = home(p)
+		objs[ResourceHome] = home(p, o.homeRetained())
 	}
 	if l.Desktop() {
 		objs[ResourceDesktop] = desktop(p, l.ExpiresAt)
@@ -64,17 +73,26 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 	}
 
 	out := make(map[resource.Name]*fnv1.Resource, len(objs))
-	e := &encoder{}
 	for name, obj := range objs {
-		s, err := e.toStruct(obj)
+		s, err := asStruct(obj)
 		if err != nil {
 			return nil, errors.Wrapf(err, "cannot compose %q", name)
 		}
-		// The provider owns status; a typed object's zero status is empty
-		// and toStruct omits it.
 		out[name] = &fnv1.Resource{Resource: s, Ready: readiness(o, name)}
 	}
 	return out, nil
+}
+
+// asStruct is a composed resource as the SDK converts it, without status:
+// the provider owns it, and composed.From would send the zero status of a
+// typed object (observedGeneration: 0 and the like).
+func asStruct(o runtime.Object) (*structpb.Struct, error) {
+	cd, err := composed.From(o)
+	if err != nil {
+		return nil, err
+	}
+	delete(cd.Object, "status")
+	return resource.AsStruct(cd)
 }
 
 // mrAPIVersion is the apiVersion of provider-vdi's managed resources.
@@ -84,8 +102,8 @@ func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: mrAPIVersion, Kind: kind}
 }
 
-// meta of a composed resource of the session.
-func meta(p *plan, name, component string) metav1.ObjectMeta {
+// objectMeta of a composed resource of the session.
+func objectMeta(p *plan, name, component string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:      name,
 		Namespace: p.session.Namespace,
@@ -97,8 +115,8 @@ func meta(p *plan, name, component string) metav1.ObjectMeta {
 	}
 }
 
-// managed is the spec every composed resource shares.
-func managed(p *plan) xpv2.ManagedResourceSpec {
+// managedSpec is the spec every composed resource shares.
+func managedSpec(p *plan) xpv2.ManagedResourceSpec {
 	spec := xpv2.ManagedResourceSpec{}
 	if r := p.input.ProviderConfigRef; r != nil {
 		spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: r.Kind, Name: r.Name}
@@ -116,9 +134,9 @@ func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 	t := p.template.Spec
 	d := &mv1alpha1.Desktop{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopKind),
-		ObjectMeta: meta(p, desktopName(p.session), "desktop"),
+		ObjectMeta: objectMeta(p, desktopName(p.session), "desktop"),
 		Spec: mv1alpha1.DesktopSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopParameters{
 				Owner:            owner(p),
 				Image:            t.Image,
@@ -129,7 +147,8 @@ func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 				NodeSelector:     t.NodeSelector,
 				Tolerations:      t.Tolerations,
 				RuntimeClassName: t.RuntimeClassName,
-				URL:              url(p),
+				Network:          mv1alpha1.DesktopNetwork{IngressNamespace: p.input.Ingress.Namespace, Egress: t.Egress},
+				URL:              desktopURL(p),
 				Deadline:         &metav1.Time{Time: deadline.UTC()},
 			},
 		},
@@ -141,13 +160,15 @@ func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 	return d
 }
 
-// home is the user's home volume.
-func home(p *plan) *mv1alpha1.DesktopVolume {
+// home is the user's home volume. Once retained it stays retained, whatever
+// the session says now: retention sticks to the data (the provider also
+// marks the claim itself, for any later session of the same name).
+func home(p *plan, retained bool) *mv1alpha1.DesktopVolume {
 	v := &mv1alpha1.DesktopVolume{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopVolumeKind),
-		ObjectMeta: meta(p, homeName(p.session), "home"),
+		ObjectMeta: objectMeta(p, homeName(p.session), "home"),
 		Spec: mv1alpha1.DesktopVolumeSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopVolumeParameters{
 				Owner:            owner(p),
 				Size:             p.volumeSize,
@@ -155,25 +176,25 @@ func home(p *plan) *mv1alpha1.DesktopVolume {
 			},
 		},
 	}
-	if sp := p.session.Spec.Persistence; sp != nil && sp.RetainOnDelete {
+	if sp := p.session.Spec.Persistence; retained || (sp != nil && sp.RetainOnDelete) {
 		v.Spec.ManagementPolicies = retainPolicies
+		v.Spec.ForProvider.RetainOnDelete = true
 	}
 	return v
 }
 
-// service fronts the desktop Pod, reachable only from the ingress
-// controller's namespace.
+// service fronts the desktop Pod; the desktop's own NetworkPolicy admits
+// only the ingress controller's namespace.
 func service(p *plan) *mv1alpha1.DesktopService {
 	return &mv1alpha1.DesktopService{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopServiceKind),
-		ObjectMeta: meta(p, serviceName(p.session), "service"),
+		ObjectMeta: objectMeta(p, serviceName(p.session), "service"),
 		Spec: mv1alpha1.DesktopServiceSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopServiceParameters{
-				Owner:            owner(p),
-				DesktopName:      desktopName(p.session),
-				Port:             p.template.Spec.Port,
-				IngressNamespace: p.input.Ingress.Namespace,
+				Owner:       owner(p),
+				DesktopName: desktopName(p.session),
+				Port:        p.template.Spec.Port,
 			},
 		},
 	}
@@ -184,9 +205,9 @@ func route(p *plan) *mv1alpha1.DesktopRoute {
 	in := p.input.Ingress
 	r := &mv1alpha1.DesktopRoute{
 		TypeMeta:   typeMeta(mv1alpha1.DesktopRouteKind),
-		ObjectMeta: meta(p, routeName(p.session), "route"),
+		ObjectMeta: objectMeta(p, routeName(p.session), "route"),
 		Spec: mv1alpha1.DesktopRouteSpec{
-			ManagedResourceSpec: managed(p),
+			ManagedResourceSpec: managedSpec(p),
 			ForProvider: mv1alpha1.DesktopRouteParameters{
 				Owner:       owner(p),
 				Host:        p.host,
@@ -197,15 +218,11 @@ func route(p *plan) *mv1alpha1.DesktopRoute {
 		},
 	}
 	if in.TLS != nil {
-		r.Spec.ForProvider.TLS = &mv1alpha1.RouteTLS{SecretName: in.TLS.SecretName, CertResolver: in.TLS.CertResolver}
+		r.Spec.ForProvider.TLS = &mv1alpha1.RouteTLS{SecretName: in.TLS.SecretName, CertResolver: in.TLS.CertResolver, Store: in.TLS.Store}
 	}
 	return r
 }
 
-// url the desktop is served at.
-func url(p *plan) string {
-	if p.input.Ingress.TLS != nil {
-		return "https://" + p.host + "/"
-	}
-	return "http://" + p.host + "/"
-}
+// desktopURL is the URL the desktop is served at: the one its DesktopRoute
+// reports.
+func desktopURL(p *plan) string { return route(p).Spec.ForProvider.URL() }

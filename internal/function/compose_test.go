@@ -56,6 +56,7 @@ func TestCompose(t *testing.T) {
 					NodeSelector:     map[string]string{"nvidia.com/gpu.present": "true"},
 					Tolerations:      []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 					RuntimeClassName: ptr.To("nvidia"),
+					Network:          mv1alpha1.DesktopNetwork{IngressNamespace: "traefik"},
 					URL:              "https://alice-gpu-team-a-9.vdi.example.com/",
 				},
 			},
@@ -75,13 +76,14 @@ func TestCompose(t *testing.T) {
 			},
 		}
 		v.Spec.ManagementPolicies = policies
+		v.Spec.ForProvider.RetainOnDelete = policies != nil
 		return v
 	}
 	wantService := &mv1alpha1.DesktopService{
 		ObjectMeta: om("alice-gpu-service", "service"),
 		Spec: mv1alpha1.DesktopServiceSpec{
 			ManagedResourceSpec: mrs(),
-			ForProvider:         mv1alpha1.DesktopServiceParameters{Owner: owner, DesktopName: "alice-gpu-desktop", Port: 8080, IngressNamespace: "traefik"},
+			ForProvider:         mv1alpha1.DesktopServiceParameters{Owner: owner, DesktopName: "alice-gpu-desktop", Port: 8080},
 		},
 	}
 	wantRoute := &mv1alpha1.DesktopRoute{
@@ -129,6 +131,13 @@ func TestCompose(t *testing.T) {
 			want: map[fnresource.Name]runtime.Object{
 				ResourceDesktop: wantDesktop(1, false), ResourceService: wantService, ResourceRoute: wantRoute,
 			},
+		},
+		"RetainedStaysRetained": {
+			reason:   "A volume observed retained should stay retained when the session no longer asks for it: retention sticks to the data.",
+			session:  session(withState(StateStopped), withPersistence(Persistence{Enabled: ptr.To(true), Size: q("50Gi")})),
+			lc:       stopped,
+			observed: observed{string(ResourceHome): {Resource: fnresource.MustStructJSON(`{"kind":"DesktopVolume","spec":{"forProvider":{"retainOnDelete":true}}}`)}},
+			want:     map[fnresource.Name]runtime.Object{ResourceHome: wantHome("50Gi", retainPolicies)},
 		},
 		"Stopped": {
 			reason:  "A stopped session should keep only its volume.",

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/function-sdk-go/logging"
@@ -133,9 +134,13 @@ func desiredState(in *fnv1.State, composed map[resource.Name]*fnv1.Resource, st 
 	for k, v := range in.GetComposite().GetResource().GetFields() {
 		xr.Fields[k] = v
 	}
-	status, err := toStruct(st)
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&st)
 	if err != nil {
-		return nil, errors.Wrap(err, "cannot encode the session's status")
+		return nil, errors.Wrap(err, "cannot convert the session's status")
+	}
+	status, err := structpb.NewStruct(u)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot convert the session's status")
 	}
 	for k, v := range xr.Fields["status"].GetStructValue().GetFields() {
 		if _, ours := status.Fields[k]; !ours {

@@ -85,7 +85,7 @@ func TestRunFunctionFatal(t *testing.T) {
 			reason: "Input with an unknown field should be fatal before anything else.",
 			req:    runRequest(session(), running, withInput(fnresource.MustStructJSON(`{"apiVersion":"vdi.fn.kasm.io/v1beta1","kind":"Input","ingres":{}}`))),
 			want: want{
-				results: fatalResult(`cannot decode function input: unknown field "ingres"`),
+				results: fatalResult(`cannot decode function input: strict decoding error: unknown field "ingres"`),
 			},
 		},
 		"NotASession": {

@@ -19,13 +19,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/function/input/v1beta1"
 )
 
-func init() {
-	// composed.From, which the tests hold toStruct equal to, needs the kinds.
-	if err := mv1alpha1.SchemeBuilder.AddToScheme(composed.Scheme); err != nil {
-		panic(err)
-	}
-}
-
 // Fixed times of the tests: sessions are created at created and decided at
 // now, one hour later.
 var (
@@ -217,7 +210,7 @@ func observedAll(s *Session) []reqOpt {
 	p := &plan{session: s, template: template(), input: input(), persistent: true, volumeSize: *q("20Gi"), host: host(s, input())}
 	return []reqOpt{
 		withObserved(ResourceDesktop, observedMR(desktop(p, created.Add(8*time.Hour)), true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "podIP": "10.0.0.7"})),
-		withObserved(ResourceHome, observedMR(home(p), true, map[string]any{"phase": "Bound", "capacity": "20Gi"})),
+		withObserved(ResourceHome, observedMR(home(p, false), true, map[string]any{"phase": "Bound", "capacity": "20Gi"})),
 		withObserved(ResourceService, observedMR(service(p), true, map[string]any{"clusterIP": "10.96.0.10"})),
 		withObserved(ResourceRoute, observedMR(route(p), true, map[string]any{"url": "https://alice-gpu-team-a-9.vdi.example.com/"})),
 	}

@@ -21,7 +21,7 @@ func (o observed) has(n resource.Name) bool { return o[string(n)] != nil }
 // ready reports whether the named resource's Ready condition is True: the
 // provider found it available in the target cluster.
 func (o observed) ready(n resource.Name) bool {
-	for _, c := range fields(o.status(n), "conditions").GetListValue().GetValues() {
+	for _, c := range o.status(n)["conditions"].GetListValue().GetValues() {
 		cf := c.GetStructValue().GetFields()
 		if cf["type"].GetStringValue() == "Ready" {
 			return cf["status"].GetStringValue() == "True"
@@ -34,7 +34,7 @@ func (o observed) ready(n resource.Name) bool {
 // when it is False: the provider could not observe, create, update or
 // delete it, e.g. refused by a ResourceQuota or by admission. "" otherwise.
 func (o observed) syncError(n resource.Name) string {
-	for _, c := range fields(o.status(n), "conditions").GetListValue().GetValues() {
+	for _, c := range o.status(n)["conditions"].GetListValue().GetValues() {
 		cf := c.GetStructValue().GetFields()
 		if cf["type"].GetStringValue() == "Synced" && cf["status"].GetStringValue() == "False" {
 			return cmp.Or(cf["message"].GetStringValue(), cf["reason"].GetStringValue())
@@ -45,14 +45,12 @@ func (o observed) syncError(n resource.Name) string {
 
 // atProvider returns the named resource's status.atProvider, or nil.
 func (o observed) atProvider(n resource.Name) map[string]*structpb.Value {
-	return fields(o.status(n), "atProvider").GetStructValue().GetFields()
+	return o.status(n)["atProvider"].GetStructValue().GetFields()
 }
 
 func (o observed) status(n resource.Name) map[string]*structpb.Value {
 	return o[string(n)].GetResource().GetFields()["status"].GetStructValue().GetFields()
 }
-
-func fields(f map[string]*structpb.Value, key string) *structpb.Value { return f[key] }
 
 // desktopObservation is what the session's status needs of the Desktop's
 // status.atProvider.
@@ -86,4 +84,11 @@ func (o observed) desktopDeadline() time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// homeRetained reports whether the observed home volume asks to be retained
+// (spec.forProvider.retainOnDelete).
+func (o observed) homeRetained() bool {
+	spec := o[string(ResourceHome)].GetResource().GetFields()["spec"].GetStructValue().GetFields()
+	return spec["forProvider"].GetStructValue().GetFields()["retainOnDelete"].GetBoolValue()
 }

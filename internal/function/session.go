@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
@@ -12,7 +13,6 @@ import (
 // package/configuration. The function reads it into these types rather than
 // walking unstructured paths.
 const (
-	SessionGroup      = "vdi.kasm.io"
 	SessionAPIVersion = "vdi.kasm.io/v1alpha1"
 	SessionKind       = "VDISession"
 )
@@ -92,7 +92,7 @@ type SessionStatus struct {
 // sessionFrom decodes an observed VDISession.
 func sessionFrom(obj *structpb.Struct) (*Session, error) {
 	s := &Session{}
-	if err := fromStruct(obj, s, false); err != nil {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.AsMap(), s); err != nil {
 		return nil, errors.Wrap(err, "cannot decode VDISession")
 	}
 	if s.Kind != SessionKind {

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -92,13 +93,13 @@ func desktopPhase(p *plan, obs desktopObservation, o observed) (string, conditio
 	case !o.has(ResourceDesktop):
 		return PhasePending, condition{Reason: "Creating", Message: fmt.Sprintf("waiting for Desktop %q to be created", desktopName(s))}
 	case obs.Phase == string(corev1.PodFailed):
-		return PhaseFailed, condition{Reason: "DesktopFailed", Message: or(obs.Message, "the desktop Pod failed")}
+		return PhaseFailed, condition{Reason: "DesktopFailed", Message: cmp.Or(obs.Message, "the desktop Pod failed")}
 	case p.persistent && !o.ready(ResourceHome):
 		return PhasePending, condition{Reason: "WaitingForVolume", Message: fmt.Sprintf("waiting for DesktopVolume %q to become available", homeName(s))}
 	case !o.ready(ResourceDesktop) && obs.Phase == string(corev1.PodRunning):
-		return PhaseStarting, condition{Reason: "Starting", Message: or(obs.Message, "waiting for the desktop to pass its readiness probe")}
+		return PhaseStarting, condition{Reason: "Starting", Message: cmp.Or(obs.Message, "waiting for the desktop to pass its readiness probe")}
 	case !o.ready(ResourceDesktop):
-		return PhasePending, condition{Reason: "WaitingForDesktop", Message: or(obs.Message, fmt.Sprintf("waiting for Desktop %q to be scheduled and started", desktopName(s)))}
+		return PhasePending, condition{Reason: "WaitingForDesktop", Message: cmp.Or(obs.Message, fmt.Sprintf("waiting for Desktop %q to be scheduled and started", desktopName(s)))}
 	case !o.ready(ResourceService):
 		return PhaseStarting, condition{Reason: "WaitingForService", Message: fmt.Sprintf("waiting for DesktopService %q to become available", serviceName(s))}
 	case !o.ready(ResourceRoute):

@@ -1,6 +1,8 @@
 package function
 
 import (
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
@@ -49,7 +51,7 @@ func requiredTemplate(req *fnv1.RunFunctionRequest, name string) (t *tv1alpha1.V
 		return nil, false, nil
 	}
 	t = &tv1alpha1.VDITemplate{}
-	if err := fromStruct(r, t, false); err != nil {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(r.AsMap(), t); err != nil {
 		return nil, true, errors.Wrap(err, "cannot decode VDITemplate")
 	}
 	return t, true, nil

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -232,7 +233,7 @@ func resolvePersistence(s *Session, t *tv1alpha1.VDITemplate, in *v1beta1.Input)
 // resolveTimeout returns the session's timeout, or the template's default,
 // and checks it against the template's maxTimeout.
 func resolveTimeout(s *Session, t *tv1alpha1.VDITemplate) (time.Duration, field.ErrorList) {
-	def, limit := or(t.Spec.DefaultTimeout, defaultTimeout), or(t.Spec.MaxTimeout, defaultMaxTime)
+	def, limit := cmp.Or(t.Spec.DefaultTimeout, defaultTimeout), cmp.Or(t.Spec.MaxTimeout, defaultMaxTime)
 	maxTimeout, err := time.ParseDuration(limit)
 	if err != nil {
 		return 0, field.ErrorList{field.Invalid(field.NewPath("template", "spec", "maxTimeout"), limit, fmt.Sprintf("VDITemplate %q: %v", t.Name, err))}
@@ -251,11 +252,4 @@ func resolveTimeout(s *Session, t *tv1alpha1.VDITemplate) (time.Duration, field.
 		return 0, field.ErrorList{field.Invalid(path, v, fmt.Sprintf("must not exceed %s, the maxTimeout of VDITemplate %q", limit, t.Name))}
 	}
 	return d, nil
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -125,6 +126,16 @@ func TestDesktop(t *testing.T) {
 		t.Errorf("the password appears in the Desktop's status: %s", s)
 	}
 
+	// The desktop's NetworkPolicy exists with the Pod: only the ingress
+	// namespace reaches it, and it reaches only the cluster's DNS.
+	np := &networkingv1.NetworkPolicy{}
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, np); err != nil {
+		t.Fatalf("the desktop has no NetworkPolicy: %v", err)
+	}
+	if len(np.Spec.PolicyTypes) != 2 || len(np.Spec.Egress) != 1 || np.Spec.Egress[0].Ports[0].Port.IntValue() != 53 {
+		t.Errorf("NetworkPolicy: want ingress and egress denied but for DNS, got %+v", np.Spec)
+	}
+
 	// Readiness comes from the Pod watch: the provider polls only every 10m.
 	markReady(t, ns, "alice-dev")
 	eventually(t, "Desktop is Ready", func(ctx context.Context) (bool, string, error) {
@@ -135,6 +146,32 @@ func TestDesktop(t *testing.T) {
 		r := got.GetCondition(xpv2.TypeReady)
 		return r.Status == corev1.ConditionTrue && got.Status.AtProvider.Ready, fmt.Sprintf("%s %s: %s", r.Status, r.Reason, r.Message), nil
 	})
+
+	// A policy edited to allow all egress is drift: the provider restores it
+	// without restarting the desktop (the edit wakes it at the next poll,
+	// or, here, a spec change of the Desktop).
+	uid0 := pod.UID
+	np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
+	if err := kube.Update(ctx, np); err != nil {
+		t.Fatal(err)
+	}
+	touch := &v1alpha1.Desktop{}
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), touch); err != nil {
+		t.Fatal(err)
+	}
+	touch.Spec.ForProvider.URL += "?policy"
+	if err := kube.Update(ctx, touch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the edited NetworkPolicy is restored", func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(np), np); err != nil {
+			return false, "", err
+		}
+		return len(np.Spec.Egress) == 1, fmt.Sprintf("%d egress rules", len(np.Spec.Egress)), nil
+	})
+	if p, err := getPod(ctx, ns, "alice-dev"); err != nil || p.UID != uid0 {
+		t.Errorf("restoring the NetworkPolicy restarted the desktop (err %v)", err)
+	}
 
 	// A Pod deleted out of band comes back.
 	uid := pod.UID

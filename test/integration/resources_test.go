@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -149,13 +148,14 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 	svc := &v1alpha1.DesktopService{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"},
 		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
-			Owner: owner, DesktopName: "alice-dev", Port: 8080, IngressNamespace: "traefik",
+			Owner: owner, DesktopName: "alice-dev", Port: 8080,
 		}},
 	}
+	host := v1alpha1.HostLabel(owner.Session, ns) + ".vdi.example.org"
 	rt := &v1alpha1.DesktopRoute{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"},
 		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
-			Owner: owner, Host: "alice-dev.vdi.example.org", EntryPoints: []string{"websecure"},
+			Owner: owner, Host: host, EntryPoints: []string{"websecure"},
 			TLS: &v1alpha1.RouteTLS{CertResolver: "letsencrypt"}, ServiceName: "alice-dev", ServicePort: 8080,
 		}},
 	}
@@ -174,13 +174,6 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 	if s.Spec.Selector[v1alpha1.LabelDesktop] != "alice-dev" || s.Spec.Ports[0].Port != 8080 || s.Spec.ClusterIP == "" {
 		t.Errorf("Service: selector %v ports %v clusterIP %q", s.Spec.Selector, s.Spec.Ports, s.Spec.ClusterIP)
 	}
-	np := &networkingv1.NetworkPolicy{}
-	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, np); err != nil {
-		t.Fatal(err)
-	}
-	if from := np.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels[corev1.LabelMetadataName]; from != "traefik" {
-		t.Errorf("NetworkPolicy admits namespace %q, want traefik", from)
-	}
 	ir := &unstructured.Unstructured{}
 	ir.SetAPIVersion("traefik.io/v1alpha1")
 	ir.SetKind("IngressRoute")
@@ -188,10 +181,10 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	match, _, _ := unstructured.NestedSlice(ir.Object, "spec", "routes")
-	if len(match) != 1 || !strings.Contains(fmt.Sprint(match[0]), "Host(`alice-dev.vdi.example.org`)") {
+	if len(match) != 1 || !strings.Contains(fmt.Sprint(match[0]), "Host(`"+host+"`)") {
 		t.Errorf("IngressRoute routes: %v", match)
 	}
-	if rt.Status.AtProvider.URL != "https://alice-dev.vdi.example.org/" {
+	if rt.Status.AtProvider.URL != "https://"+host+"/" {
 		t.Errorf("DesktopRoute url: got %q", rt.Status.AtProvider.URL)
 	}
 
@@ -213,10 +206,40 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "Service, NetworkPolicy and IngressRoute are deleted", func(ctx context.Context) (bool, string, error) {
+	eventually(t, "Service and IngressRoute are deleted", func(ctx context.Context) (bool, string, error) {
 		a, _, _ := gone(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"}})
-		b, _, _ := gone(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"}})
 		c, _, _ := gone(ctx, ir)
-		return a && b && c, fmt.Sprintf("service gone %v, policy gone %v, route gone %v", a, b, c), nil
+		return a && c, fmt.Sprintf("service gone %v, route gone %v", a, c), nil
 	})
+}
+
+// TestRouteHostOfAnotherNamespace holds that a DesktopRoute cannot serve at
+// the host of another namespace's session: sessions a-b in namespace c and
+// a in namespace b-c once shared a host.
+func TestRouteHostOfAnotherNamespace(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "shadow")
+	victim := v1alpha1.HostLabel("alice-dev", "team-b") + ".vdi.example.org"
+	rt := &v1alpha1.DesktopRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"},
+		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
+			Owner: v1alpha1.Owner{Session: "alice-dev", User: "mallory"}, Host: victim, ServiceName: "alice-dev",
+		}},
+	}
+	if err := kube.Create(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Synced=False refuses the host", func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(rt), rt); err != nil {
+			return false, "", err
+		}
+		s := rt.GetCondition(xpv2.TypeSynced)
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "a route may not serve another session's host"), s.Message, nil
+	})
+	ir := &unstructured.Unstructured{}
+	ir.SetAPIVersion("traefik.io/v1alpha1")
+	ir.SetKind("IngressRoute")
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, ir); err == nil {
+		t.Errorf("an IngressRoute was made for another namespace's host")
+	}
 }

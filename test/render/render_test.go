@@ -86,7 +86,7 @@ func TestRender(t *testing.T) {
 // provider's CRDs and the XRD, observed resources against the CRDs.
 func TestExamplesValid(t *testing.T) {
 	e := env{root: root(t)}
-	e.cli = filepath.Join(e.root, ".cache", "tools", "bin", "crossplane")
+	e.cli = filepath.Join(toolsBin(e.root), "crossplane")
 	if _, err := os.Stat(e.cli); err != nil {
 		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
 	}
@@ -109,7 +109,7 @@ func TestExamplesValid(t *testing.T) {
 // sessions before the function ever sees them.
 func TestXRDRejects(t *testing.T) {
 	e := env{root: root(t)}
-	e.cli = filepath.Join(e.root, ".cache", "tools", "bin", "crossplane")
+	e.cli = filepath.Join(toolsBin(e.root), "crossplane")
 	if _, err := os.Stat(e.cli); err != nil {
 		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
 	}
@@ -176,6 +176,15 @@ func TestXRDRejects(t *testing.T) {
 	}
 }
 
+// toolsBin is where `make tools` put the pinned binaries: $TOOLS_DIR/bin,
+// which the Makefile exports, else .cache/tools/bin of the repository.
+func toolsBin(root string) string {
+	if d := os.Getenv("TOOLS_DIR"); d != "" {
+		return filepath.Join(d, "bin")
+	}
+	return filepath.Join(root, ".cache", "tools", "bin")
+}
+
 // setup finds the Crossplane binaries, builds and starts the function, and
 // seeds the schema cache of crossplane resource validate.
 func setup(t *testing.T) env {
@@ -183,8 +192,8 @@ func setup(t *testing.T) env {
 	root := root(t)
 	e := env{
 		root: root,
-		cli:  filepath.Join(root, ".cache", "tools", "bin", "crossplane"),
-		core: filepath.Join(root, ".cache", "tools", "bin", "crossplane-core"),
+		cli:  filepath.Join(toolsBin(root), "crossplane"),
+		core: filepath.Join(toolsBin(root), "crossplane-core"),
 	}
 	for _, b := range []string{e.cli, e.core} {
 		if _, err := os.Stat(b); err != nil {

@@ -19,11 +19,8 @@ var (
 	SchemeBuilder = &scheme.Builder{GroupVersion: SchemeGroupVersion}
 )
 
-// VDITemplate type metadata.
-var (
-	VDITemplateKind             = "VDITemplate"
-	VDITemplateGroupVersionKind = SchemeGroupVersion.WithKind(VDITemplateKind)
-)
+// VDITemplateKind is the kind of a VDITemplate.
+const VDITemplateKind = "VDITemplate"
 
 func init() {
 	SchemeBuilder.Register(&VDITemplate{}, &VDITemplateList{})

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -46,6 +47,12 @@ type VDITemplateSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	Env []mv1alpha1.EnvVar `json:"env,omitempty"`
+
+	// Egress the template's desktops may reach beyond the cluster's DNS;
+	// none when empty (see the Desktop's network.egress).
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	Egress []networkingv1.NetworkPolicyEgressRule `json:"egress,omitempty"`
 
 	// NodeSelector constrains desktops to nodes with these labels.
 	// +optional

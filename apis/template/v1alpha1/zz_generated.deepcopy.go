@@ -22,7 +22,8 @@ package v1alpha1
 
 import (
 	apisv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
-	"k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/api/networking/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -158,6 +159,13 @@ func (in *VDITemplateSpec) DeepCopyInto(out *VDITemplateSpec) {
 		*out = make([]apisv1alpha1.EnvVar, len(*in))
 		copy(*out, *in)
 	}
+	if in.Egress != nil {
+		in, out := &in.Egress, &out.Egress
+		*out = make([]v1.NetworkPolicyEgressRule, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
+	}
 	if in.NodeSelector != nil {
 		in, out := &in.NodeSelector, &out.NodeSelector
 		*out = make(map[string]string, len(*in))
@@ -167,7 +175,7 @@ func (in *VDITemplateSpec) DeepCopyInto(out *VDITemplateSpec) {
 	}
 	if in.Tolerations != nil {
 		in, out := &in.Tolerations, &out.Tolerations
-		*out = make([]v1.Toleration, len(*in))
+		*out = make([]corev1.Toleration, len(*in))
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}

@@ -22,6 +22,10 @@ type Cluster struct {
 	// cache, so that Observe sees the cluster's truth.
 	Client client.Client
 
+	// Host is the target cluster's API server, as its config names it; ""
+	// when unknown.
+	Host string
+
 	// namespace every object goes to; "" means the managed resource's own.
 	namespace string
 }
@@ -31,6 +35,12 @@ type Cluster struct {
 // "".
 func NewCluster(kube client.Client, namespace string) *Cluster {
 	return &Cluster{Client: kube, namespace: namespace}
+}
+
+// Location names where the objects of mg live: the API server and the
+// namespace.
+func (c *Cluster) Location(mg resource.Managed) string {
+	return c.Host + "/" + c.Namespace(mg)
 }
 
 // Namespace returns the namespace of the target cluster that holds the

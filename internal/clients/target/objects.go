@@ -95,7 +95,7 @@ func Get(ctx context.Context, c client.Reader, o client.Object) (bool, error) {
 	if kerrors.IsNotFound(err) {
 		return false, nil
 	}
-	return err == nil, errors.Wrapf(err, "cannot get %s %q", kindOf(o), o.GetName())
+	return err == nil, errors.Wrapf(err, "cannot get %s %q", KindOf(o), o.GetName())
 }
 
 // GetOwned reads the object named like desired into actual, as Get does,
@@ -115,15 +115,15 @@ func GetOwned(ctx context.Context, c client.Reader, actual, desired client.Objec
 func Create(ctx context.Context, c client.Client, o client.Object) error {
 	err := c.Create(ctx, o)
 	if !kerrors.IsAlreadyExists(err) {
-		return errors.Wrapf(err, "cannot create %s %q", kindOf(o), o.GetName())
+		return errors.Wrapf(err, "cannot create %s %q", KindOf(o), o.GetName())
 	}
 	existing, ok := o.DeepCopyObject().(client.Object)
 	if !ok {
-		return errors.Errorf("cannot copy %s %q", kindOf(o), o.GetName())
+		return errors.Errorf("cannot copy %s %q", KindOf(o), o.GetName())
 	}
 	found, err := GetOwned(ctx, c, existing, o)
 	if err == nil && !found {
-		return errors.Errorf("%s %q was deleted while being created; will retry", kindOf(o), o.GetName())
+		return errors.Errorf("%s %q was deleted while being created; will retry", KindOf(o), o.GetName())
 	}
 	return err
 }
@@ -137,9 +137,9 @@ func Owned(actual, desired client.Object) error {
 	got, ok := actual.GetAnnotations()[v1alpha1.AnnotationManagedResource]
 	switch {
 	case !ok:
-		return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kindOf(actual), actual.GetName(), actual.GetNamespace())
+		return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", KindOf(actual), actual.GetName(), actual.GetNamespace())
 	case got != want:
-		return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)
+		return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)
 	}
 	return nil
 }
@@ -151,7 +151,7 @@ func Owned(actual, desired client.Object) error {
 func Delete(ctx context.Context, c client.Client, desired client.Object) error {
 	actual, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
-		return errors.Errorf("cannot copy %s %q", kindOf(desired), desired.GetName())
+		return errors.Errorf("cannot copy %s %q", KindOf(desired), desired.GetName())
 	}
 	found, err := GetOwned(ctx, c, actual, desired)
 	if err != nil || !found {
@@ -166,7 +166,7 @@ func Delete(ctx context.Context, c client.Client, desired client.Object) error {
 	if kerrors.IsNotFound(err) {
 		return nil
 	}
-	return errors.Wrapf(err, "cannot delete %s %q", kindOf(desired), desired.GetName())
+	return errors.Wrapf(err, "cannot delete %s %q", KindOf(desired), desired.GetName())
 }
 
 // Update writes desired over actual: it keeps actual's identity and whatever
@@ -180,7 +180,7 @@ func Update(ctx context.Context, c client.Writer, actual, desired client.Object,
 	actual.SetLabels(merge(actual.GetLabels(), desired.GetLabels()))
 	actual.SetAnnotations(merge(actual.GetAnnotations(), desired.GetAnnotations()))
 	mutate()
-	return errors.Wrapf(c.Update(ctx, actual), "cannot update %s %q", kindOf(actual), actual.GetName())
+	return errors.Wrapf(c.Update(ctx, actual), "cannot update %s %q", KindOf(actual), actual.GetName())
 }
 
 // merge returns have with every entry of want set on it.
@@ -192,9 +192,9 @@ func merge(have, want map[string]string) map[string]string {
 	return have
 }
 
-// kindOf names o's kind for error messages. Typed objects read through a
-// client often have an empty TypeMeta, so fall back to the Go type.
-func kindOf(o client.Object) string {
+// KindOf names o's kind for messages. Typed objects read through a client
+// often have an empty TypeMeta, so it falls back to the Go type.
+func KindOf(o client.Object) string {
 	if k := o.GetObjectKind().GroupVersionKind().Kind; k != "" {
 		return k
 	}

@@ -705,7 +705,6 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
-// managed returns a Desktop in namespace team-a, modified by mods.
 func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 	d := &v1alpha1.Desktop{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},

@@ -46,14 +46,14 @@ func TestObservePastDeadline(t *testing.T) {
 	}{
 		"BeforeDeadline": {
 			reason: "Before its deadline a running desktop should be observed as usual.",
-			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept")),
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(-time.Second),
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept")}},
 		},
 		"PodRunsPastDeadline": {
 			reason: "At its deadline a desktop whose Pod still runs should exist but not be up to date, so that Update removes the Pod.",
-			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept")),
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline,
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, expired: true, message: msg},

@@ -109,8 +109,8 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 			return managed.ExternalObservation{}, err
 		}
 	}
-	desired, wantSecret := buildPod(cr, e.namespace), credentials(cr, e.namespace)
-	pod, secret := desired.DeepCopy(), wantSecret.DeepCopy()
+	desired, wantSecret, wantPolicy := buildPod(cr, e.namespace), buildSecret(cr, e.namespace), buildPolicy(cr, e.namespace)
+	pod, secret, policy := desired.DeepCopy(), wantSecret.DeepCopy(), wantPolicy.DeepCopy()
 	podExists, err := target.GetOwned(ctx, e.kube, pod, desired)
 	if err != nil {
 		return managed.ExternalObservation{}, err
@@ -119,21 +119,33 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
+	policyExists, err := target.GetOwned(ctx, e.kube, policy, wantPolicy)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
 	if e.expired(cr) && !meta.WasDeleted(cr) {
 		return expiredObservation(cr, pod, desired, podExists), nil
 	}
 	if !podExists {
 		cr.Status.AtProvider = v1alpha1.DesktopObservation{}
-		// A Desktop being deleted exists until its Secret is gone too.
-		return managed.ExternalObservation{ResourceExists: meta.WasDeleted(cr) && secretExists}, nil
+		// A Desktop being deleted exists until its Secret and its
+		// NetworkPolicy are gone too.
+		return managed.ExternalObservation{ResourceExists: meta.WasDeleted(cr) && (secretExists || policyExists)}, nil
 	}
 
 	cr.Status.AtProvider = observe(pod, desired)
-	if !secretExists {
+	cr.Status.AtProvider.NetworkPolicyReady = policyExists && policyCurrent(policy, wantPolicy)
+	switch {
+	case !secretExists:
 		// The running desktop's password is lost with its Secret: replace
 		// the desktop, and with it the password.
 		cr.Status.AtProvider.PendingRestart = true
 		cr.Status.AtProvider.Message = "the credentials Secret is gone; the desktop is replaced with a new password"
+	case !cr.Status.AtProvider.NetworkPolicyReady:
+		// Without its policy the desktop would be open to every Pod and
+		// could reach anything: it is not Ready until the policy is back.
+		cr.Status.AtProvider.Ready = false
+		cr.Status.AtProvider.Message = "the desktop's NetworkPolicy is missing or was changed; it is being restored"
 	}
 	switch {
 	case cr.Status.AtProvider.Ready:
@@ -144,15 +156,22 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		cr.SetConditions(xpv2.Unavailable().WithMessage("the desktop Pod is " + string(pod.Status.Phase) + " and not ready yet"))
 	}
 
-	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 	o := managed.ExternalObservation{
 		ResourceExists:   true,
-		ResourceUpToDate: !cr.Status.AtProvider.PendingRestart && !terminal,
+		ResourceUpToDate: !podStale(cr, pod) && cr.Status.AtProvider.NetworkPolicyReady,
 	}
 	if secretExists {
 		o.ConnectionDetails = connectionDetails(cr, secret)
 	}
 	return o, nil
+}
+
+// podStale reports whether the desktop Pod, as observed into cr's status,
+// must be replaced: it was made from another spec, has terminated, or lost
+// its credentials Secret.
+func podStale(cr *v1alpha1.Desktop, pod *corev1.Pod) bool {
+	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	return cr.Status.AtProvider.PendingRestart || terminal
 }
 
 // expiredObservation is the observation of a Desktop past its deadline. It
@@ -172,8 +191,9 @@ func expiredObservation(cr *v1alpha1.Desktop, pod, desired *corev1.Pod, podExist
 }
 
 // Create makes the credentials Secret, with a new random password, unless it
-// exists, and then the desktop Pod. The Secret outlives a Pod deleted out of
-// band or an interrupted Create, so the password is kept then.
+// exists, then the desktop's NetworkPolicy, so that the desktop is never
+// without it, and then the desktop Pod. The Secret outlives a Pod deleted
+// out of band or an interrupted Create, so the password is kept then.
 func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalCreation, error) {
 	if e.expired(cr) {
 		return managed.ExternalCreation{}, errors.Errorf("cannot create desktop: its deadline %s has passed", cr.Spec.ForProvider.Deadline.UTC().Format(time.RFC3339))
@@ -181,33 +201,59 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	if err := e.checkHome(ctx, cr); err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	pod := buildPod(cr, e.namespace)
-	withActiveDeadline(pod, cr.Spec.ForProvider.Deadline, e.clock())
-	secret := credentials(cr, e.namespace)
-	exists, err := target.GetOwned(ctx, e.kube, secret, credentials(cr, e.namespace))
+	secret, err := e.ensureSecret(ctx, cr)
 	if err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	if !exists {
-		pw, err := e.password()
-		if err != nil {
-			return managed.ExternalCreation{}, errors.Wrap(err, "cannot generate desktop password")
-		}
-		secret = credentials(cr, e.namespace)
-		secret.Data = map[string][]byte{passwordKey: []byte(pw)}
-		if err := target.Create(ctx, e.kube, secret); err != nil {
-			return managed.ExternalCreation{}, err
-		}
-		// Another Create may have won the race; publish the password that
-		// was stored, not the one generated here.
-		if _, err := target.Get(ctx, e.kube, secret); err != nil {
-			return managed.ExternalCreation{}, err
-		}
+	if err := e.ensurePolicy(ctx, cr); err != nil {
+		return managed.ExternalCreation{}, err
 	}
+	pod := buildPod(cr, e.namespace)
+	withActiveDeadline(pod, cr.Spec.ForProvider.Deadline, e.clock())
 	if err := target.Create(ctx, e.kube, pod); err != nil {
 		return managed.ExternalCreation{}, err
 	}
 	return managed.ExternalCreation{ConnectionDetails: connectionDetails(cr, secret)}, nil
+}
+
+// ensureSecret returns the desktop's credentials Secret, making it with a
+// new random password if it does not exist.
+func (e *external) ensureSecret(ctx context.Context, cr *v1alpha1.Desktop) (*corev1.Secret, error) {
+	secret := buildSecret(cr, e.namespace)
+	exists, err := target.GetOwned(ctx, e.kube, secret, buildSecret(cr, e.namespace))
+	if err != nil || exists {
+		return secret, err
+	}
+	pw, err := e.password()
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot generate desktop password")
+	}
+	secret = buildSecret(cr, e.namespace)
+	secret.Data = map[string][]byte{passwordKey: []byte(pw)}
+	if err := target.Create(ctx, e.kube, secret); err != nil {
+		return nil, err
+	}
+	// Another Create may have won the race; publish the password that was
+	// stored, not the one generated here.
+	_, err = target.Get(ctx, e.kube, secret)
+	return secret, err
+}
+
+// ensurePolicy makes the desktop's NetworkPolicy, or restores it to its
+// spec if it was changed.
+func (e *external) ensurePolicy(ctx context.Context, cr *v1alpha1.Desktop) error {
+	want := buildPolicy(cr, e.namespace)
+	np := want.DeepCopy()
+	exists, err := target.GetOwned(ctx, e.kube, np, want)
+	switch {
+	case err != nil:
+		return err
+	case !exists:
+		return target.Create(ctx, e.kube, want)
+	case policyCurrent(np, want):
+		return nil
+	}
+	return target.Update(ctx, e.kube, np, want, func() { np.Spec = want.Spec })
 }
 
 // checkHome refuses to mount a home claim that was not made for the
@@ -234,21 +280,48 @@ func (e *external) checkHome(ctx context.Context, cr *v1alpha1.Desktop) error {
 	return nil
 }
 
-// Update replaces a Pod that no longer matches the spec, has terminated, or
-// lost its credentials Secret, and removes one past its deadline, by
-// deleting it: Pods are immutable, and the
-// next reconcile creates the new one once the old one is gone. Until then the
-// Desktop shows pendingRestart.
+// Update restores the desktop's NetworkPolicy if it is missing or was
+// changed, and replaces a Pod that no longer matches the spec, has
+// terminated or lost its credentials Secret, and removes one past its
+// deadline, by deleting it: Pods are immutable, and the next reconcile
+// creates the new one once the old one is gone. Until then the Desktop shows
+// pendingRestart. A change to the policy alone never restarts the desktop.
 func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalUpdate, error) {
-	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, buildPod(cr, e.namespace))
+	if err := e.ensurePolicy(ctx, cr); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	desired := buildPod(cr, e.namespace)
+	pod := desired.DeepCopy()
+	exists, err := target.GetOwned(ctx, e.kube, pod, desired)
+	if err != nil || !exists {
+		return managed.ExternalUpdate{}, err
+	}
+	secretExists, err := target.GetOwned(ctx, e.kube, buildSecret(cr, e.namespace), buildSecret(cr, e.namespace))
+	if err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	cr.Status.AtProvider.PendingRestart = !target.UpToDate(pod, desired) || !secretExists
+	if !e.expired(cr) && !podStale(cr, pod) {
+		return managed.ExternalUpdate{}, nil
+	}
+	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, desired)
 }
 
-// Delete deletes the desktop Pod and its Secret.
+// Delete deletes the desktop Pod and, once it is gone, its NetworkPolicy
+// and its Secret: the Pod never runs without its policy.
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalDelete, error) {
-	if err := target.Delete(ctx, e.kube, buildPod(cr, e.namespace)); err != nil {
+	pod := buildPod(cr, e.namespace)
+	if err := target.Delete(ctx, e.kube, pod); err != nil {
 		return managed.ExternalDelete{}, err
 	}
-	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, credentials(cr, e.namespace))
+	if gone, err := target.Get(ctx, e.kube, pod.DeepCopy()); err != nil || gone {
+		// Still terminating: the next reconcile deletes the rest.
+		return managed.ExternalDelete{}, err
+	}
+	if err := target.Delete(ctx, e.kube, buildPolicy(cr, e.namespace)); err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, buildSecret(cr, e.namespace))
 }
 
 // Disconnect does nothing: the target cluster's client is shared.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -80,12 +81,22 @@ func TestConnect(t *testing.T) {
 // storedSecret returns the credentials Secret of desktop() in namespace
 // desktops as the provider stored it, holding password, modified by mods.
 func storedSecret(password string, mods ...func(*corev1.Secret)) *corev1.Secret {
-	s := credentials(desktop(), "team-a")
+	s := buildSecret(desktop(), "team-a")
 	s.Data = map[string][]byte{passwordKey: []byte(password)}
 	for _, m := range mods {
 		m(s)
 	}
 	return s
+}
+
+// storedPolicy returns the NetworkPolicy of the default desktop() in
+// namespace team-a, as the cluster holds it, modified by mods.
+func storedPolicy(mods ...func(*networkingv1.NetworkPolicy)) *networkingv1.NetworkPolicy {
+	np := buildPolicy(desktop(), "team-a")
+	for _, m := range mods {
+		m(np)
+	}
+	return np
 }
 
 // errNotOurs is the error for an object of the desktop's name in namespace
@@ -102,7 +113,8 @@ func errOthers(kind, name, other string) error {
 
 // getFn returns a MockGetFn that answers Pods with pod, Secrets with
 // secret, and returns podErr or secretErr for them. A nil object with a
-// nil error reads as NotFound.
+// nil error reads as NotFound. NetworkPolicies read as the desktop's
+// current policy.
 func getFn(pod *corev1.Pod, podErr error, secret *corev1.Secret, secretErr error) test.MockGetFn {
 	return func(_ context.Context, key client.ObjectKey, o client.Object) error {
 		switch o := o.(type) {
@@ -122,6 +134,8 @@ func getFn(pod *corev1.Pod, podErr error, secret *corev1.Secret, secretErr error
 				return targettest.NotFound("secrets", key.Name)
 			}
 			secret.DeepCopyInto(o)
+		case *networkingv1.NetworkPolicy:
+			storedPolicy().DeepCopyInto(o)
 		}
 		return nil
 	}
@@ -188,6 +202,49 @@ func TestObserve(t *testing.T) {
 			kube:   targettest.Kube(),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
 			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop(beingDeleted())},
+		},
+		"PolicyMissing": {
+			reason: "A Desktop whose Pod runs and is ready but whose NetworkPolicy is gone should not be Ready, saying why, nor up to date, so that Update restores the policy.",
+			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
+			cr:     desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						SpecHash:              hash,
+						Message:               "the desktop's NetworkPolicy is missing or was changed; it is being restored",
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"PolicyEdited": {
+			reason: "A NetworkPolicy edited in the cluster, here to allow all egress, should read as drift even though its annotations are intact.",
+			kube: targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret"),
+				storedPolicy(func(np *networkingv1.NetworkPolicy) {
+					np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
+				})),
+			cr: desktop(),
+			want: want{
+				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				cr: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
+					withAtProvider(v1alpha1.DesktopObservation{
+						Phase:                 corev1.PodRunning,
+						SpecHash:              hash,
+						Message:               "the desktop's NetworkPolicy is missing or was changed; it is being restored",
+						CredentialsSecretName: "alice-desktop-credentials",
+					}),
+				),
+			},
+		},
+		"PolicyOfOtherDesktop": {
+			reason: "A NetworkPolicy of the desktop's name that another Desktop made should be an error, not taken over.",
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret"), storedPolicy(targettest.Owner[*networkingv1.NetworkPolicy]("team-b/alice-desktop"))),
+			cr:     desktop(),
+			want:   want{err: errOthers("NetworkPolicy", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
 		},
 		"SecretMissing": {
 			reason: "A Desktop whose Pod runs but whose Secret is gone should exist but not be up to date, so that Update replaces the Pod and Create a new password, show pendingRestart saying why, and publish no password the Pod does not use.",
@@ -267,6 +324,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -277,6 +335,7 @@ func TestObserve(t *testing.T) {
 						Phase:                 corev1.PodRunning,
 						Ready:                 true,
 						SpecHash:              hash,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -287,6 +346,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodPending, unschedulable("0/3 nodes are available."))),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -297,6 +357,7 @@ func TestObserve(t *testing.T) {
 						Phase:                 corev1.PodPending,
 						Message:               "Unschedulable: 0/3 nodes are available.",
 						SpecHash:              hash,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -307,6 +368,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse))),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -316,6 +378,7 @@ func TestObserve(t *testing.T) {
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
 						SpecHash:              hash,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -326,6 +389,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(withImage("ghcr.io/selkies/desktop:0")), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -337,6 +401,7 @@ func TestObserve(t *testing.T) {
 						Ready:                 true,
 						SpecHash:              target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a")),
 						PendingRestart:        true,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -347,6 +412,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodFailed)),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -356,6 +422,7 @@ func TestObserve(t *testing.T) {
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodFailed,
 						SpecHash:              hash,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -366,6 +433,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodSucceeded)),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -375,6 +443,7 @@ func TestObserve(t *testing.T) {
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodSucceeded,
 						SpecHash:              hash,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -385,6 +454,7 @@ func TestObserve(t *testing.T) {
 			kube: targettest.Kube(
 				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
 				storedSecret("s3cret"),
+				storedPolicy(),
 			),
 			cr: desktop(),
 			want: want{
@@ -396,6 +466,7 @@ func TestObserve(t *testing.T) {
 						Message:               "the desktop Pod is terminating",
 						SpecHash:              hash,
 						PendingRestart:        true,
+						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
 					}),
 				),
@@ -663,9 +734,10 @@ func TestCreate(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	type want struct {
 		err error
-		// pod and secret say whether each should still exist; checked only
+		// pod and secret say whether each should still exist, and policy
+		// whether the NetworkPolicy should be as specified; checked only
 		// for fake clusters.
-		pod, secret bool
+		pod, secret, policy bool
 	}
 	cases := map[string]struct {
 		reason string
@@ -700,10 +772,21 @@ func TestUpdate(t *testing.T) {
 		"DeleteError": {
 			reason: "An error deleting the Pod should be returned.",
 			kube: &test.MockClient{
-				MockGet:    getFn(actualPod(desktop()), nil, storedSecret("kept"), nil),
+				MockGet:    getFn(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), nil, storedSecret("kept"), nil),
 				MockDelete: test.NewMockDeleteFn(errBoom),
 			},
 			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
+		},
+		"PolicyRestoredWithoutRestart": {
+			reason: "Update should restore an edited NetworkPolicy and leave a current Pod running.",
+			kube: targettest.Kube(actualPod(desktop()), storedSecret("kept"),
+				storedPolicy(func(np *networkingv1.NetworkPolicy) { np.Spec.Egress = nil })),
+			want: want{pod: true, secret: true, policy: true},
+		},
+		"PolicyRemade": {
+			reason: "Update should remake a deleted NetworkPolicy and leave a current Pod running.",
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("kept")),
+			want:   want{pod: true, secret: true, policy: true},
 		},
 	}
 	for name, tc := range cases {
@@ -721,6 +804,12 @@ func TestUpdate(t *testing.T) {
 			}
 			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", tc.want.pod)
 			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", tc.want.secret)
+			if tc.want.policy {
+				np := &networkingv1.NetworkPolicy{}
+				if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}, np); err != nil || !policyCurrent(np, storedPolicy()) {
+					t.Errorf("\n%s\nUpdate(...): want the NetworkPolicy as specified, got %+v (%v)", tc.reason, np.Spec, err)
+				}
+			}
 		})
 	}
 }
@@ -741,20 +830,10 @@ func TestDelete(t *testing.T) {
 	// records the kinds it was asked to delete.
 	deleteFn := func(errOn client.Object, deleted *[]string) test.MockDeleteFn {
 		return func(_ context.Context, o client.Object, _ ...client.DeleteOption) error {
-			kind := "Secret"
-			if _, ok := o.(*corev1.Pod); ok {
-				kind = "Pod"
-			}
+			kind := target.KindOf(o)
 			*deleted = append(*deleted, kind+"/"+o.GetNamespace()+"/"+o.GetName())
-			switch errOn.(type) {
-			case *corev1.Pod:
-				if kind == "Pod" {
-					return errBoom
-				}
-			case *corev1.Secret:
-				if kind == "Secret" {
-					return errBoom
-				}
+			if errOn != nil && target.KindOf(errOn) == kind {
+				return errBoom
 			}
 			return nil
 		}
@@ -770,15 +849,15 @@ func TestDelete(t *testing.T) {
 		errOn  client.Object
 		want   want
 	}{
-		"DeletesBoth": {
-			reason: "Delete should delete the Pod and then its Secret, in the Desktop's target namespace.",
+		"PodTerminating": {
+			reason: "Delete should delete the Pod, and keep its NetworkPolicy and Secret while the Pod is still there: the Pod never runs without its policy.",
 			get:    both,
-			want:   want{deleted: []string{"Pod/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"}},
+			want:   want{deleted: []string{"Pod/team-a/alice-desktop"}},
 		},
 		"PodGone": {
-			reason: "Delete should delete the Secret when the Pod is already gone.",
+			reason: "Delete should delete the NetworkPolicy and then the Secret once the Pod is gone.",
 			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
-			want:   want{deleted: []string{"Secret/team-a/alice-desktop-credentials"}},
+			want:   want{deleted: []string{"NetworkPolicy/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"}},
 		},
 		"PodError": {
 			reason: "An error deleting the Pod should be returned, keeping the Secret the Pod may still use.",
@@ -789,13 +868,22 @@ func TestDelete(t *testing.T) {
 				deleted: []string{"Pod/team-a/alice-desktop"},
 			},
 		},
+		"PolicyError": {
+			reason: "An error deleting the NetworkPolicy should be returned, keeping the Secret.",
+			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
+			errOn:  &networkingv1.NetworkPolicy{},
+			want: want{
+				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "NetworkPolicy", "alice-desktop"),
+				deleted: []string{"NetworkPolicy/team-a/alice-desktop"},
+			},
+		},
 		"SecretError": {
 			reason: "An error deleting the Secret should be returned.",
-			get:    both,
+			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
 			errOn:  &corev1.Secret{},
 			want: want{
 				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
-				deleted: []string{"Pod/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"},
+				deleted: []string{"NetworkPolicy/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"},
 			},
 		},
 		"PodNotOurs": {
@@ -804,11 +892,11 @@ func TestDelete(t *testing.T) {
 			want:   want{err: errNotOurs("Pod", "alice-desktop")},
 		},
 		"SecretOfOtherDesktop": {
-			reason: "Delete should delete its own Pod but refuse to delete a Secret that another Desktop made.",
-			get:    getFn(actualPod(desktop()), nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil),
+			reason: "Delete should delete its own NetworkPolicy but refuse to delete a Secret that another Desktop made.",
+			get:    getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil),
 			want: want{
 				err:     errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"),
-				deleted: []string{"Pod/team-a/alice-desktop"},
+				deleted: []string{"NetworkPolicy/team-a/alice-desktop"},
 			},
 		},
 	}
@@ -832,9 +920,9 @@ func TestDeleteFromCluster(t *testing.T) {
 		reason string
 		kube   client.Client
 	}{
-		"BothExist": {
-			reason: "Delete should leave neither the Pod nor the Secret.",
-			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret")),
+		"AllExist": {
+			reason: "Delete should leave neither the Pod, nor its NetworkPolicy, nor the Secret, once the Pod is gone (at once, in a fake cluster).",
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret"), storedPolicy()),
 		},
 		"AlreadyGone": {
 			reason: "Delete should succeed when the Pod and Secret are already gone.",
@@ -853,6 +941,7 @@ func TestDeleteFromCluster(t *testing.T) {
 			}
 			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", false)
 			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", false)
+			checkExists(t, tc.reason, tc.kube, &networkingv1.NetworkPolicy{}, "alice-desktop", false)
 		})
 	}
 }

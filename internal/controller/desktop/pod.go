@@ -31,9 +31,9 @@ const (
 // secretName is the name of the Secret holding the password of desktop pod.
 func secretName(pod string) string { return pod + "-credentials" }
 
-// credentials returns the desktop's credentials Secret, without its
+// buildSecret returns the desktop's credentials Secret, without its
 // password.
-func credentials(cr *v1alpha1.Desktop, ns string) *corev1.Secret {
+func buildSecret(cr *v1alpha1.Desktop, ns string) *corev1.Secret {
 	s := &corev1.Secret{
 		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentDesktop, cr.Spec.ForProvider.Owner),
 		Type:       corev1.SecretTypeOpaque,
@@ -52,10 +52,7 @@ func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
 	om := target.ObjectMeta(cr, ns, target.ComponentDesktop, p.Owner)
 	om.Labels[v1alpha1.LabelDesktop] = om.Name
 	secret := secretName(om.Name)
-	port := p.Port
-	if port == 0 {
-		port = 8080
-	}
+	port := desktopPort(p)
 
 	fromSecret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 		LocalObjectReference: corev1.LocalObjectReference{Name: secret},
@@ -143,6 +140,14 @@ func withActiveDeadline(pod *corev1.Pod, deadline *metav1.Time, now time.Time) {
 	}
 	s := math.Ceil(deadline.Sub(now).Seconds())
 	pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(max(s, 1)))
+}
+
+// desktopPort is the port the desktop serves on.
+func desktopPort(p v1alpha1.DesktopParameters) int32 {
+	if p.Port == 0 {
+		return v1alpha1.DefaultDesktopPort
+	}
+	return p.Port
 }
 
 // resources requests and limits the same CPU and memory, so that a desktop

@@ -691,7 +691,7 @@ func TestCredentials(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, credentials(tc.cr, "team-a")); diff != "" {
+			if diff := cmp.Diff(tc.want, buildSecret(tc.cr, "team-a")); diff != "" {
 				t.Errorf("\n%s\ncredentials(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -37,8 +37,14 @@ type routeService struct {
 }
 
 type routeTLS struct {
-	SecretName   string `json:"secretName,omitempty"`
-	CertResolver string `json:"certResolver,omitempty"`
+	SecretName   string    `json:"secretName,omitempty"`
+	CertResolver string    `json:"certResolver,omitempty"`
+	Store        *tlsStore `json:"store,omitempty"`
+}
+
+// tlsStore names a Traefik TLSStore in Traefik's own namespace.
+type tlsStore struct {
+	Name string `json:"name"`
 }
 
 func pathPrefix(p v1alpha1.DesktopRouteParameters) string {
@@ -82,6 +88,9 @@ func buildIngressRoute(cr *v1alpha1.DesktopRoute, ns string) *unstructured.Unstr
 	}
 	if p.TLS != nil {
 		spec.TLS = &routeTLS{SecretName: p.TLS.SecretName, CertResolver: p.TLS.CertResolver}
+		if p.TLS.Store != "" {
+			spec.TLS.Store = &tlsStore{Name: p.TLS.Store}
+		}
 	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec)
 	if err != nil {

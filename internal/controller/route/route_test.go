@@ -197,6 +197,17 @@ func TestBuildIngressRoute(t *testing.T) {
 				annotations: annotations,
 			},
 		},
+		"TLSStore": {
+			reason: "A route served by Traefik's default TLSStore should name the store, so that the certificate's key stays in Traefik's namespace.",
+			cr:     desktopRoute(func(r *v1alpha1.DesktopRoute) { r.Spec.ForProvider.TLS = &v1alpha1.RouteTLS{Store: "default"} }),
+			want: want{
+				spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) {
+					s["tls"] = map[string]any{"store": map[string]any{"name": "default"}}
+				}),
+				labels:      labels,
+				annotations: annotations,
+			},
+		},
 		"EntryPointsAndService": {
 			reason: "Entry points, Service name and port should be passed to the IngressRoute.",
 			cr:     desktopRoute(withEntryPoints("websecure"), withService("bob-svc", 3000)),

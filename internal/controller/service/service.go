@@ -1,15 +1,13 @@
 // Package service reconciles DesktopServices: the ClusterIP Service in front
-// of a desktop and the NetworkPolicy that admits only the ingress controller.
+// of a desktop. The desktop's NetworkPolicy is the Desktop's own, so that it
+// exists before the Pod does.
 package service
 
 import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -73,55 +71,15 @@ func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 	return s
 }
 
-// buildPolicy returns the desired NetworkPolicy of cr in namespace ns: only
-// Pods of the ingress controller's namespace reach the desktop, and only on
-// its port.
-func buildPolicy(cr *v1alpha1.DesktopService, ns string) *networkingv1.NetworkPolicy {
-	p := cr.Spec.ForProvider
-	desktop := target.QualifiedName(cr.GetNamespace(), ns, p.DesktopName)
-	ingressNS := p.IngressNamespace
-	if ingressNS == "" {
-		ingressNS = "traefik"
-	}
-	np := &networkingv1.NetworkPolicy{
-		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentService, p.Owner),
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelDesktop: desktop}},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From: []networkingv1.NetworkPolicyPeer{{
-					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ingressNS}},
-				}},
-				Ports: []networkingv1.NetworkPolicyPort{{
-					Protocol: ptr.To(corev1.ProtocolTCP),
-					Port:     ptr.To(intstr.FromInt32(port(cr))),
-				}},
-			}},
-		},
-	}
-	target.Stamp(np, struct {
-		Labels map[string]string              `json:"labels"`
-		Spec   networkingv1.NetworkPolicySpec `json:"spec"`
-	}{np.Labels, np.Spec})
-	return np
-}
-
-// Observe reads the Service and the NetworkPolicy. The DesktopService exists
-// when both do, is up to date when both were made from the current spec, and
-// is Available once the Service has a cluster IP.
+// Observe reads the Service. The DesktopService exists when it does, is up
+// to date when it was made from the current spec, and is Available once the
+// Service has a cluster IP.
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalObservation, error) {
-	wantSvc, wantNP := buildService(cr, e.namespace), buildPolicy(cr, e.namespace)
-	svc, np := wantSvc.DeepCopy(), wantNP.DeepCopy()
-	svcExists, err := target.GetOwned(ctx, e.kube, svc, wantSvc)
-	if err != nil {
+	want := buildService(cr, e.namespace)
+	svc := want.DeepCopy()
+	exists, err := target.GetOwned(ctx, e.kube, svc, want)
+	if err != nil || !exists {
 		return managed.ExternalObservation{}, err
-	}
-	npExists, err := target.GetOwned(ctx, e.kube, np, wantNP)
-	if err != nil {
-		return managed.ExternalObservation{}, err
-	}
-	if !svcExists || !npExists {
-		return managed.ExternalObservation{}, nil
 	}
 	cr.Status.AtProvider.ClusterIP = svc.Spec.ClusterIP
 	if svc.Spec.ClusterIP != "" {
@@ -129,46 +87,30 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (ma
 	} else {
 		cr.SetConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))
 	}
-	return managed.ExternalObservation{
-		ResourceExists:   true,
-		ResourceUpToDate: target.UpToDate(svc, wantSvc) && target.UpToDate(np, wantNP),
-	}, nil
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: target.UpToDate(svc, want)}, nil
 }
 
-// Create creates whichever of the Service and the NetworkPolicy is missing.
+// Create creates the Service.
 func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalCreation, error) {
-	if err := target.Create(ctx, e.kube, buildService(cr, e.namespace)); err != nil {
-		return managed.ExternalCreation{}, err
-	}
-	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildPolicy(cr, e.namespace))
+	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildService(cr, e.namespace))
 }
 
-// Update brings the Service and the NetworkPolicy to the current spec,
-// keeping the Service's cluster IP.
+// Update brings the Service to the current spec, keeping its cluster IP.
 func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalUpdate, error) {
-	wantSvc, wantNP := buildService(cr, e.namespace), buildPolicy(cr, e.namespace)
-	svc, np := wantSvc.DeepCopy(), wantNP.DeepCopy()
+	want := buildService(cr, e.namespace)
+	svc := want.DeepCopy()
 	if _, err := target.Get(ctx, e.kube, svc); err != nil {
 		return managed.ExternalUpdate{}, err
 	}
-	if err := target.Update(ctx, e.kube, svc, wantSvc, func() {
-		svc.Spec.Selector = wantSvc.Spec.Selector
-		svc.Spec.Ports = wantSvc.Spec.Ports
-	}); err != nil {
-		return managed.ExternalUpdate{}, err
-	}
-	if _, err := target.Get(ctx, e.kube, np); err != nil {
-		return managed.ExternalUpdate{}, err
-	}
-	return managed.ExternalUpdate{}, target.Update(ctx, e.kube, np, wantNP, func() { np.Spec = wantNP.Spec })
+	return managed.ExternalUpdate{}, target.Update(ctx, e.kube, svc, want, func() {
+		svc.Spec.Selector = want.Spec.Selector
+		svc.Spec.Ports = want.Spec.Ports
+	})
 }
 
-// Delete deletes the Service and the NetworkPolicy.
+// Delete deletes the Service.
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalDelete, error) {
-	if err := target.Delete(ctx, e.kube, buildService(cr, e.namespace)); err != nil {
-		return managed.ExternalDelete{}, err
-	}
-	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, buildPolicy(cr, e.namespace))
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, buildService(cr, e.namespace))
 }
 
 // Disconnect does nothing: the target cluster's client is shared.

@@ -6,6 +6,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -29,13 +31,15 @@ func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) erro
 // newConnector connects DesktopVolumes to their target cluster.
 func newConnector(c target.Clusters) *common.Connector[*v1alpha1.DesktopVolume] {
 	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.DesktopVolume) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
-		return &external{kube: cl.Client, namespace: cl.Namespace(cr)}
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr), location: cl.Location(cr)}
 	})
 }
 
 type external struct {
 	kube      client.Client
 	namespace string
+	// location names the cluster and namespace the claim is to live in.
+	location string
 }
 
 // buildClaim returns the desired claim of cr in namespace ns.
@@ -45,8 +49,12 @@ func buildClaim(cr *v1alpha1.DesktopVolume, ns string) *corev1.PersistentVolumeC
 	if len(modes) == 0 {
 		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
 	}
+	om := target.ObjectMeta(cr, ns, target.ComponentHome, p.Owner)
+	if p.RetainOnDelete {
+		om.Annotations[v1alpha1.AnnotationRetain] = "true"
+	}
 	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentHome, p.Owner),
+		ObjectMeta: om,
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes:      modes,
 			StorageClassName: p.StorageClassName,
@@ -67,12 +75,26 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	desired := want.Spec.Resources.Requests[corev1.ResourceStorage]
 	pvc := want.DeepCopy()
 	exists, err := target.GetOwned(ctx, e.kube, pvc, want)
-	if err != nil || !exists {
+	if err != nil {
 		return managed.ExternalObservation{}, err
+	}
+	if !exists {
+		// A home made elsewhere is not to be replaced by an empty one here.
+		if was := cr.Status.AtProvider.Location; was != "" && was != e.location && !meta.WasDeleted(cr) {
+			return managed.ExternalObservation{}, errors.Errorf("the home claim %q lives in %s, but the ProviderConfig now points at %s; refusing to make a new, empty home there: point the ProviderConfig back, or move the claim there", want.Name, was, e.location)
+		}
+		return managed.ExternalObservation{}, nil
+	}
+	if meta.WasDeleted(cr) && retained(pvc) {
+		// The claim outlives the DesktopVolume: the DesktopVolume is gone
+		// as far as its deletion is concerned.
+		return managed.ExternalObservation{}, nil
 	}
 	cr.Status.AtProvider = v1alpha1.DesktopVolumeObservation{
 		Phase:            pvc.Status.Phase,
-		StorageClassName: ptrValue(pvc.Spec.StorageClassName),
+		StorageClassName: ptr.Deref(pvc.Spec.StorageClassName, ""),
+		Retained:         retained(pvc),
+		Location:         e.location,
 	}
 	if c, ok := pvc.Status.Capacity[corev1.ResourceStorage]; ok {
 		cr.Status.AtProvider.Capacity = c.String()
@@ -86,7 +108,10 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 		cr.SetConditions(xpv2.Available())
 	}
 	requested := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
-	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0}, nil
+	// A claim asked to be retained but not yet marked is out of date, so
+	// that Update marks it.
+	marked := !cr.Spec.ForProvider.RetainOnDelete || retained(pvc)
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0 && marked}, nil
 }
 
 // Create creates the claim.
@@ -108,24 +133,36 @@ func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopVolume) (mana
 	if want.Cmp(have) < 0 {
 		return managed.ExternalUpdate{}, errors.Errorf("cannot shrink home volume %q from %s to %s: volumes only grow; set forProvider.size to at least %s", pvc.Name, have.String(), want.String(), have.String())
 	}
+	// Update merges desired's annotations into the claim's, so a retain
+	// mark is added but never removed.
 	return managed.ExternalUpdate{}, target.Update(ctx, e.kube, pvc, desired, func() {
 		pvc.Spec.Resources.Requests[corev1.ResourceStorage] = want
 	})
 }
 
-// Delete deletes the claim. Whether a retained volume may be deleted is
-// decided before this is called, by the managed resource's management
-// policies.
+// retained reports whether pvc is marked to outlive its DesktopVolume.
+func retained(pvc *corev1.PersistentVolumeClaim) bool {
+	return pvc.GetAnnotations()[v1alpha1.AnnotationRetain] == "true"
+}
+
+// Delete deletes the claim, unless the claim is marked retained: then it
+// leaves it, and the DesktopVolume goes without it. The mark outlives the
+// DesktopVolume that asked for it, so a later session of the same name that
+// adopts the claim cannot delete it either. (A session asking for retention
+// also composes its volume without the Delete management policy, so that
+// Crossplane does not call this at all.)
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalDelete, error) {
-	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, buildClaim(cr, e.namespace))
+	want := buildClaim(cr, e.namespace)
+	pvc := want.DeepCopy()
+	exists, err := target.GetOwned(ctx, e.kube, pvc, want)
+	if err != nil || !exists {
+		return managed.ExternalDelete{}, err
+	}
+	if retained(pvc) {
+		return managed.ExternalDelete{}, nil
+	}
+	return managed.ExternalDelete{}, target.Delete(ctx, e.kube, want)
 }
 
 // Disconnect does nothing: the target cluster's client is shared.
 func (e *external) Disconnect(_ context.Context) error { return nil }
-
-func ptrValue(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

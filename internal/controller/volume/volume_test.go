@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -146,7 +145,7 @@ func TestConnect(t *testing.T) {
 		"Connected": {
 			reason:   "The external client should use the target cluster's client and the namespace it resolves for the volume.",
 			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a"},
+			want:     &external{kube: kube, namespace: "team-a", location: "/team-a"},
 		},
 	}
 	for name, tc := range cases {
@@ -567,24 +566,6 @@ func TestDelete(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want claim kept, +got claim kept:\n%s", tc.reason, diff)
-			}
-		})
-	}
-}
-
-func TestPtrValue(t *testing.T) {
-	cases := map[string]struct {
-		reason string
-		s      *string
-		want   string
-	}{
-		"Nil":    {reason: "A nil string should read as empty.", s: nil, want: ""},
-		"NotNil": {reason: "A string should read as itself.", s: ptr.To("fast"), want: "fast"},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, ptrValue(tc.s)); diff != "" {
-				t.Errorf("\n%s\nptrValue(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

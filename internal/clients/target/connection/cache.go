@@ -44,12 +44,12 @@ type cluster struct {
 // starts a dial waits for it (until ctx is done), and so does every Connect
 // during a cluster's first dial; while a cluster that failed is dialled
 // again, the other Connects return its last failure at once.
-func (c *Connector) client(ctx context.Context, config, key string, load func() (*rest.Config, error)) (client.Client, error) {
+func (c *Connector) client(ctx context.Context, config, key string, load func() (*rest.Config, error)) (client.Client, string, error) {
 	c.mu.Lock()
 	cl, err := c.cluster(config, key, load)
 	if err != nil {
 		c.mu.Unlock()
-		return nil, err
+		return nil, "", err
 	}
 	started := false
 	if cl.dialing == nil && (cl.kube == nil || cl.err != nil) && !c.now().Before(cl.retryAt) {
@@ -64,23 +64,23 @@ func (c *Connector) client(ctx context.Context, config, key string, load func() 
 		select {
 		case <-dialing:
 		case <-ctx.Done():
-			return nil, errors.Wrapf(ctx.Err(), "cannot reach target cluster %q: still connecting", cl.cfg.Host)
+			return nil, "", errors.Wrapf(ctx.Err(), "cannot reach target cluster %q: still connecting", cl.cfg.Host)
 		}
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl.err != nil {
-		return nil, errors.Wrapf(cl.err, "cannot reach target cluster %q", cl.cfg.Host)
+		return nil, "", errors.Wrapf(cl.err, "cannot reach target cluster %q", cl.cfg.Host)
 	}
 	if cl.kube == nil {
-		return nil, errors.Errorf("cannot reach target cluster %q: still connecting", cl.cfg.Host)
+		return nil, "", errors.Errorf("cannot reach target cluster %q: still connecting", cl.cfg.Host)
 	}
 	if c.clusters[key] == cl {
 		// Not forgotten while this Connect waited.
 		c.startWatch(cl)
 	}
-	return cl.kube, nil
+	return cl.kube, cl.cfg.Host, nil
 }
 
 // cluster returns the cached cluster of key, loading its config the first

@@ -182,11 +182,13 @@ func (c *Connector) Connect(ctx context.Context, mg resource.ModernManaged) (*ta
 	if err != nil {
 		return nil, err
 	}
-	kc, err := c.client(ctx, pc.id, key, load)
+	kc, host, err := c.client(ctx, pc.id, key, load)
 	if err != nil {
 		return nil, err
 	}
-	return target.NewCluster(kc, pc.spec.TargetNamespace), nil
+	cl := target.NewCluster(kc, pc.spec.TargetNamespace)
+	cl.Host = host
+	return cl, nil
 }
 
 // A providerConfig is what Connect needs of either config kind.

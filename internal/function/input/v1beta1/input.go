@@ -57,11 +57,23 @@ type Ingress struct {
 	Namespace string `json:"namespace,omitempty"`
 }
 
-// TLS of desktop routes: a certificate Secret, a Traefik certificate
-// resolver, or neither for Traefik's default certificate.
+// TLS of desktop routes. The recommended setup is store: default, a
+// wildcard certificate for *.<domain> as the default certificate of
+// Traefik's TLSStore named default, which keeps the private key in
+// Traefik's own namespace. A certResolver (e.g. ACME) gets one certificate
+// per host.
 type TLS struct {
-	// SecretName of a TLS Secret in the target namespace, e.g. a wildcard
-	// certificate for *.<domain>.
+	// Store is the Traefik TLSStore whose default certificate serves
+	// desktops; only "default" is supported by Traefik's Kubernetes CRD
+	// provider.
+	// +optional
+	// +kubebuilder:validation:Enum=default
+	Store string `json:"store,omitempty"`
+
+	// SecretName of a TLS Secret in the target namespace. Every namespace
+	// that holds desktops then needs a copy of the certificate and its
+	// private key, which every user able to read Secrets there can read:
+	// prefer the default TLSStore.
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 

@@ -17,7 +17,7 @@ import (
 // the deadline even when the function does not run at all.
 
 // expiredInvalid is the lifecycle and composed resources of an invalid
-// session past its template's maxTimeout: no desktop, and the home volume,
+// session past its desktop's recorded deadline: no desktop, and the home volume,
 // if one exists, kept exactly as observed, since the session's own
 // persistence settings cannot be trusted.
 func expiredInvalid(s *Session, expiresAt time.Time, o observed) (lifecycle, map[resource.Name]*fnv1.Resource) {
@@ -38,14 +38,14 @@ func expiredInvalid(s *Session, expiresAt time.Time, o observed) (lifecycle, map
 func asObserved(h *structpb.Struct) *structpb.Struct {
 	f := h.GetFields()
 	md := f["metadata"].GetStructValue().GetFields()
-	meta := map[string]*structpb.Value{}
+	keep := map[string]*structpb.Value{}
 	for _, k := range []string{"name", "namespace", "labels"} {
 		if v, ok := md[k]; ok {
-			meta[k] = v
+			keep[k] = v
 		}
 	}
 	out := &structpb.Struct{Fields: map[string]*structpb.Value{
-		"metadata": structpb.NewStructValue(&structpb.Struct{Fields: meta}),
+		"metadata": structpb.NewStructValue(&structpb.Struct{Fields: keep}),
 	}}
 	for _, k := range []string{"apiVersion", "kind", "spec"} {
 		if v, ok := f[k]; ok {

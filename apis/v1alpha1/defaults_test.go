@@ -1,0 +1,80 @@
+package v1alpha1_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+)
+
+// TestDefaultDesktopPort holds the port defaults of the generated CRDs to
+// DefaultDesktopPort, which their +kubebuilder:default markers cannot name.
+func TestDefaultDesktopPort(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		crd    string
+		path   []string
+	}{
+		"Desktop": {
+			reason: "A Desktop's port should default to DefaultDesktopPort.",
+			crd:    "vdi.m.kasm.io_desktops.yaml",
+			path:   []string{"spec", "forProvider", "port"},
+		},
+		"DesktopService": {
+			reason: "A DesktopService's port should default to DefaultDesktopPort.",
+			crd:    "vdi.m.kasm.io_desktopservices.yaml",
+			path:   []string{"spec", "forProvider", "port"},
+		},
+		"DesktopRoute": {
+			reason: "A DesktopRoute's servicePort should default to DefaultDesktopPort.",
+			crd:    "vdi.m.kasm.io_desktoproutes.yaml",
+			path:   []string{"spec", "forProvider", "servicePort"},
+		},
+		"VDITemplate": {
+			reason: "A VDITemplate's port should default to DefaultDesktopPort.",
+			crd:    "vdi.kasm.io_vditemplates.yaml",
+			path:   []string{"spec", "port"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "..", "package", "crds", tc.crd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			crd := &extv1.CustomResourceDefinition{}
+			if err := yaml.UnmarshalStrict(b, crd); err != nil {
+				t.Fatal(err)
+			}
+			if len(crd.Spec.Versions) == 0 {
+				t.Fatalf("%s has no versions", tc.crd)
+			}
+			for _, v := range crd.Spec.Versions {
+				s := v.Schema.OpenAPIV3Schema
+				for _, p := range tc.path {
+					next, ok := s.Properties[p]
+					if !ok {
+						t.Fatalf("%s %s: no property %v", tc.crd, v.Name, tc.path)
+					}
+					s = &next
+				}
+				var got int32
+				if s.Default == nil {
+					t.Fatalf("\n%s\n%s %s: %v has no default", tc.reason, tc.crd, v.Name, tc.path)
+				}
+				if err := json.Unmarshal(s.Default.Raw, &got); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(v1alpha1.DefaultDesktopPort, got); diff != "" {
+					t.Errorf("\n%s\n%s %s: default of %v: -want, +got:\n%s", tc.reason, tc.crd, v.Name, tc.path, diff)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,124 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/provider-vdi/provider-vdi/internal/localenv"
+)
+
+// noDesktopWithin fails unless the session's desktop Pod is gone within
+// limit of start and stays gone: the deadline is enforced by the provider,
+// whether or not Crossplane runs the function.
+func noDesktopWithin(t *testing.T, ns, name string, start time.Time, limit time.Duration) {
+	t.Helper()
+	p := pod(ns, name+"-desktop")
+	for time.Since(start) < limit {
+		if !exists(context.Background(), p) {
+			t.Logf("desktop Pod %s/%s is gone %s after the session was created", ns, p.Name, time.Since(start).Round(time.Second))
+			// A reconcile after the deadline must not bring it back.
+			time.Sleep(5 * time.Second)
+			if exists(context.Background(), p) {
+				t.Fatalf("desktop Pod %s/%s came back after its deadline", ns, p.Name)
+			}
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("desktop Pod %s/%s still exists %s after its session was created with a timeout of 1m", ns, p.Name, limit)
+}
+
+// TestPausedSessionExpires: a user who pauses their session so that
+// Crossplane no longer runs the function (and so never sees it expire)
+// still loses the desktop at its deadline.
+func TestPausedSessionExpires(t *testing.T) {
+	t.Parallel()
+	ns := userNamespace(t, "paused")
+	start := time.Now()
+	create(t, session(ns, "sleepy", "mallory", "ubuntu-gpu", map[string]any{"timeout": "1m"}))
+	waitPhase(t, ns, "sleepy", "Running")
+
+	s := localenv.Session()
+	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "sleepy"}, s); err != nil {
+		t.Fatal(err)
+	}
+	a := s.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a["crossplane.io/paused"] = "true"
+	s.SetAnnotations(a)
+	if err := kube.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	noDesktopWithin(t, ns, "sleepy", start, 2*time.Minute)
+}
+
+// TestMissingTemplateSessionExpires: a session whose template is deleted
+// (or renamed to one that does not exist) is Fatal for the function, which
+// then changes nothing; the desktop still stops at its deadline.
+func TestMissingTemplateSessionExpires(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := userNamespace(t, "orphan")
+	tmpl := &unstructured.Unstructured{}
+	tmpl.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	tmpl.SetKind("VDITemplate")
+	if err := kube.Get(ctx, client.ObjectKey{Name: "ubuntu-gpu"}, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	mine := &unstructured.Unstructured{Object: map[string]any{"spec": tmpl.Object["spec"]}}
+	mine.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	mine.SetKind("VDITemplate")
+	mine.SetName("orphan-gpu")
+	create(t, mine)
+
+	start := time.Now()
+	create(t, session(ns, "stray", "mallory", "orphan-gpu", map[string]any{"timeout": "1m"}))
+	waitPhase(t, ns, "stray", "Running")
+	if err := kube.Delete(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	noDesktopWithin(t, ns, "stray", start, 2*time.Minute)
+	if !exists(ctx, claim(ns, "stray-home")) {
+		t.Errorf("the home volume of a session past its deadline was deleted")
+	}
+}
+
+// TestQuotaDenialShownOnSession: a namespace whose ResourceQuota allows no
+// GPUs, the supported way to cap GPUs per namespace, gets a session that
+// says plainly that the quota refused its desktop.
+func TestQuotaDenialShownOnSession(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "quota")
+	create(t, &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpus"},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"requests.nvidia.com/gpu": resource.MustParse("0")}},
+	})
+	create(t, session(ns, "greedy", "grace", "ubuntu-gpu", nil))
+	eventually(t, "the session shows the quota denial", func(ctx context.Context) (bool, string) {
+		s := localenv.Session()
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "greedy"}, s); err != nil {
+			return false, err.Error()
+		}
+		msg, _, _ := unstructured.NestedString(s.Object, "status", "message")
+		phase, _, _ := unstructured.NestedString(s.Object, "status", "phase")
+		cond := conditionMessages(s)
+		return strings.Contains(msg, "exceeded quota") && strings.Contains(cond, "DesktopReady=False") && strings.Contains(cond, "exceeded quota"),
+			fmt.Sprintf("phase %s, message %q, conditions %s", phase, msg, cond)
+	})
+	if pods, _ := managedPods(ctx, ns); len(pods) != 0 {
+		t.Errorf("a Pod exists despite the quota: %d", len(pods))
+	}
+}
