@@ -4,15 +4,10 @@ package integration
 
 import (
 	"context"
-	"encoding/pem"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +20,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 // verifiedKubeconfig returns the control plane's admin kubeconfig with its
@@ -44,21 +40,6 @@ func verifiedKubeconfig(t *testing.T) []byte {
 		c.InsecureSkipTLSVerify = false
 		c.CertificateAuthorityData = ca
 	}
-	b, err := clientcmd.Write(*kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// kubeconfigTo returns a kubeconfig of server whose one user is user.
-func kubeconfigTo(t *testing.T, server string, ca []byte, user *clientcmdapi.AuthInfo) []byte {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
-	kc.AuthInfos["tenant"] = user
-	kc.Contexts["gpu"] = &clientcmdapi.Context{Cluster: "gpu", AuthInfo: "tenant"}
-	kc.CurrentContext = "gpu"
 	b, err := clientcmd.Write(*kc)
 	if err != nil {
 		t.Fatal(err)
@@ -113,24 +94,8 @@ func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(providerToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var seen []string
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
-		mu.Unlock()
-		_, _ = w.Write([]byte(`{"major":"1","minor":"35"}`))
-	}))
-	srv.Listener = l
-	srv.StartTLS()
-	defer srv.Close()
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-
-	tenantConfig(t, ns, "stolen", kubeconfigTo(t, srv.URL, ca, &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
+	srv := targettest.NewServer(t)
+	tenantConfig(t, ns, "stolen", targettest.Kubeconfig(t, srv.URL, srv.CAPEM(), &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
 	d := usingProviderConfig(desktop(ns, "thief", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04"), "stolen")
 	if err := kube.Create(ctx, d); err != nil {
 		t.Fatal(err)
@@ -139,10 +104,9 @@ func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 		s, err := synced(ctx, d)
 		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `sets tokenFile, which reads a file of the provider's`), s.Message, err
 	})
-	mu.Lock()
-	defer mu.Unlock()
+	seen := srv.Authorizations()
 	if len(seen) != 0 {
-		t.Errorf("the tenant's listener was sent requests: %q", seen)
+		t.Errorf("the tenant's listener was sent requests, with Authorization headers %q", seen)
 	}
 	for _, r := range seen {
 		if strings.Contains(r, providerToken) {
@@ -159,40 +123,15 @@ func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 func TestBlackHoleClusterDoesNotStallOthers(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "black-hole")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	defer func() {
-		_ = l.Close()
-		for {
-			select {
-			case c := <-accepted:
-				_ = c.Close()
-			default:
-				return
-			}
-		}
-	}()
+	hole := targettest.NewBlackHole(t)
 
-	tenantConfig(t, ns, "hole", kubeconfigTo(t, "https://"+l.Addr().String(), nil, &clientcmdapi.AuthInfo{Token: "tenant-token"}))
+	tenantConfig(t, ns, "hole", targettest.Kubeconfig(t, hole.URL(), nil, &clientcmdapi.AuthInfo{Token: "tenant-token"}))
 	stuck := usingProviderConfig(desktop(ns, "stuck", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04"), "hole")
 	if err := kube.Create(ctx, stuck); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case c := <-accepted:
-		accepted <- c
+	case <-hole.Accepted:
 	case <-time.After(90 * time.Second):
 		t.Fatal("the provider never dialled the black-hole cluster")
 	}
@@ -213,7 +152,7 @@ func TestBlackHoleClusterDoesNotStallOthers(t *testing.T) {
 	})
 	eventually(t, "the black-hole Desktop shows Synced=False", func(ctx context.Context) (bool, string, error) {
 		s, err := synced(ctx, stuck)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `cannot reach target cluster "https://`+l.Addr().String()+`"`), s.Message, err
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `cannot reach target cluster "`+hole.URL()+`"`), s.Message, err
 	})
 	if !prov.running() {
 		t.Errorf("the provider exited")

@@ -1,9 +1,7 @@
 package connection
 
 import (
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,46 +11,8 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
-
-// blackHole is a listener on loopback that accepts connections and never
-// writes to them: a cluster that hangs every request.
-type blackHole struct {
-	net.Listener
-	accepted chan struct{}
-	mu       sync.Mutex
-	conns    []net.Conn
-}
-
-func newBlackHole(t *testing.T) *blackHole {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &blackHole{Listener: l, accepted: make(chan struct{}, 100)}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.conns = append(b.conns, c)
-			b.mu.Unlock()
-			b.accepted <- struct{}{}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, c := range b.conns {
-			_ = c.Close()
-		}
-	})
-	return b
-}
 
 // TestBlackHoleClusterDoesNotDelayOthers connects a Desktop to a cluster
 // that accepts connections and never answers, and, while that Connect is
@@ -61,15 +21,15 @@ func newBlackHole(t *testing.T) *blackHole {
 // a clear error once its dial times out, and the Connect after it fails at
 // once, without dialling, until its backoff has passed.
 func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
-	hole := newBlackHole(t)
-	local := newAuthorizations(t)
+	hole := targettest.NewBlackHole(t)
+	local := targettest.NewServer(t)
 
 	kube := kube(t,
 		clusterProviderConfig("local"),
 		clusterProviderConfig("hole", withSecretRef("crossplane-system", "hole", "kubeconfig")),
-		secret("crossplane-system", "hole", map[string][]byte{"kubeconfig": tenantKubeconfig("https://"+hole.Addr().String(), []string{"certificate-authority-data: " + local.caData()}, []string{"token: t"})}),
+		secret("crossplane-system", "hole", map[string][]byte{"kubeconfig": tenantKubeconfig("https://"+hole.Addr().String(), []string{"certificate-authority-data: " + caData(local)}, []string{"token: t"})}),
 	)
-	localCfg := &rest.Config{Host: local.URL, TLSClientConfig: rest.TLSClientConfig{CAData: local.caPEM()}}
+	localCfg := &rest.Config{Host: local.URL, TLSClientConfig: rest.TLSClientConfig{CAData: local.CAPEM()}}
 	r := &recorder{}
 	// A dial timeout far longer than a local Connect takes (milliseconds),
 	// so that the black-hole Connect is surely still blocked when the local
@@ -86,7 +46,7 @@ func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
 		holeDone <- result{cl, err}
 	}()
 	select {
-	case <-hole.accepted:
+	case <-hole.Accepted:
 	case res := <-holeDone:
 		t.Fatalf("the black-hole Connect returned before the black hole saw a connection: %+v", res)
 	case <-time.After(30 * time.Second):
@@ -109,13 +69,13 @@ func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
 	}
 	// Within its backoff the black-hole cluster is not dialled again, and
 	// Connect fails with the same error at once.
-	drain(hole.accepted)
+	drain(hole.Accepted)
 	_, err = c.Connect(t.Context(), managed(withName("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
 	if err == nil || err.Error() != res.err.Error() {
 		t.Errorf("black-hole Connect within its backoff: want %v, got %v", res.err, err)
 	}
 	select {
-	case <-hole.accepted:
+	case <-hole.Accepted:
 		t.Errorf("black-hole Connect within its backoff: want no new connection to the black hole, got one")
 	default:
 	}
@@ -136,9 +96,9 @@ func drain(ch chan struct{}) {
 // the next Connect fails at once instead of handing out a client whose every
 // request waits out its timeout.
 func TestFailedRequestMarksClusterFailed(t *testing.T) {
-	srv := newAuthorizations(t)
+	srv := targettest.NewServer(t)
 	kube := kube(t, clusterProviderConfig("local"))
-	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: srv.caPEM()}}
+	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: srv.CAPEM()}}
 	r := &recorder{}
 	c := NewConnector(kube, cfg, WithWatchFn(r.watchFn), WithBackoff(time.Hour, time.Hour))
 	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local"))

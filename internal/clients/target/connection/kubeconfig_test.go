@@ -2,21 +2,17 @@ package connection
 
 import (
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/rest"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 // tenantKubeconfig returns a kubeconfig of one cluster and one user, with
@@ -190,50 +186,8 @@ current-context: good
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-// authorizations is a TLS server on loopback that records the Authorization
-// header of every request it gets and answers like an API server's
-// /version.
-type authorizations struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []string
-}
-
-func newAuthorizations(t *testing.T) *authorizations {
-	t.Helper()
-	a := &authorizations{}
-	a.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.seen = append(a.seen, r.Header.Get("Authorization"))
-		a.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"major":"1","minor":"35","gitVersion":"v1.35.4"}`))
-	}))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Listener = l
-	a.StartTLS()
-	t.Cleanup(a.Close)
-	return a
-}
-
-func (a *authorizations) got() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.seen...)
-}
-
-// caPEM returns the server's certificate in PEM.
-func (a *authorizations) caPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Certificate().Raw})
-}
-
-// caData returns the server's certificate as certificate-authority-data.
-func (a *authorizations) caData() string {
-	return b64(string(a.caPEM()))
-}
+// caData returns the certificate of srv as certificate-authority-data.
+func caData(srv *targettest.Server) string { return b64(string(srv.CAPEM())) }
 
 // TestTenantKubeconfigNeverSendsProviderToken connects through a tenant's
 // kubeconfig whose tokenFile names a file only the provider should read
@@ -286,10 +240,10 @@ func TestTenantKubeconfigNeverSendsProviderToken(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			srv := newAuthorizations(t)
-			cluster := []string{"certificate-authority-data: " + srv.caData()}
+			srv := targettest.NewServer(t)
+			cluster := []string{"certificate-authority-data: " + caData(srv)}
 			if tc.cluster != nil {
-				cluster = tc.cluster(srv.caData())
+				cluster = tc.cluster(caData(srv))
 			}
 			kc := tenantKubeconfig(srv.URL, cluster, tc.user)
 			kube := kube(t,
@@ -310,10 +264,10 @@ func TestTenantKubeconfigNeverSendsProviderToken(t *testing.T) {
 			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 				t.Errorf("\n%s\nConnect(...): want an error containing %q, got %v", tc.reason, tc.wantErr, err)
 			}
-			if diff := cmp.Diff(tc.wantAuth, srv.got()); diff != "" {
+			if diff := cmp.Diff(tc.wantAuth, srv.Authorizations()); diff != "" {
 				t.Errorf("\n%s\nAuthorization headers the listener got: -want, +got:\n%s", tc.reason, diff)
 			}
-			for _, a := range srv.got() {
+			for _, a := range srv.Authorizations() {
 				if tc.kind == v1alpha1.ProviderConfigKind && strings.Contains(a, providerToken) {
 					t.Errorf("\n%s\nthe listener got the provider's token", tc.reason)
 				}
