@@ -22,7 +22,8 @@ func fullSession() *fnv1.RunFunctionRequest {
 // BenchmarkRunFunction measures one RunFunction of a full GPU session: in
 // process, beside its floor (what any function pays to receive the request
 // and send the response: proto marshal and unmarshal of both), and as a
-// call over loopback gRPC, as Crossplane makes it.
+// call over loopback gRPC, as Crossplane makes it, beside a function that
+// returns the same response without composing it.
 func BenchmarkRunFunction(b *testing.B) {
 	f := New(WithClock(func() time.Time { return now }))
 	req := fullSession()
@@ -53,30 +54,49 @@ func BenchmarkRunFunction(b *testing.B) {
 		}
 	})
 
-	b.Run("GRPC", func(b *testing.B) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv := grpc.NewServer()
-		fnv1.RegisterFunctionRunnerServiceServer(srv, f)
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Stop()
+	b.Run("GRPC", func(b *testing.B) { benchmarkGRPC(b, f, req) })
 
-		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close() //nolint:errcheck // Best effort.
-		c := fnv1.NewFunctionRunnerServiceClient(conn)
+	// GRPCNop serves the same response without composing it: the floor of
+	// a call over gRPC, transport included.
+	b.Run("GRPCNop", func(b *testing.B) { benchmarkGRPC(b, nop{rsp: rsp}, req) })
+}
+
+// A nop function returns a fixed response.
+type nop struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	rsp *fnv1.RunFunctionResponse
+}
+
+func (n nop) RunFunction(context.Context, *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	return n.rsp, nil
+}
+
+// benchmarkGRPC calls f over a loopback gRPC connection (insecure).
+func benchmarkGRPC(b *testing.B, f fnv1.FunctionRunnerServiceServer, req *fnv1.RunFunctionRequest) {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	fnv1.RegisterFunctionRunnerServiceServer(srv, f)
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close() //nolint:errcheck // Best effort.
+	c := fnv1.NewFunctionRunnerServiceClient(conn)
+	if _, err := c.RunFunction(context.Background(), req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
 		if _, err := c.RunFunction(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.RunFunction(context.Background(), req); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
