@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +15,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 )
 
@@ -121,4 +130,72 @@ func TestQuotaDenialShownOnSession(t *testing.T) {
 	if pods, _ := managedPods(ctx, ns); len(pods) != 0 {
 		t.Errorf("a Pod exists despite the quota: %d", len(pods))
 	}
+}
+
+// TestNamespaceDeletedWithItsProviderConfig: a tenant's namespace holds a
+// namespaced ProviderConfig, its kubeconfig Secret and a Desktop whose Pod
+// runs in another namespace (standing in for a remote GPU cluster).
+// Deleting the namespace deletes the config and Secret alongside the
+// Desktop, in no order; the Desktop must still delete its remote Pod, and
+// the namespace must go rather than hang in Terminating.
+func TestNamespaceDeletedWithItsProviderConfig(t *testing.T) {
+	ctx := context.Background()
+	doomed := userNamespace(t, "doomed")
+	remote := userNamespace(t, "doomed-gpus")
+	ca, err := apiServerCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := targettest.Kubeconfig(t, env.CP.Host, ca, &clientcmdapi.AuthInfo{Token: env.CP.Config.BearerToken})
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "gpu"}, Data: map[string][]byte{"kubeconfig": kc}})
+	create(t, &v1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "gpu"},
+		Spec: v1alpha1.ProviderConfigSpec{
+			TargetNamespace: remote,
+			Credentials: v1alpha1.ProviderCredentials{
+				Source:    xpv2.CredentialsSourceSecret,
+				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: "gpu"}, Key: "kubeconfig"},
+			},
+		},
+	})
+	create(t, &v1alpha1.Desktop{
+		ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "dev"},
+		Spec: v1alpha1.DesktopSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: "gpu"}},
+			ForProvider: v1alpha1.DesktopParameters{
+				Owner:     v1alpha1.Owner{Session: "dev", User: "dora"},
+				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
+				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
+			},
+		},
+	})
+	remotePod := pod(remote, target.QualifiedName(doomed, remote, "dev"))
+	eventually(t, "the desktop Pod runs in the remote namespace", func(ctx context.Context) (bool, string) {
+		return exists(ctx, remotePod), "no Pod yet"
+	})
+
+	if err := kube.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: doomed}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the namespace is gone and the remote desktop Pod with it", func(ctx context.Context) (bool, string) {
+		nsGone := !exists(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: doomed}})
+		podGone := !exists(ctx, remotePod)
+		return nsGone && podGone, fmt.Sprintf("namespace gone %t, remote Pod gone %t", nsGone, podGone)
+	})
+}
+
+// apiServerCA returns the local API server's serving certificate, which a
+// kubeconfig of the local cluster trusts as its CA.
+func apiServerCA() ([]byte, error) {
+	var found string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "apiserver.crt" && found == "" {
+			found = p
+		}
+		return err
+	})
+	if err != nil || found == "" {
+		return nil, fmt.Errorf("cannot find the API server's certificate under %s: %v", dir, err)
+	}
+	return os.ReadFile(found)
 }

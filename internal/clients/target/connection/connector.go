@@ -16,6 +16,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -79,6 +80,11 @@ type Connector struct {
 	mu       sync.Mutex
 	clusters map[string]*cluster // by credentials key
 	configs  map[string]string   // credentials key by ProviderConfig
+
+	// reached is the Cluster each ProviderConfig last reached, by config:
+	// the way to delete what its managed resources made once the config or
+	// its Secret is gone.
+	reached sync.Map
 }
 
 // A ConnectorOption configures a Connector.
@@ -171,6 +177,41 @@ func (c *Connector) ClaimEvents() <-chan event.GenericEvent {
 // (at most the dial timeout); a cluster that failed is not tried again until
 // its backoff has passed, and Connect returns the failure at once meanwhile.
 func (c *Connector) Connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error) {
+	cl, err := c.connect(ctx, mg)
+	id := configOf(mg)
+	switch {
+	case err == nil:
+		c.reached.Store(id, cl)
+	case meta.WasDeleted(mg):
+		// Deleting a namespace deletes a namespaced ProviderConfig, its
+		// kubeconfig Secret and its usages alongside the managed resources
+		// that used them, in no order. A managed resource being deleted
+		// then deletes what it made through the cluster its config last
+		// reached, rather than stay stuck (holding the namespace in
+		// Terminating) with its desktop running. Only deletion does this,
+		// and only with what the config itself reached before; after a
+		// provider restart there is nothing to fall back on.
+		if last, ok := c.reached.Load(id); ok {
+			c.log.Debug("Deleting through the cluster the ProviderConfig last reached", "config", id, "error", err.Error())
+			return last.(*target.Cluster), nil //nolint:forcetypeassert // Only Clusters are stored.
+		}
+	}
+	return cl, err
+}
+
+// configOf names the ProviderConfig mg refers to: kind, namespace and name.
+func configOf(mg resource.ModernManaged) string {
+	ref := mg.GetProviderConfigReference()
+	if ref == nil {
+		return ""
+	}
+	if ref.Kind == v1alpha1.ClusterProviderConfigKind {
+		return ref.Kind + "//" + ref.Name
+	}
+	return ref.Kind + "/" + mg.GetNamespace() + "/" + ref.Name
+}
+
+func (c *Connector) connect(ctx context.Context, mg resource.ModernManaged) (*target.Cluster, error) {
 	if err := c.usage.Track(ctx, mg); err != nil {
 		return nil, errors.Wrap(err, "cannot track ProviderConfig usage")
 	}

@@ -628,3 +628,45 @@ func TestConnectCachesClients(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectDeletingAfterConfigGone holds that a managed resource being
+// deleted, whose namespaced ProviderConfig and kubeconfig Secret were
+// deleted first (as when their namespace is deleted), is connected to the
+// cluster its config last reached, so that it can delete what it made there;
+// and that nothing else is.
+func TestConnectDeletingAfterConfigGone(t *testing.T) {
+	ctx := context.Background()
+	pc := namespacedConfig(withSecretRef("team-a", "gpu", "kubeconfig"))
+	sec := secret("team-a", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")})
+	kc := kube(t, pc, sec)
+	r := &recorder{}
+	c := NewConnector(kc, &rest.Config{}, WithNewClientFn(r.newFn), WithWatchFn(r.watchFn))
+	mg := managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default"))
+	first, err := tryConnect(t, c, mg)
+	if err != nil {
+		t.Fatalf("Connect(...): %v", err)
+	}
+	for _, o := range []client.Object{pc, sec} {
+		if err := kc.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if _, err := tryConnect(t, c, mg); err == nil {
+		t.Errorf("\nA managed resource that is not being deleted should not connect once its config is gone")
+	}
+	deleting := mg.DeepCopy()
+	deleting.SetDeletionTimestamp(&metav1.Time{Time: time.Now()})
+	got, err := tryConnect(t, c, deleting)
+	if err != nil {
+		t.Fatalf("\nA managed resource being deleted should connect through the cluster its config last reached:\nConnect(...): %v", err)
+	}
+	if got != first {
+		t.Errorf("\nA managed resource being deleted should get the cluster its config last reached")
+	}
+	other := managed(withName("bob"), withUID("u2"), usingConfig(v1alpha1.ProviderConfigKind, "other"))
+	other.SetDeletionTimestamp(&metav1.Time{Time: time.Now()})
+	if _, err := tryConnect(t, c, other); err == nil {
+		t.Errorf("\nA managed resource being deleted whose config this provider never reached should not connect")
+	}
+}
