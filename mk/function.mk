@@ -15,16 +15,4 @@ render-update: ## Re-render every example under examples/sessions and rewrite it
 bench-function: ## Benchmark RunFunction in process, beside its proto floor, and over loopback gRPC.
 	@go test -run '^$$' -bench 'BenchmarkRunFunction' -benchmem -count $(FUNCTION_BENCH_COUNT) ./internal/function/
 
-# The provider's package root, package/, holds the function's and the
-# configuration's roots as subfolders; xpkg build walks them all, so the
-# provider build ignores them (--ignore takes files, not folders).
-PROVIDER_PKG_IGNORE := function/*,function/*/*,configuration/*
-
-packages: ## Build the provider, function and configuration packages into _output/ with crossplane xpkg build.
-	@mkdir -p $(OUTPUT)
-	@$(CROSSPLANE) xpkg build --package-root=package --ignore='$(PROVIDER_PKG_IGNORE)' --examples-root=examples/provider -o $(OUTPUT)/provider-vdi.xpkg
-	@$(CROSSPLANE) xpkg build --package-root=package/function --examples-root=package/function/examples -o $(OUTPUT)/function-vdi.xpkg
-	@$(CROSSPLANE) xpkg build --package-root=package/configuration --examples-root=examples/sessions -o $(OUTPUT)/configuration-vdi.xpkg
-	@ls -l $(OUTPUT)/*.xpkg
-
-.PHONY: function-test render-update bench-function packages
+.PHONY: function-test render-update bench-function
