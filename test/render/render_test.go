@@ -40,45 +40,92 @@ type env struct {
 	root, cli, core, addr, cache string
 }
 
+// A cli renders with one version of the Crossplane CLI.
+type cli struct {
+	// name of the version, for messages.
+	name string
+	// render returns the arguments that render xr with composition and
+	// functions.
+	args func(e env, xr, composition, functions string) []string
+	// bin is the CLI binary.
+	bin func(e env) string
+}
+
+// clis are the CLI versions users render with: v2.3 and later have
+// `crossplane composition render`, driving Crossplane core's own binary;
+// v2.0 to v2.2 have `crossplane render`, with the engine built into the
+// CLI.
+var clis = []cli{
+	{
+		name: "v2.5 composition render",
+		bin:  func(e env) string { return e.cli },
+		args: func(e env, xr, composition, functions string) []string {
+			return []string{"composition", "render", xr, composition, functions, "--crossplane-binary=" + e.core}
+		},
+	},
+	{
+		name: "v2.2 render",
+		bin:  func(e env) string { return filepath.Join(tools(e.root), "bin", "crossplane-v2.2") },
+		args: func(_ env, xr, composition, functions string) []string {
+			return []string{"render", xr, composition, functions}
+		},
+	},
+}
+
 func TestRender(t *testing.T) {
 	e := setup(t)
 	dirs, err := filepath.Glob(filepath.Join(e.root, "examples", "sessions", "*", sessionFile))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("cannot find examples/sessions/*/%s: %v", sessionFile, err)
 	}
+	for _, c := range clis {
+		if _, err := os.Stat(c.bin(e)); err != nil {
+			t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLIs (%v)", c.bin(e), err)
+		}
+	}
 	for _, s := range dirs {
 		dir := filepath.Dir(s)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			out, stderr, err := e.render(dir)
-			if want, ok := read(t, filepath.Join(dir, errorFile)); ok {
-				want = strings.TrimSpace(want)
-				if err == nil {
-					t.Fatalf("crossplane composition render: want a fatal result %q, got success:\n%s", want, out)
-				}
-				if !strings.Contains(stderr, want) {
-					t.Errorf("crossplane composition render: want stderr to contain %q, got:\n%s", want, stderr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("crossplane composition render: %v\n%s", err, stderr)
-			}
-			golden := filepath.Join(dir, expectedFile)
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, ok := read(t, golden)
-			if !ok {
-				t.Fatalf("%s is missing; run make render-update", golden)
-			}
-			if diff := cmp.Diff(want, out); diff != "" {
-				t.Errorf("crossplane composition render: -want (%s), +got:\n%s", golden, diff)
-			}
-			e.validate(t, "", out)
-		})
+		for _, c := range clis {
+			t.Run(filepath.Base(dir)+"/"+strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
+				e.renderTest(t, c, dir)
+			})
+		}
 	}
+}
+
+// renderTest renders the example in dir with c and compares the result
+// with the example's expected output.
+func (e env) renderTest(t *testing.T, c cli, dir string) {
+	t.Helper()
+	out, stderr, err := e.render(c, dir)
+	if want, ok := read(t, filepath.Join(dir, errorFile)); ok {
+		want = strings.TrimSpace(want)
+		if err == nil {
+			t.Fatalf("crossplane %s: want a fatal result %q, got success:\n%s", c.name, want, out)
+		}
+		if !strings.Contains(stderr, want) {
+			t.Errorf("crossplane %s: want stderr to contain %q, got:\n%s", c.name, want, stderr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("crossplane %s: %v\n%s", c.name, err, stderr)
+	}
+	golden := filepath.Join(dir, expectedFile)
+	// The goldens are the current CLI's; every CLI must match them.
+	if *update && c.name == clis[0].name {
+		if err := os.WriteFile(golden, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, ok := read(t, golden)
+	if !ok {
+		t.Fatalf("%s is missing; run make render-update", golden)
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("crossplane %s: -want (%s), +got:\n%s", c.name, golden, diff)
+	}
+	e.validate(t, "", out)
 }
 
 // TestExamplesValid validates the inputs of the examples, which the
@@ -86,7 +133,7 @@ func TestRender(t *testing.T) {
 // provider's CRDs and the XRD, observed resources against the CRDs.
 func TestExamplesValid(t *testing.T) {
 	e := env{root: root(t)}
-	e.cli = filepath.Join(e.root, ".cache", "tools", "bin", "crossplane")
+	e.cli = filepath.Join(tools(e.root), "bin", "crossplane")
 	if _, err := os.Stat(e.cli); err != nil {
 		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
 	}
@@ -109,7 +156,7 @@ func TestExamplesValid(t *testing.T) {
 // sessions before the function ever sees them.
 func TestXRDRejects(t *testing.T) {
 	e := env{root: root(t)}
-	e.cli = filepath.Join(e.root, ".cache", "tools", "bin", "crossplane")
+	e.cli = filepath.Join(tools(e.root), "bin", "crossplane")
 	if _, err := os.Stat(e.cli); err != nil {
 		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
 	}
@@ -183,8 +230,8 @@ func setup(t *testing.T) env {
 	root := root(t)
 	e := env{
 		root: root,
-		cli:  filepath.Join(root, ".cache", "tools", "bin", "crossplane"),
-		core: filepath.Join(root, ".cache", "tools", "bin", "crossplane-core"),
+		cli:  filepath.Join(tools(root), "bin", "crossplane"),
+		core: filepath.Join(tools(root), "bin", "crossplane-core"),
 	}
 	for _, b := range []string{e.cli, e.core} {
 		if _, err := os.Stat(b); err != nil {
@@ -196,22 +243,21 @@ func setup(t *testing.T) env {
 	return e
 }
 
-func (e env) render(dir string) (stdout, stderr string, err error) {
-	args := []string{
-		"composition", "render",
+func (e env) render(c cli, dir string) (stdout, stderr string, err error) {
+	args := c.args(e,
 		filepath.Join(dir, sessionFile),
 		filepath.Join(e.root, "package", "configuration", "composition.yaml"),
-		filepath.Join(e.root, "examples", "functions.yaml"),
-		"--crossplane-binary=" + e.core,
-		"--xrd=" + filepath.Join(e.root, "package", "configuration", "definition.yaml"),
-		"--required-resources=" + filepath.Join(e.root, "examples", "templates"),
-		"--function-annotations=render.crossplane.io/runtime-development-target=" + e.addr,
+		filepath.Join(e.root, "examples", "functions.yaml"))
+	args = append(args,
+		"--xrd="+filepath.Join(e.root, "package", "configuration", "definition.yaml"),
+		"--required-resources="+filepath.Join(e.root, "examples", "templates"),
+		"--function-annotations=render.crossplane.io/runtime-development-target="+e.addr,
 		"--include-full-xr",
-	}
+	)
 	if _, err := os.Stat(filepath.Join(dir, observedFile)); err == nil {
 		args = append(args, "--observed-resources="+filepath.Join(dir, observedFile))
 	}
-	return run(e.root, e.cli, args...)
+	return run(e.root, c.bin(e), args...)
 }
 
 // validate checks objects, in files or rendered, against the provider's
@@ -231,6 +277,14 @@ func (e env) validate(t *testing.T, files, rendered string) {
 	if err != nil {
 		t.Errorf("crossplane resource validate: %v\n%s%s", err, out, stderr)
 	}
+}
+
+// tools is the cache `make tools` fills: $TOOLS_DIR, else .cache/tools.
+func tools(root string) string {
+	if d := os.Getenv("TOOLS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(root, ".cache", "tools")
 }
 
 func root(t *testing.T) string {
