@@ -3,13 +3,19 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -22,6 +28,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/internal/packaging"
 )
 
 // TestProviderRunsWhatIsInstalled: the running provider and function are
@@ -49,6 +56,78 @@ func TestProviderRunsWhatIsInstalled(t *testing.T) {
 	}
 	if slices.Contains(r.Status.UserInfo.Groups, "system:masters") {
 		t.Errorf("the provider is in system:masters: %v", r.Status.UserInfo.Groups)
+	}
+}
+
+// TestPackagedRuntimeImages: the installed provider and function packages
+// are indexes of a linux/amd64 and a linux/arm64 image, each with an
+// entrypoint, a non-root user and the build's labels; each entrypoint is a
+// static ELF of its platform, and the amd64 one prints its usage and exits
+// 0 when run alone with --help.
+func TestPackagedRuntimeImages(t *testing.T) {
+	for _, pkg := range []string{"provider-vdi", "function-vdi"} {
+		t.Run(pkg, func(t *testing.T) {
+			ref, err := name.ParseReference(env.Registry + "/provider-vdi/" + pkg + ":" + env.Version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx, err := remote.Index(ref)
+			if err != nil {
+				t.Fatalf("package %s is not an index: %v", ref, err)
+			}
+			im, err := idx.IndexManifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+			var platforms []string
+			for _, d := range im.Manifests {
+				if d.Platform == nil {
+					t.Errorf("manifest %s has no platform", d.Digest)
+					continue
+				}
+				platforms = append(platforms, d.Platform.OS+"/"+d.Platform.Architecture)
+				img, err := idx.Image(d.Digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cf, err := img.ConfigFile()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(cf.Config.Entrypoint) != 1 || cf.Config.User != packaging.NonRootUID+":"+packaging.NonRootUID {
+					t.Errorf("%s: entrypoint %v, user %q; want one binary as %s", d.Platform.Architecture, cf.Config.Entrypoint, cf.Config.User, packaging.NonRootUID)
+					continue
+				}
+				if got := cf.Config.Labels[packaging.LabelVersion]; got != env.Version {
+					t.Errorf("%s: label %s is %q, want %q", d.Platform.Architecture, packaging.LabelVersion, got, env.Version)
+				}
+				b, err := packaging.Extract(img, cf.Config.Entrypoint[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := elf.NewFile(bytes.NewReader(b))
+				if err != nil {
+					t.Fatalf("%s: entrypoint is not an ELF: %v", d.Platform.Architecture, err)
+				}
+				if f.Machine != machines[d.Platform.Architecture] {
+					t.Errorf("%s: entrypoint is an ELF for %s", d.Platform.Architecture, f.Machine)
+				}
+				for _, p := range f.Progs {
+					if p.Type == elf.PT_INTERP {
+						t.Errorf("%s: entrypoint is dynamically linked", d.Platform.Architecture)
+					}
+				}
+			}
+			slices.Sort(platforms)
+			if diff := cmp.Diff([]string{"linux/amd64", "linux/arm64"}, platforms); diff != "" {
+				t.Errorf("platforms of %s: -want, +got:\n%s", ref, diff)
+			}
+			out, err := exec.Command(env.Binaries[pkg].Path, "--help").CombinedOutput()
+			if err != nil || !strings.Contains(strings.ToLower(string(out)), "usage") {
+				t.Errorf("%s --help: exit %v, want 0 and its usage:\n%s", pkg, err, out)
+			}
+		})
 	}
 }
 
@@ -270,7 +349,9 @@ func TestNamespaceUser(t *testing.T) {
 		},
 		"CreateSessionOtherNamespace": {
 			reason: "A user cannot start desktops in another tenant's namespace.",
-			call:   func(ctx context.Context) error { return as.Create(ctx, session(other, "intruder", "alice", "ubuntu-cpu", nil)) },
+			call: func(ctx context.Context) error {
+				return as.Create(ctx, session(other, "intruder", "alice", "ubuntu-cpu", nil))
+			},
 		},
 		"GetSessionOtherNamespace": {
 			reason: "Another tenant's sessions are not theirs to read.",
