@@ -150,18 +150,18 @@ func (e *Env) revisionImage(ctx context.Context, kind, pkg string) (string, erro
 			return false, nil //nolint:nilerr // The kind may not be served yet.
 		}
 		for _, r := range l.Items {
+			// The package as Crossplane resolved it, after the ImageConfig
+			// rewrite to the local registry; nothing is pulled from
+			// anywhere else.
 			img, _, _ := unstructured.NestedString(r.Object, "status", "resolvedImage")
-			if img == "" {
-				img, _, _ = unstructured.NestedString(r.Object, "spec", "image")
-			}
-			if strings.Contains(img, "/"+packaging.Org+"/"+pkg) {
+			if strings.HasPrefix(img, e.localOrg()+"/"+pkg+":") || strings.HasPrefix(img, e.localOrg()+"/"+pkg+"@") {
 				ref = img
 				return true, nil
 			}
 		}
 		return false, nil
 	})
-	return ref, errors.Wrapf(err, "Crossplane made no %s for %s", strings.TrimSuffix(kind, "List"), pkg)
+	return ref, errors.Wrapf(err, "Crossplane made no %s of %s resolved to the local registry", strings.TrimSuffix(kind, "List"), pkg)
 }
 
 // providerIdentity writes the kubeconfig the provider runs with: a token of
