@@ -286,13 +286,13 @@ func TestNamespaceUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another tenant's session, made by the platform.
-	create(t, session(other, "theirs", "bob", "ubuntu-cpu", nil))
+	create(t, session(other, "theirs", "bob", "ubuntu-gpu", nil))
 
 	// Allowed: a session of their own, to Running.
 	eventually(t, "the user creates a VDISession in their namespace", func(ctx context.Context) (bool, string) {
 		// Aggregating vdisessions into `edit` takes a moment after the
 		// ClusterRole is applied.
-		err := as.Create(ctx, session(own, "mine", "alice", "ubuntu-cpu", nil))
+		err := as.Create(ctx, session(own, "mine", "alice", "ubuntu-gpu", nil))
 		return err == nil, fmt.Sprint(err)
 	})
 	s := waitPhase(t, own, "mine", "Running")
@@ -350,7 +350,7 @@ func TestNamespaceUser(t *testing.T) {
 		"CreateSessionOtherNamespace": {
 			reason: "A user cannot start desktops in another tenant's namespace.",
 			call: func(ctx context.Context) error {
-				return as.Create(ctx, session(other, "intruder", "alice", "ubuntu-cpu", nil))
+				return as.Create(ctx, session(other, "intruder", "alice", "ubuntu-gpu", nil))
 			},
 		},
 		"GetSessionOtherNamespace": {
