@@ -4,11 +4,11 @@ FUNCTION_BENCH_COUNT ?= 5
 
 ##@ Function
 
-function-test: ## Function unit tests with the fuzz seed corpus, then render golden tests through the real Crossplane CLI and core (needs `make tools`).
+function-test: ## Function unit tests with the fuzz seed corpus, then render golden tests through the real Crossplane CLIs v2.5 and v2.2 and core (needs `make tools`).
 	@go test -count=1 ./internal/function/... ./cmd/function/...
 	@go test -count=1 -tags render ./test/render/...
 
-render-update: ## Re-render every example under examples/sessions and rewrite its expected.yaml.
+render-update: ## Re-render every example under examples/sessions and rewrite its goldens: expected.yaml (CLI v2.5) and expected-v2.2.yaml (CLI v2.2).
 	@go test -count=1 -tags render ./test/render/... -update
 	@git --no-pager diff --stat -- examples/sessions
 
