@@ -179,7 +179,7 @@ func (o *Options) runtimeImage(ctx context.Context, p program, pl v1.Platform) (
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return Image{}, "", errors.Wrapf(err, "cannot build %s for %s: %s", p.name, platformOr(pl, ""), b)
 	}
-	binary, err := os.ReadFile(bin) //nolint:gosec // Our own build output.
+	binary, err := os.ReadFile(bin)
 	if err != nil {
 		return Image{}, "", errors.Wrapf(err, "cannot read %s", bin)
 	}
@@ -226,7 +226,7 @@ func (o *Options) configurationRoot(root string) (string, error) {
 		if e.IsDir() {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(root, e.Name())) //nolint:gosec // Our own package root.
+		b, err := os.ReadFile(filepath.Join(root, e.Name()))
 		if err != nil {
 			return "", errors.Wrapf(err, "cannot read %s", e.Name())
 		}
