@@ -59,6 +59,17 @@ func run(ctx context.Context, cmd, out, cli, version, registry string) error {
 	if err != nil {
 		return err
 	}
+	// The record names files relative to out, so that builds of the same
+	// commit anywhere give the same record.
+	for i := range pkgs {
+		for j, f := range pkgs[i].Files {
+			pkgs[i].Files[j], _ = filepath.Rel(out, f)
+		}
+		for pl, img := range pkgs[i].Images {
+			img.Binary, _ = filepath.Rel(out, img.Binary)
+			pkgs[i].Images[pl] = img
+		}
+	}
 	b, err := json.MarshalIndent(map[string]any{"version": version, "revision": rev, "registry": registry, "packages": pkgs}, "", "  ")
 	if err != nil {
 		return errors.Wrap(err, "cannot encode build record")
@@ -68,6 +79,11 @@ func run(ctx context.Context, cmd, out, cli, version, registry string) error {
 	}
 	fmt.Printf("packages: version %s (commit %s), record in %s\n", version, rev, filepath.Join(out, "packages.json"))
 	if cmd == "publish" {
+		for i := range pkgs {
+			for j, f := range pkgs[i].Files {
+				pkgs[i].Files[j] = filepath.Join(out, f)
+			}
+		}
 		return packaging.Push(ctx, o, pkgs, registry, version)
 	}
 	return nil
