@@ -24,6 +24,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
@@ -135,8 +137,54 @@ func TestPackagedRuntimeImages(t *testing.T) {
 // what Crossplane's RBAC manager grants, the provider creates, readies and
 // deletes all four kinds of examples/provider/session.yaml.
 func TestLeastPrivilegeAllKinds(t *testing.T) {
-	ctx := context.Background()
 	ns := userNamespace(t, "least-privilege")
+	allKinds(t, ns, ns, nil)
+}
+
+// TestRemoteClusterIdentity: a ProviderConfig whose kubeconfig is a token
+// of the ServiceAccount examples/install/remote-cluster.yaml binds to the
+// same ClusterRole is enough for all four kinds in the remote cluster's
+// namespace (here the same cluster, reached only through that kubeconfig).
+func TestRemoteClusterIdentity(t *testing.T) {
+	ctx := context.Background()
+	if err := controlplane.Apply(ctx, kube, filepath.Join("..", "..", "examples", "install", "remote-cluster.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := env.ServiceAccountConfig(ctx, "vdi", "provider-vdi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: cfg.Host, InsecureSkipTLSVerify: true}
+	kc.AuthInfos["provider-vdi"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["gpu"] = &clientcmdapi.Context{Cluster: "gpu", AuthInfo: "provider-vdi"}
+	kc.CurrentContext = "gpu"
+	b, err := clientcmd.Write(*kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := userNamespace(t, "team-remote")
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu-cluster"}, Data: map[string][]byte{"kubeconfig": b}})
+	pc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+		"targetNamespace": "vdi",
+		"credentials":     map[string]any{"source": "Secret", "secretRef": map[string]any{"name": "gpu-cluster", "namespace": ns, "key": "kubeconfig"}},
+	}}}
+	pc.SetAPIVersion("vdi.m.kasm.io/v1alpha1")
+	pc.SetKind("ProviderConfig")
+	pc.SetNamespace(ns)
+	pc.SetName("gpu-cluster")
+	create(t, pc)
+	allKinds(t, ns, "vdi", map[string]any{"kind": "ProviderConfig", "name": "gpu-cluster"})
+}
+
+// allKinds creates the four managed resources of
+// examples/provider/session.yaml in namespace ns, with providerConfigRef
+// pcRef if not nil, waits until all are Synced and Ready with their objects
+// in namespace target, then deletes them and waits until their objects are
+// gone.
+func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
+	t.Helper()
+	ctx := context.Background()
 	objs, err := controlplane.ReadObjects(filepath.Join("..", "..", "examples", "provider", "session.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +195,11 @@ func TestLeastPrivilegeAllKinds(t *testing.T) {
 			continue
 		}
 		o.SetNamespace(ns)
+		if pcRef != nil {
+			if err := unstructured.SetNestedMap(o.Object, pcRef, "spec", "providerConfigRef"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		create(t, o)
 		mrs = append(mrs, o)
 	}
@@ -165,9 +218,10 @@ func TestLeastPrivilegeAllKinds(t *testing.T) {
 		}
 		return len(waiting) == 0, fmt.Sprintf("%v", waiting)
 	})
-	for _, o := range []client.Object{pod(ns, "alice-dev"), claim(ns, "alice-dev-home"), service(ns, "alice-dev"), route(ns, "alice-dev")} {
+	made := []client.Object{pod(target, "alice-dev"), claim(target, "alice-dev-home"), service(target, "alice-dev"), route(target, "alice-dev")}
+	for _, o := range made {
 		if !exists(ctx, o) {
-			t.Errorf("%T %s was not created", o, o.GetName())
+			t.Errorf("%T %s/%s was not created", o, target, o.GetName())
 		}
 	}
 	for _, mr := range mrs {
@@ -177,7 +231,7 @@ func TestLeastPrivilegeAllKinds(t *testing.T) {
 	}
 	eventually(t, "all four kinds and their objects are deleted", func(ctx context.Context) (bool, string) {
 		var left []string
-		for _, o := range []client.Object{pod(ns, "alice-dev"), claim(ns, "alice-dev-home"), service(ns, "alice-dev"), route(ns, "alice-dev")} {
+		for _, o := range made {
 			if exists(ctx, o) {
 				left = append(left, fmt.Sprintf("%T %s", o, o.GetName()))
 			}
