@@ -446,6 +446,60 @@ func TestNamespaceUser(t *testing.T) {
 	})
 }
 
+// TestEditNeedsAggregation: Crossplane's RBAC manager aggregates the
+// VDISession XRD only into its own crossplane-* ClusterRoles, so a user
+// bound to the built-in `edit` may use VDISessions only through the
+// aggregation examples/install/user-aggregation.yaml ships.
+func TestEditNeedsAggregation(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "tenant-c")
+	create(t, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "user-edit"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "user"}},
+	})
+	cfg, err := env.ServiceAccountConfig(ctx, ns, "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aggregation := filepath.Join("..", "..", "examples", "install", "user-aggregation.yaml")
+	objs, err := controlplane.ReadObjects(aggregation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := kube.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if err := controlplane.Apply(ctx, kube, aggregation); err != nil {
+			t.Fatal(err)
+		}
+	})
+	list := func(ctx context.Context) error {
+		l := &unstructured.UnstructuredList{}
+		l.SetAPIVersion("vdi.kasm.io/v1alpha1")
+		l.SetKind("VDISessionList")
+		return as.List(ctx, l, client.InNamespace(ns))
+	}
+	eventually(t, "without the aggregation, edit does not cover VDISessions", func(ctx context.Context) (bool, string) {
+		err := list(ctx)
+		return kerrors.IsForbidden(err), fmt.Sprint(err)
+	})
+	if err := controlplane.Apply(ctx, kube, aggregation); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "with the aggregation, edit covers VDISessions", func(ctx context.Context) (bool, string) {
+		err := list(ctx)
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
 func localenvSession(ns, name string) *unstructured.Unstructured {
 	s := localenv.Session()
 	s.SetNamespace(ns)
