@@ -192,6 +192,6 @@ A GPU desktop session is Running (%s after start).
 
 Logs and PIDs are in %s. Stop everything with: make down
 `, time.Since(start).Round(time.Second), url, secret, kubectl, secret, env.CP.Kubeconfig, kubectl,
-		env.Version, filepath.Join(env.CP.Kubeconfig, "..", "binaries.sha256"), state)
+		env.Version, env.BinaryRecord(), state)
 	return nil
 }

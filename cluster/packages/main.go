@@ -59,18 +59,7 @@ func run(ctx context.Context, cmd, out, cli, version, registry string) error {
 	if err != nil {
 		return err
 	}
-	// The record names files relative to out, so that builds of the same
-	// commit anywhere give the same record.
-	for i := range pkgs {
-		for j, f := range pkgs[i].Files {
-			pkgs[i].Files[j], _ = filepath.Rel(out, f)
-		}
-		for pl, img := range pkgs[i].Images {
-			img.Binary, _ = filepath.Rel(out, img.Binary)
-			pkgs[i].Images[pl] = img
-		}
-	}
-	b, err := json.MarshalIndent(map[string]any{"version": version, "revision": rev, "registry": registry, "packages": pkgs}, "", "  ")
+	b, err := json.MarshalIndent(map[string]any{"version": version, "revision": rev, "registry": registry, "packages": relative(out, pkgs)}, "", "  ")
 	if err != nil {
 		return errors.Wrap(err, "cannot encode build record")
 	}
@@ -79,12 +68,32 @@ func run(ctx context.Context, cmd, out, cli, version, registry string) error {
 	}
 	fmt.Printf("packages: version %s (commit %s), record in %s\n", version, rev, filepath.Join(out, "packages.json"))
 	if cmd == "publish" {
-		for i := range pkgs {
-			for j, f := range pkgs[i].Files {
-				pkgs[i].Files[j] = filepath.Join(out, f)
-			}
-		}
 		return packaging.Push(ctx, o, pkgs, registry, version)
 	}
 	return nil
+}
+
+// relative returns pkgs with their files named relative to out, so that
+// builds of the same commit anywhere give the same record.
+func relative(out string, pkgs []packaging.Package) []packaging.Package {
+	rel := func(f string) string {
+		r, err := filepath.Rel(out, f)
+		if err != nil {
+			return f
+		}
+		return r
+	}
+	cp := make([]packaging.Package, 0, len(pkgs))
+	for _, p := range pkgs {
+		q := packaging.Package{Name: p.Name, Images: map[string]packaging.Image{}}
+		for _, f := range p.Files {
+			q.Files = append(q.Files, rel(f))
+		}
+		for pl, img := range p.Images {
+			img.Binary = rel(img.Binary)
+			q.Images[pl] = img
+		}
+		cp = append(cp, q)
+	}
+	return cp
 }

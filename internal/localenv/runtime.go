@@ -135,7 +135,7 @@ func (e *Env) extractBinaries(ctx context.Context) error {
 		fmt.Fprintf(&record, "%s  %s  %s (linux/amd64)\n", e.Binaries[p.pkg].SHA256, bin, image)
 		e.progress("extracted %s from %s (sha256 %s)", cf.Config.Entrypoint[0], image, e.Binaries[p.pkg].SHA256)
 	}
-	return errors.Wrap(os.WriteFile(filepath.Join(e.opts.Dir, "binaries.sha256"), record.Bytes(), 0o600), "cannot record binary digests")
+	return errors.Wrap(os.WriteFile(e.BinaryRecord(), record.Bytes(), 0o600), "cannot record binary digests")
 }
 
 // revisionImage waits for the revision of package pkg and returns the
@@ -238,25 +238,24 @@ func (e *Env) waitProviderRBAC(ctx context.Context) error {
 // VerifyRunning checks that the running provider and function executables
 // are byte for byte the binaries extracted from the installed packages.
 func (e *Env) VerifyRunning() error {
-	for name, c := range map[string]*struct {
-		pkg string
-		pid int
-	}{
-		"provider": {"provider-vdi", pidOf(e.provider)},
-		"function": {"function-vdi", pidOf(e.function)},
-	} {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/exe", c.pid))
+	for pkg, c := range map[string]*exec.Cmd{"provider-vdi": e.provider, "function-vdi": e.function} {
+		pid := pidOf(c)
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/exe", pid))
 		if err != nil {
-			return errors.Wrapf(err, "cannot read the running %s's executable", name)
+			return errors.Wrapf(err, "cannot read the executable of the running %s", pkg)
 		}
 		sum := sha256.Sum256(b)
-		if got, want := hex.EncodeToString(sum[:]), e.Binaries[c.pkg].SHA256; got != want {
-			return errors.Errorf("the running %s (PID %d) has sha256 %s, not %s of the binary in %s", name, c.pid, got, want, e.Binaries[c.pkg].Image)
+		if got, want := hex.EncodeToString(sum[:]), e.Binaries[pkg].SHA256; got != want {
+			return errors.Errorf("the running %s (PID %d) has sha256 %s, not %s of the binary in %s", pkg, pid, got, want, e.Binaries[pkg].Image)
 		}
 	}
-	e.progress("the running provider and function are the binaries of the installed packages (%s)", filepath.Join(e.opts.Dir, "binaries.sha256"))
+	e.progress("the running provider and function are the binaries of the installed packages (%s)", e.BinaryRecord())
 	return nil
 }
+
+// BinaryRecord is the file that records the sha256 of each extracted
+// binary and the package image it came from.
+func (e *Env) BinaryRecord() string { return filepath.Join(e.opts.Dir, "binaries.sha256") }
 
 func pidOf(c *exec.Cmd) int {
 	if c == nil || c.Process == nil {

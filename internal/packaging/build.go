@@ -59,19 +59,19 @@ type Options struct {
 // a runtime, one for the configuration.
 type Package struct {
 	// Name of the package's repository, e.g. provider-vdi.
-	Name string
+	Name string `json:"name"`
 	// Files are the built .xpkg files, in the order of Platforms.
-	Files []string
+	Files []string `json:"files"`
 	// Images are the runtime images embedded in Files, by platform
 	// ("linux/amd64"), with the digest of each and of its binary.
-	Images map[string]Image
+	Images map[string]Image `json:"images,omitempty"`
 }
 
 // An Image is a runtime image that a package embeds.
 type Image struct {
-	Digest       string
-	Binary       string
-	BinaryDigest string
+	Digest       string `json:"digest"`
+	Binary       string `json:"binary"`
+	BinaryDigest string `json:"binaryDigest"`
 }
 
 // Repository returns where the package is pushed in registry.
