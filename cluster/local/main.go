@@ -168,6 +168,15 @@ func session(ctx context.Context, env *localenv.Env, tools, state string, start 
 	show := exec.CommandContext(ctx, kubectl, "--kubeconfig", env.CP.Kubeconfig, "get", "vdisessions", "-A")
 	show.Stdout, show.Stderr = os.Stdout, os.Stderr
 	_ = show.Run()
+	fmt.Println("\nThe provider's credentials (kubectl auth whoami --kubeconfig " + env.ProviderKubeconfig + "):")
+	whoami := exec.CommandContext(ctx, kubectl, "--kubeconfig", env.ProviderKubeconfig, "auth", "whoami")
+	whoami.Stdout, whoami.Stderr = os.Stdout, os.Stderr
+	if err := whoami.Run(); err != nil {
+		return errors.Wrap(err, "kubectl auth whoami as the provider")
+	}
+	if err := env.VerifyRunning(); err != nil {
+		return err
+	}
 	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
 	secret, _, _ := unstructured.NestedString(s.Object, "status", "credentialsSecretName")
 	fmt.Printf(`
@@ -178,8 +187,11 @@ A GPU desktop session is Running (%s after start).
                 %s get secret -n alice %s -o jsonpath='{.data.password}' | base64 -d
   cluster:      export KUBECONFIG=%s
                 %s get vdisessions,desktops,pods -A
+  packages:     %s, binaries extracted from their
+                linux/amd64 runtime images: sha256 in %s
 
 Logs and PIDs are in %s. Stop everything with: make down
-`, time.Since(start).Round(time.Second), url, secret, kubectl, secret, env.CP.Kubeconfig, kubectl, state)
+`, time.Since(start).Round(time.Second), url, secret, kubectl, secret, env.CP.Kubeconfig, kubectl,
+		env.Version, env.BinaryRecord(), state)
 	return nil
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the pinned real components that the tests and `make run` use, from the
 # wrapper modules beside this script, into a git-ignored cache. Each binary is
-# rebuilt only when its wrapper's go.mod or go.sum changes, so a warm run is a
-# few hash checks.
+# rebuilt only when its wrapper's go.mod or go.sum, or how it is built
+# (ldflags, packages), changes, so a warm run is a few hash checks.
 #
-#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane crossplane-crds cli kwok kwok-stages crane traefik golangci-lint
+#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube crossplane crossplane-crds cli cli-v2.2 kwok kwok-stages crane traefik golangci-lint
 #
 # TOOLS_DIR (default .cache/tools) receives bin/<binary> and a stamp per tool.
 set -euo pipefail
@@ -33,7 +33,7 @@ kube_ldflags="-s -w \
 build() {
   local tool=$1 ldflags=$2; shift 2
   local stamp="$tools_dir/stamps/$tool" want have=""
-  want=$(cat "$here/$tool/go.mod" "$here/$tool/go.sum" "$0" | sha256sum | cut -d' ' -f1)
+  want=$( (cat "$here/$tool/go.mod" "$here/$tool/go.sum"; echo "$ldflags" "$@") | sha256sum | cut -d' ' -f1)
   [[ -f $stamp ]] && have=$(cat "$stamp")
   local missing=0 spec
   for spec in "$@"; do [[ -x $bin/${spec%%=*} ]] || missing=1; done
@@ -91,7 +91,7 @@ crossplane_crds() {
   echo "tools: copied Crossplane's CRDs to $out"
 }
 
-all=(etcd kube crossplane crossplane-crds cli kwok kwok-stages crane traefik)
+all=(etcd kube crossplane crossplane-crds cli cli-v2.2 kwok kwok-stages crane traefik)
 for tool in "${@:-${all[@]}}"; do
   case $tool in
     etcd) build etcd "-s -w" etcd=go.etcd.io/etcd/server/v3 ;;
@@ -100,10 +100,18 @@ for tool in "${@:-${all[@]}}"; do
       kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
       kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler \
       kubectl=k8s.io/kubernetes/cmd/kubectl ;;
-    crossplane) build crossplane "-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0" \
+    # `crossplane rbac start` sets no metrics address, so controller-runtime
+    # would serve its metrics on :8080 of this machine; default it to off
+    # (core sets its own from METRICS_PORT).
+    crossplane) build crossplane "-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0 \
+ -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0" \
       crossplane-core=github.com/crossplane/crossplane/v2/cmd/crossplane ;;
     cli) build cli "-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.5.0" \
       crossplane=github.com/crossplane/cli/v2/cmd/crossplane ;;
+    # The last CLI whose render is `crossplane render` (v2.0-v2.2), for the
+    # render tests of users on those versions.
+    cli-v2.2) build cli-v2.2 "-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=v2.2.1" \
+      crossplane-v2.2=github.com/crossplane/crossplane/v2/cmd/crank ;;
     kwok) build kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v0.7.0 -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$kube_ver" \
       kwok=sigs.k8s.io/kwok/cmd/kwok ;;
     crane) build crane "-s -w" crane=github.com/google/go-containerregistry/cmd/crane ;;

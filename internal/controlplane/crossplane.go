@@ -122,6 +122,21 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 	return waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[1]), time.Minute)
 }
 
+// StartRBACManager runs Crossplane's RBAC manager out of cluster, as
+// `crossplane rbac start`: it binds each provider revision's ServiceAccount
+// to the ClusterRole of the provider's own kinds (plus Secrets, ConfigMaps,
+// Events and Leases), and aggregates XRDs into Crossplane's ClusterRoles, as
+// the Helm chart's crossplane-rbac-manager Deployment does. It runs as the
+// admin user, as the chart's manager runs with escalate and bind. The
+// pinned core binary serves no controller-runtime metrics by default
+// (cluster/tools/build.sh), so it listens on no port.
+func (cp *ControlPlane) StartRBACManager(_ context.Context) error {
+	progress(cp.opts.Progress, "controlplane: starting Crossplane's RBAC manager\n")
+	return cp.runEnv("crossplane-rbac", crossplaneCoreBinary, []string{
+		"KUBECONFIG=" + cp.Kubeconfig, "POD_NAMESPACE=" + CrossplaneNamespace,
+	}, "rbac", "start", "--debug", "--poll-interval=1m")
+}
+
 // writeSecretFiles writes the keys of Secret name in Crossplane's namespace
 // as files of dir.
 func (cp *ControlPlane) writeSecretFiles(ctx context.Context, cs kubernetes.Interface, name, dir string, keys ...string) error {

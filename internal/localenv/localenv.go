@@ -1,11 +1,14 @@
 // Package localenv brings up provider-vdi the way users run it, on a local
 // control plane: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok with fake GPU nodes, Crossplane core out of
-// cluster, a local OCI registry holding our three packages, the
-// configuration installed with `crossplane xpkg install` (the provider and
-// function come in as its dependencies), and our provider and function as
-// local processes wired into Crossplane. `make run` and the end-to-end tests
-// share it.
+// kube-scheduler and kwok with fake GPU nodes, Crossplane core and its RBAC
+// manager out of cluster, a local OCI registry holding our three packages
+// (built with their runtime images by internal/packaging), the install
+// manifests of examples/install, the configuration installed with
+// `crossplane xpkg install` (the provider and function come in as its
+// dependencies), and the provider and function binaries extracted from the
+// runtime images of the installed packages, run as local processes: the
+// provider as its ServiceAccount, with exactly the RBAC a platform grants.
+// `make run` and the end-to-end tests share it.
 package localenv
 
 import (
@@ -38,6 +41,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+	"github.com/provider-vdi/provider-vdi/internal/packaging"
 )
 
 // Names of our packages, as the configuration's dependsOn and the
@@ -45,14 +49,17 @@ import (
 // its repository: ghcr.io/provider-vdi/function-vdi becomes Function
 // provider-vdi-function-vdi.
 const (
-	PackageOrg      = "ghcr.io/provider-vdi"
-	PackageVersion  = "v0.1.0"
+	PackageOrg      = packaging.DefaultRegistry + "/" + packaging.Org
 	ProviderName    = "provider-vdi-provider-vdi"
 	FunctionName    = "provider-vdi-function-vdi"
 	Configuration   = "configuration-vdi"
 	functionTLSName = "function-vdi-tls-server"
 	storageClass    = "standard"
 )
+
+// ProviderServiceAccount is the ServiceAccount of examples/install that the
+// provider runs as.
+const ProviderServiceAccount = "provider-vdi"
 
 // Options of a local environment.
 type Options struct {
@@ -79,6 +86,15 @@ type Env struct {
 	CP       *controlplane.ControlPlane
 	Kube     client.Client
 	Registry string
+	// Version of the packages, from git describe.
+	Version string
+	// ProviderKubeconfig is the kubeconfig the provider runs with: a token
+	// of its ServiceAccount.
+	ProviderKubeconfig string
+	// Binaries are the provider's and function's executables, extracted
+	// from the amd64 runtime images of the installed packages, by name
+	// (provider-vdi, function-vdi).
+	Binaries map[string]Binary
 
 	opts     Options
 	bin      string
@@ -114,7 +130,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	for i := range o.GPUNodes {
 		nodes = append(nodes, controlplane.GPUNode(fmt.Sprintf("gpu-%d", i), 4))
 	}
-	e := &Env{opts: o, bin: filepath.Join(o.Dir, "bin")}
+	e := &Env{opts: o, bin: filepath.Join(o.Dir, "bin"), Binaries: map[string]Binary{}}
 	cp, err := controlplane.Start(ctx, controlplane.Options{
 		Bin: filepath.Join(o.Tools, "bin"), Dir: o.Dir, Nodes: nodes,
 		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
@@ -143,7 +159,7 @@ func (e *Env) up(ctx context.Context) error {
 	if err := controlplane.Apply(ctx, e.Kube, filepath.Join(o.Root, "examples", "provider", "activation-policy.yaml")); err != nil {
 		return err
 	}
-	if err := e.buildBinaries(ctx); err != nil {
+	if err := e.CP.StartRBACManager(ctx); err != nil {
 		return err
 	}
 	if err := e.pushPackages(ctx); err != nil {
@@ -156,13 +172,22 @@ func (e *Env) up(ctx context.Context) error {
 	if err := controlplane.Apply(ctx, e.Kube, filepath.Join(o.Tools, "crds", "traefik.yaml")); err != nil {
 		return err
 	}
+	if err := e.applyInstall(ctx); err != nil {
+		return err
+	}
+	if err := e.install(ctx); err != nil {
+		return err
+	}
+	if err := e.extractBinaries(ctx); err != nil {
+		return err
+	}
 	if err := e.CP.FunctionTLS(ctx, functionTLSName, filepath.Join(o.Dir, "function-certs")); err != nil {
 		return err
 	}
 	if err := e.StartFunction(); err != nil {
 		return err
 	}
-	if err := e.install(ctx); err != nil {
+	if err := e.providerIdentity(ctx); err != nil {
 		return err
 	}
 	if err := e.StartProvider(); err != nil {
@@ -171,24 +196,14 @@ func (e *Env) up(ctx context.Context) error {
 	if err := e.waitPackages(ctx); err != nil {
 		return err
 	}
+	if err := e.VerifyRunning(); err != nil {
+		return err
+	}
 	e.progress("applying the ClusterProviderConfig and the example templates")
 	return controlplane.Apply(ctx, e.Kube,
 		filepath.Join(o.Root, "examples", "provider", "clusterproviderconfig.yaml"),
 		filepath.Join(o.Root, "examples", "templates", "ubuntu-gpu.yaml"),
 		filepath.Join(o.Root, "examples", "templates", "ubuntu-cpu.yaml"))
-}
-
-func (e *Env) buildBinaries(ctx context.Context) error {
-	for _, b := range []string{"provider", "function"} {
-		e.progress("building %s", b)
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(e.bin, b), "./cmd/"+b)
-		cmd.Dir = e.opts.Root
-		cmd.Stdout, cmd.Stderr = e.opts.Progress, e.opts.Progress
-		if err := cmd.Run(); err != nil {
-			return errors.Wrapf(err, "cannot build %s", b)
-		}
-	}
-	return nil
 }
 
 // crossplane runs the pinned Crossplane CLI against the environment.
@@ -203,36 +218,33 @@ func (e *Env) crossplane(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// pushPackages builds the three packages with `crossplane xpkg build` and
-// pushes them to the local registry under the names the configuration's
-// dependsOn uses, with the registry part rewritten by an ImageConfig.
+// pushPackages builds the three packages with their runtime images, as
+// `make packages` does, and pushes them to the local registry under the
+// repositories the configuration's dependsOn names, which an ImageConfig
+// rewrites to the local registry.
 func (e *Env) pushPackages(ctx context.Context) error {
-	out := filepath.Join(e.opts.Dir, "packages")
-	if err := os.MkdirAll(out, 0o750); err != nil {
-		return errors.Wrap(err, "cannot create package folder")
+	v, rev, created, err := packaging.Describe(ctx, e.opts.Root)
+	if err != nil {
+		return err
 	}
-	for _, p := range []struct{ name, root, ignore string }{
-		{"provider-vdi", "package", "function/*,function/*/*,configuration/*"},
-		{"function-vdi", "package/function", ""},
-		{"configuration-vdi", "package/configuration", ""},
-	} {
-		e.progress("building and pushing package %s", p.name)
-		file := filepath.Join(out, p.name+".xpkg")
-		args := []string{"xpkg", "build", "--package-root=" + p.root, "--package-file=" + file}
-		if p.ignore != "" {
-			args = append(args, "--ignore="+p.ignore)
-		}
-		if err := e.crossplane(ctx, args...); err != nil {
-			return err
-		}
-		if err := e.crossplane(ctx, "xpkg", "push", "-f", file, fmt.Sprintf("%s/provider-vdi/%s:%s", e.Registry, p.name, PackageVersion)); err != nil {
-			return err
-		}
+	e.Version = v
+	o := packaging.Options{
+		Root: e.opts.Root, Out: filepath.Join(e.opts.Dir, "packages"),
+		Crossplane: filepath.Join(e.opts.Tools, "bin", "crossplane"),
+		Version:    v, Revision: rev, Created: created, Progress: e.opts.Progress,
+	}
+	e.progress("building packages %s with linux/amd64 and linux/arm64 runtime images", v)
+	pkgs, err := packaging.Build(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := packaging.Push(ctx, o, pkgs, e.Registry, v); err != nil {
+		return err
 	}
 	ic := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{
 			"matchImages":  []any{map[string]any{"type": "Prefix", "prefix": PackageOrg + "/"}},
-			"rewriteImage": map[string]any{"prefix": e.Registry + "/provider-vdi/"},
+			"rewriteImage": map[string]any{"prefix": e.localOrg() + "/"},
 		},
 	}}
 	ic.SetAPIVersion("pkg.crossplane.io/v1beta1")
@@ -240,6 +252,9 @@ func (e *Env) pushPackages(ctx context.Context) error {
 	ic.SetName("provider-vdi-local-registry")
 	return errors.Wrap(e.Kube.Create(ctx, ic), "cannot create ImageConfig")
 }
+
+// localOrg is where the local registry holds our packages.
+func (e *Env) localOrg() string { return e.Registry + "/" + packaging.Org }
 
 // storage makes a default storage class of static volumes that bind when
 // their first consumer is scheduled, standing in for a CSI driver.
@@ -284,8 +299,8 @@ func (e *Env) storage(ctx context.Context) error {
 // install installs the configuration the way users do; Crossplane resolves
 // its provider and function dependencies from the registry.
 func (e *Env) install(ctx context.Context) error {
-	e.progress("crossplane xpkg install configuration %s/%s:%s", PackageOrg, Configuration, PackageVersion)
-	return e.crossplane(ctx, "xpkg", "install", "configuration", fmt.Sprintf("%s/%s:%s", PackageOrg, Configuration, PackageVersion), Configuration)
+	e.progress("crossplane xpkg install configuration %s/%s:%s", PackageOrg, Configuration, e.Version)
+	return e.crossplane(ctx, "xpkg", "install", "configuration", fmt.Sprintf("%s/%s:%s", PackageOrg, Configuration, e.Version), Configuration)
 }
 
 // waitPackages wires the function's revision to the local function process
@@ -400,7 +415,7 @@ func (e *Env) StartProvider() error {
 	if err != nil {
 		return err
 	}
-	cmd, err := e.start("provider", filepath.Join(e.bin, "provider"), "--debug", "--poll=1m",
+	cmd, err := e.start("provider", e.Binaries["provider-vdi"].Path, e.ProviderKubeconfig, "--debug", "--poll=1m",
 		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-address=127.0.0.1:"+ports[1])
 	e.provider = cmd
 	return err
@@ -421,20 +436,22 @@ func (e *Env) StartFunction() error {
 		return err
 	}
 	e.fnAddr = "127.0.0.1:" + ports[0]
-	cmd, err := e.start("function", filepath.Join(e.bin, "function"), "--debug",
+	cmd, err := e.start("function", e.Binaries["function-vdi"].Path, "", "--debug",
 		"--address="+e.fnAddr, "--tls-certs-dir="+filepath.Join(e.opts.Dir, "function-certs"))
 	e.function = cmd
 	return err
 }
 
-func (e *Env) start(name, bin string, args ...string) (*exec.Cmd, error) {
+// start runs bin as component name with KUBECONFIG=kubeconfig; the
+// function, which calls no API server, gets none.
+func (e *Env) start(name, bin, kubeconfig string, args ...string) (*exec.Cmd, error) {
 	e.starts++
 	log, err := os.OpenFile(filepath.Join(e.opts.Dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, errors.Wrapf(err, "cannot open log of %s", name)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.CP.Kubeconfig)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if e.opts.Detach {

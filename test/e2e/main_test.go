@@ -44,9 +44,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	tools := os.Getenv("TOOLS_DIR")
+	if tools == "" {
+		tools = filepath.Join(root, ".cache", "tools")
+	}
 	start := time.Now()
 	env, err = localenv.Up(context.Background(), localenv.Options{
-		Root: root, Tools: filepath.Join(root, ".cache", "tools"), Dir: dir,
+		Root: root, Tools: tools, Dir: dir,
 		GPUNodes: 12, Volumes: 40, Progress: os.Stderr,
 	})
 	if env != nil {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -40,44 +41,103 @@ type env struct {
 	root, cli, core, addr, cache string
 }
 
+// A cli renders with one version of the Crossplane CLI.
+type cli struct {
+	// name of the version, for messages.
+	name string
+	// golden is the file of each example that holds this CLI's expected
+	// output: the XR's status and conditions differ between Crossplane
+	// engines, the composed resources must not.
+	golden string
+	// render returns the arguments that render xr with composition and
+	// functions.
+	args func(e env, xr, composition, functions string) []string
+	// bin is the CLI binary.
+	bin func(e env) string
+}
+
+// clis are the CLI versions users render with: v2.3 and later have
+// `crossplane composition render`, driving Crossplane core's own binary;
+// v2.0 to v2.2 have `crossplane render`, with the engine built into the
+// CLI.
+var clis = []cli{
+	{
+		name:   "v2.5 composition render",
+		golden: expectedFile,
+		bin:    func(e env) string { return e.cli },
+		args: func(e env, xr, composition, functions string) []string {
+			return []string{"composition", "render", xr, composition, functions, "--crossplane-binary=" + e.core}
+		},
+	},
+	{
+		name:   "v2.2 render",
+		golden: "expected-v2.2.yaml",
+		bin:    func(e env) string { return filepath.Join(tools(e.root), "bin", "crossplane-v2.2") },
+		args: func(_ env, xr, composition, functions string) []string {
+			return []string{"render", xr, composition, functions}
+		},
+	},
+}
+
 func TestRender(t *testing.T) {
 	e := setup(t)
 	dirs, err := filepath.Glob(filepath.Join(e.root, "examples", "sessions", "*", sessionFile))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("cannot find examples/sessions/*/%s: %v", sessionFile, err)
 	}
+	for _, c := range clis {
+		if _, err := os.Stat(c.bin(e)); err != nil {
+			t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLIs (%v)", c.bin(e), err)
+		}
+	}
 	for _, s := range dirs {
 		dir := filepath.Dir(s)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			out, stderr, err := e.render(dir)
-			if want, ok := read(t, filepath.Join(dir, errorFile)); ok {
-				want = strings.TrimSpace(want)
-				if err == nil {
-					t.Fatalf("crossplane composition render: want a fatal result %q, got success:\n%s", want, out)
-				}
-				if !strings.Contains(stderr, want) {
-					t.Errorf("crossplane composition render: want stderr to contain %q, got:\n%s", want, stderr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("crossplane composition render: %v\n%s", err, stderr)
-			}
-			golden := filepath.Join(dir, expectedFile)
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, ok := read(t, golden)
-			if !ok {
-				t.Fatalf("%s is missing; run make render-update", golden)
-			}
-			if diff := cmp.Diff(want, out); diff != "" {
-				t.Errorf("crossplane composition render: -want (%s), +got:\n%s", golden, diff)
-			}
-			e.validate(t, "", out)
-		})
+		for _, c := range clis {
+			t.Run(filepath.Base(dir)+"/"+strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
+				e.renderTest(t, c, dir)
+			})
+		}
+	}
+}
+
+// renderTest renders the example in dir with c and compares the result
+// with the example's expected output.
+func (e env) renderTest(t *testing.T, c cli, dir string) {
+	t.Helper()
+	out, stderr, err := e.render(c, dir)
+	if want, ok := read(t, filepath.Join(dir, errorFile)); ok {
+		want = strings.TrimSpace(want)
+		if err == nil {
+			t.Fatalf("crossplane %s: want a fatal result %q, got success:\n%s", c.name, want, out)
+		}
+		if !strings.Contains(stderr, want) {
+			t.Errorf("crossplane %s: want stderr to contain %q, got:\n%s", c.name, want, stderr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("crossplane %s: %v\n%s", c.name, err, stderr)
+	}
+	golden := filepath.Join(dir, c.golden)
+	if *update {
+		if err := os.WriteFile(golden, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, ok := read(t, golden)
+	if !ok {
+		t.Fatalf("%s is missing; run make render-update", golden)
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("crossplane %s: -want (%s), +got:\n%s", c.name, golden, diff)
+	}
+	e.validate(t, "", out)
+	// Whichever CLI renders, the function composes the same resources.
+	if c.golden != expectedFile {
+		current, _ := read(t, filepath.Join(dir, expectedFile))
+		if diff := cmp.Diff(composed(current), composed(out)); diff != "" {
+			t.Errorf("crossplane %s composes other resources than %s: -%s, +got:\n%s", c.name, clis[0].name, expectedFile, diff)
+		}
 	}
 }
 
@@ -86,7 +146,7 @@ func TestRender(t *testing.T) {
 // provider's CRDs and the XRD, observed resources against the CRDs.
 func TestExamplesValid(t *testing.T) {
 	e := env{root: root(t)}
-	e.cli = filepath.Join(toolsBin(e.root), "crossplane")
+	e.cli = filepath.Join(tools(e.root), "bin", "crossplane")
 	if _, err := os.Stat(e.cli); err != nil {
 		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
 	}
@@ -97,7 +157,7 @@ func TestExamplesValid(t *testing.T) {
 	}
 	var files []string
 	for _, f := range inputs {
-		if filepath.Base(f) != expectedFile {
+		if !strings.HasPrefix(filepath.Base(f), "expected") {
 			files = append(files, f)
 		}
 	}
@@ -109,7 +169,7 @@ func TestExamplesValid(t *testing.T) {
 // sessions before the function ever sees them.
 func TestXRDRejects(t *testing.T) {
 	e := env{root: root(t)}
-	e.cli = filepath.Join(toolsBin(e.root), "crossplane")
+	e.cli = filepath.Join(tools(e.root), "bin", "crossplane")
 	if _, err := os.Stat(e.cli); err != nil {
 		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
 	}
@@ -176,15 +236,6 @@ func TestXRDRejects(t *testing.T) {
 	}
 }
 
-// toolsBin is where `make tools` put the pinned binaries: $TOOLS_DIR/bin,
-// which the Makefile exports, else .cache/tools/bin of the repository.
-func toolsBin(root string) string {
-	if d := os.Getenv("TOOLS_DIR"); d != "" {
-		return filepath.Join(d, "bin")
-	}
-	return filepath.Join(root, ".cache", "tools", "bin")
-}
-
 // setup finds the Crossplane binaries, builds and starts the function, and
 // seeds the schema cache of crossplane resource validate.
 func setup(t *testing.T) env {
@@ -192,8 +243,8 @@ func setup(t *testing.T) env {
 	root := root(t)
 	e := env{
 		root: root,
-		cli:  filepath.Join(toolsBin(root), "crossplane"),
-		core: filepath.Join(toolsBin(root), "crossplane-core"),
+		cli:  filepath.Join(tools(root), "bin", "crossplane"),
+		core: filepath.Join(tools(root), "bin", "crossplane-core"),
 	}
 	for _, b := range []string{e.cli, e.core} {
 		if _, err := os.Stat(b); err != nil {
@@ -205,22 +256,21 @@ func setup(t *testing.T) env {
 	return e
 }
 
-func (e env) render(dir string) (stdout, stderr string, err error) {
-	args := []string{
-		"composition", "render",
+func (e env) render(c cli, dir string) (stdout, stderr string, err error) {
+	args := c.args(e,
 		filepath.Join(dir, sessionFile),
 		filepath.Join(e.root, "package", "configuration", "composition.yaml"),
-		filepath.Join(e.root, "examples", "functions.yaml"),
-		"--crossplane-binary=" + e.core,
-		"--xrd=" + filepath.Join(e.root, "package", "configuration", "definition.yaml"),
-		"--required-resources=" + filepath.Join(e.root, "examples", "templates"),
-		"--function-annotations=render.crossplane.io/runtime-development-target=" + e.addr,
+		filepath.Join(e.root, "examples", "functions.yaml"))
+	args = append(args,
+		"--xrd="+filepath.Join(e.root, "package", "configuration", "definition.yaml"),
+		"--required-resources="+filepath.Join(e.root, "examples", "templates"),
+		"--function-annotations=render.crossplane.io/runtime-development-target="+e.addr,
 		"--include-full-xr",
-	}
+	)
 	if _, err := os.Stat(filepath.Join(dir, observedFile)); err == nil {
 		args = append(args, "--observed-resources="+filepath.Join(dir, observedFile))
 	}
-	return run(e.root, e.cli, args...)
+	return run(e.root, c.bin(e), args...)
 }
 
 // validate checks objects, in files or rendered, against the provider's
@@ -240,6 +290,25 @@ func (e env) validate(t *testing.T, files, rendered string) {
 	if err != nil {
 		t.Errorf("crossplane resource validate: %v\n%s%s", err, out, stderr)
 	}
+}
+
+// ownerUID is the XR's UID in the composed resources' owner references,
+// which Crossplane v2.4's engine sets in render and v2.2's leaves empty.
+var ownerUID = regexp.MustCompile(`(?m)^(\s+)uid: .*$`)
+
+// composed returns the documents of a render after the first, the XR,
+// without the owner's UID.
+func composed(render string) []string {
+	docs := strings.Split(ownerUID.ReplaceAllString(render, "${1}uid: <owner>"), "\n---\n")
+	return docs[1:]
+}
+
+// tools is the cache `make tools` fills: $TOOLS_DIR, else .cache/tools.
+func tools(root string) string {
+	if d := os.Getenv("TOOLS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(root, ".cache", "tools")
 }
 
 func root(t *testing.T) string {

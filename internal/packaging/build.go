@@ -1,0 +1,330 @@
+package packaging
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"sigs.k8s.io/yaml"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+)
+
+// DefaultRegistry is where releases are published. Packages live at
+// <registry>/provider-vdi/<package>: Crossplane names a dependency after
+// its repository path, and the Composition calls the function by that name
+// (provider-vdi-function-vdi), so only the registry part may change.
+const DefaultRegistry = "ghcr.io"
+
+// Org is the repository path above every package.
+const Org = "provider-vdi"
+
+// Platforms the runtime images are built for.
+var Platforms = []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
+
+// Options of a build.
+type Options struct {
+	// Root of the repository.
+	Root string
+	// Out receives bin/, images/ and the .xpkg files.
+	Out string
+	// Crossplane is the path of the Crossplane CLI.
+	Crossplane string
+	// Version, Revision and Created describe the build; see Describe.
+	Version  string
+	Revision string
+	Created  time.Time
+	// Registry is the registry host of the packages' repositories, which
+	// the Configuration's dependsOn names. Default DefaultRegistry.
+	Registry string
+	// Platforms to build runtime images for. Default Platforms.
+	Platforms []v1.Platform
+	// Progress receives a line per step; nil discards them.
+	Progress io.Writer
+}
+
+// A Package is one built package: one .xpkg per platform for packages with
+// a runtime, one for the configuration.
+type Package struct {
+	// Name of the package's repository, e.g. provider-vdi.
+	Name string `json:"name"`
+	// Files are the built .xpkg files, in the order of Platforms.
+	Files []string `json:"files"`
+	// Images are the runtime images embedded in Files, by platform
+	// ("linux/amd64"), with the digest of each and of its binary.
+	Images map[string]Image `json:"images,omitempty"`
+}
+
+// An Image is a runtime image that a package embeds.
+type Image struct {
+	Digest       string `json:"digest"`
+	Binary       string `json:"binary"`
+	BinaryDigest string `json:"binaryDigest"`
+}
+
+// Repository returns where the package is pushed in registry.
+func (p Package) Repository(registry string) string {
+	return registry + "/" + Org + "/" + p.Name
+}
+
+// program is a Go program of this repository that becomes a runtime image.
+type program struct {
+	name, pkg string
+}
+
+// packages of the repository: the provider's root is package/ without the
+// function's and configuration's roots (xpkg build --ignore takes files, not
+// folders).
+var packages = []struct {
+	name, root, ignore, examples string
+	runtime                      *program
+}{
+	{"provider-vdi", "package", "function/*,function/*/*,configuration/*", "examples/provider", &program{"provider-vdi", "./cmd/provider"}},
+	{"function-vdi", "package/function", "", "examples/sessions", &program{"function-vdi", "./cmd/function"}},
+	{"configuration-vdi", "package/configuration", "", "examples/sessions", nil},
+}
+
+func (o *Options) defaults() {
+	if o.Registry == "" {
+		o.Registry = DefaultRegistry
+	}
+	if len(o.Platforms) == 0 {
+		o.Platforms = Platforms
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+func (o *Options) progress(format string, args ...any) {
+	_, _ = fmt.Fprintf(o.Progress, "packaging: "+format+"\n", args...)
+}
+
+// Build builds the provider and function binaries and runtime images for
+// every platform and the three packages into o.Out.
+func Build(ctx context.Context, o Options) ([]Package, error) {
+	o.defaults()
+	if o.Version == "" {
+		return nil, errors.New("a version is required")
+	}
+	out := make([]Package, 0, len(packages))
+	for _, p := range packages {
+		pkg := Package{Name: p.name, Images: map[string]Image{}}
+		root := filepath.Join(o.Root, p.root)
+		if p.runtime == nil {
+			dir, err := o.configurationRoot(root)
+			if err != nil {
+				return nil, err
+			}
+			root = dir
+		}
+		targets := []v1.Platform{{}}
+		if p.runtime != nil {
+			targets = o.Platforms
+		}
+		for _, pl := range targets {
+			file := filepath.Join(o.Out, p.name+".xpkg")
+			args := []string{"xpkg", "build", "--package-root=" + root, "--examples-root=" + filepath.Join(o.Root, p.examples)}
+			if p.ignore != "" {
+				args = append(args, "--ignore="+p.ignore)
+			}
+			if p.runtime != nil {
+				img, tar, err := o.runtimeImage(ctx, *p.runtime, pl)
+				if err != nil {
+					return nil, err
+				}
+				pkg.Images[pl.OS+"/"+pl.Architecture] = img
+				file = filepath.Join(o.Out, p.name+"-"+pl.Architecture+".xpkg")
+				args = append(args, "--embed-runtime-image-tarball="+tar)
+			}
+			args = append(args, "--package-file="+file)
+			o.progress("crossplane xpkg build %s (%s)", p.name, platformOr(pl, "no runtime"))
+			if err := o.crossplane(ctx, args...); err != nil {
+				return nil, err
+			}
+			pkg.Files = append(pkg.Files, file)
+		}
+		out = append(out, pkg)
+	}
+	return out, nil
+}
+
+func platformOr(p v1.Platform, none string) string {
+	if p.OS == "" {
+		return none
+	}
+	return p.OS + "/" + p.Architecture
+}
+
+// runtimeImage builds program p for platform pl, makes its runtime image
+// and writes it as a tarball for xpkg build.
+func (o *Options) runtimeImage(ctx context.Context, p program, pl v1.Platform) (Image, string, error) {
+	bin := filepath.Join(o.Out, "bin", pl.OS+"_"+pl.Architecture, p.name)
+	o.progress("go build %s for %s (static)", p.name, platformOr(pl, ""))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bin, p.pkg)
+	cmd.Dir = o.Root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+pl.OS, "GOARCH="+pl.Architecture)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return Image{}, "", errors.Wrapf(err, "cannot build %s for %s: %s", p.name, platformOr(pl, ""), b)
+	}
+	binary, err := os.ReadFile(bin)
+	if err != nil {
+		return Image{}, "", errors.Wrapf(err, "cannot read %s", bin)
+	}
+	img, err := RuntimeImage(binary, ImageMeta{Name: p.name, Version: o.Version, Revision: o.Revision, Created: o.Created, Platform: pl})
+	if err != nil {
+		return Image{}, "", err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return Image{}, "", errors.Wrap(err, "cannot compute image digest")
+	}
+	tag, err := name.NewTag(fmt.Sprintf("%s/%s/%s:%s", o.Registry, Org, p.name, o.Version))
+	if err != nil {
+		return Image{}, "", errors.Wrap(err, "cannot name runtime image")
+	}
+	tar := filepath.Join(o.Out, "images", p.name+"-"+pl.Architecture+".tar")
+	if err := os.MkdirAll(filepath.Dir(tar), 0o750); err != nil {
+		return Image{}, "", errors.Wrap(err, "cannot create image folder")
+	}
+	if err := tarball.WriteToFile(tar, tag, img); err != nil {
+		return Image{}, "", errors.Wrapf(err, "cannot write image tarball %s", tar)
+	}
+	sum := sha256.Sum256(binary)
+	o.progress("runtime image %s %s: %s", p.name, platformOr(pl, ""), d)
+	return Image{Digest: d.String(), Binary: bin, BinaryDigest: "sha256:" + hex.EncodeToString(sum[:])}, tar, nil
+}
+
+// configurationRoot copies the configuration's package root to
+// Out/configuration-root, with every dependsOn on our packages pinned to
+// this build's version and registry.
+func (o *Options) configurationRoot(root string) (string, error) {
+	dir := filepath.Join(o.Out, "configuration-root")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", errors.Wrap(err, "cannot clear the configuration's package root")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", errors.Wrap(err, "cannot create the configuration's package root")
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return "", errors.Wrapf(err, "cannot read %s", root)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, e.Name()))
+		if err != nil {
+			return "", errors.Wrapf(err, "cannot read %s", e.Name())
+		}
+		if e.Name() == "crossplane.yaml" {
+			if b, err = PinDependencies(b, o.Registry, o.Version); err != nil {
+				return "", err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
+			return "", errors.Wrapf(err, "cannot write %s", e.Name())
+		}
+	}
+	return dir, nil
+}
+
+// PinDependencies returns the package metadata meta with every dependsOn on
+// one of our packages naming registry and exactly version.
+func PinDependencies(meta []byte, registry, version string) ([]byte, error) {
+	m := map[string]any{}
+	if err := yaml.Unmarshal(meta, &m); err != nil {
+		return nil, errors.Wrap(err, "cannot parse crossplane.yaml")
+	}
+	spec, _ := m["spec"].(map[string]any)
+	deps, _ := spec["dependsOn"].([]any)
+	pinned := 0
+	for _, d := range deps {
+		dep, _ := d.(map[string]any)
+		pkg, _ := dep["package"].(string)
+		_, repo, ok := strings.Cut(pkg, "/"+Org+"/")
+		if !ok {
+			continue
+		}
+		dep["package"] = registry + "/" + Org + "/" + repo
+		dep["version"] = version
+		pinned++
+	}
+	if pinned == 0 {
+		return nil, errors.New("crossplane.yaml depends on none of our packages")
+	}
+	b, err := yaml.Marshal(m)
+	return b, errors.Wrap(err, "cannot write crossplane.yaml")
+}
+
+// Push pushes each package to its repository in registry, tagged version:
+// the packages with a runtime as one index of their platforms.
+func Push(ctx context.Context, o Options, pkgs []Package, registry, version string) error {
+	o.defaults()
+	for _, p := range pkgs {
+		ref := p.Repository(registry) + ":" + version
+		o.progress("crossplane xpkg push %s (%d platforms)", ref, len(p.Files))
+		if err := o.crossplane(ctx, "xpkg", "push", "--package-files="+strings.Join(p.Files, ","), ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Options) crossplane(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, o.Crossplane, args...)
+	cmd.Dir = o.Root
+	b, err := cmd.CombinedOutput()
+	return errors.Wrapf(err, "crossplane %s: %s", strings.Join(args, " "), b)
+}
+
+// semverTag matches a tag git describe can start from.
+var semverTag = regexp.MustCompile(`^v\d+\.\d+\.\d+`)
+
+// Describe returns the version of the repository at root as `git describe
+// --tags --always --dirty` says it (v0.2.0-3-gabc1234), or, before the
+// first tag, v0.0.0-<commits>-g<commit> so that it is still a semantic
+// version Crossplane can resolve; its commit; and the commit's time.
+func Describe(ctx context.Context, root string) (version, revision string, created time.Time, err error) {
+	git := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = root
+		b, err := cmd.Output()
+		return strings.TrimSpace(string(b)), errors.Wrapf(err, "git %s", strings.Join(args, " "))
+	}
+	if version, err = git("describe", "--tags", "--always", "--dirty", "--match=v[0-9]*"); err != nil {
+		return "", "", time.Time{}, err
+	}
+	if !semverTag.MatchString(version) {
+		n, err := git("rev-list", "--count", "HEAD")
+		if err != nil {
+			return "", "", time.Time{}, err
+		}
+		version = "v0.0.0-" + n + "-g" + version
+	}
+	if revision, err = git("rev-parse", "HEAD"); err != nil {
+		return "", "", time.Time{}, err
+	}
+	ct, err := git("log", "-1", "--format=%ct")
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	sec, err := strconv.ParseInt(ct, 10, 64)
+	if err != nil {
+		return "", "", time.Time{}, errors.Wrapf(err, "cannot parse commit time %q", ct)
+	}
+	return version, revision, time.Unix(sec, 0).UTC(), nil
+}
