@@ -276,11 +276,13 @@ func TestMissingVerb(t *testing.T) {
 	}
 	t.Cleanup(restore)
 
+	// A Desktop makes its NetworkPolicy before its Pod.
 	ds := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{
-		"session": "mv", "user": "mv", "desktopName": "mv", "port": int64(8080), "ingressNamespace": "traefik",
+		"session": "mv", "user": "mv", "image": "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
+		"resources": map[string]any{"cpu": "1", "memory": "1Gi"},
 	}}}}
 	ds.SetAPIVersion("vdi.m.kasm.io/v1alpha1")
-	ds.SetKind("DesktopService")
+	ds.SetKind("Desktop")
 	ds.SetNamespace(ns)
 	ds.SetName("mv")
 	create(t, ds)
@@ -290,7 +292,7 @@ func TestMissingVerb(t *testing.T) {
 		`cannot create NetworkPolicy "mv"`,
 		`User "` + user + `" cannot create resource "networkpolicies" in API group "networking.k8s.io" in the namespace "` + ns + `"`,
 	}
-	eventually(t, "the DesktopService says the create was forbidden", func(ctx context.Context) (bool, string) {
+	eventually(t, "the Desktop says the create was forbidden", func(ctx context.Context) (bool, string) {
 		u := ds.DeepCopy()
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(ds), u); err != nil {
 			return false, err.Error()
@@ -308,7 +310,7 @@ func TestMissingVerb(t *testing.T) {
 	})
 
 	restore()
-	eventually(t, "the DesktopService is Synced once the verb is back", func(ctx context.Context) (bool, string) {
+	eventually(t, "the Desktop is Synced once the verb is back", func(ctx context.Context) (bool, string) {
 		u := ds.DeepCopy()
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(ds), u); err != nil {
 			return false, err.Error()
