@@ -164,52 +164,49 @@ func details(password string) managed.ConnectionDetails {
 	}
 }
 
+type observed = targettest.Observed[*v1alpha1.Desktop]
+
 func TestObserve(t *testing.T) {
 	hash := target.Hash(buildPod(desktop(), "team-a"))
 	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
 
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.Desktop
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
 		cr     *v1alpha1.Desktop
-		want   want
+		want   observed
 	}{
 		"PodMissing": {
 			reason: "A Desktop whose Pod does not exist should not exist, and forget what it saw before.",
 			kube:   targettest.Kube(storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop()},
 		},
 		"BothMissing": {
 			reason: "A Desktop with nothing in the target cluster should not exist.",
 			kube:   targettest.Kube(),
 			cr:     desktop(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop()},
 		},
 		"PodMissingWhileDeleted": {
 			reason: "A Desktop being deleted whose Pod is gone but whose Secret is not should still exist, so that Delete runs again and the Secret is not orphaned.",
 			kube:   targettest.Kube(storedSecret("s3cret")),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true}, cr: desktop(beingDeleted())},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: true}, CR: desktop(beingDeleted())},
 		},
 		"BothMissingWhileDeleted": {
 			reason: "A Desktop being deleted with nothing left in the target cluster should not exist, so that its deletion completes.",
 			kube:   targettest.Kube(),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop(beingDeleted())},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop(beingDeleted())},
 		},
 		"PolicyMissing": {
 			reason: "A Desktop whose Pod runs and is ready but whose NetworkPolicy is gone should not be Ready, saying why, nor up to date, so that Update restores the policy.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
 			cr:     desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -227,9 +224,9 @@ func TestObserve(t *testing.T) {
 					np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
 				})),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -244,15 +241,15 @@ func TestObserve(t *testing.T) {
 			reason: "A NetworkPolicy of the desktop's name that another Desktop made should be an error, not taken over.",
 			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret"), storedPolicy(targettest.Owner[*networkingv1.NetworkPolicy]("team-b/alice-desktop"))),
 			cr:     desktop(),
-			want:   want{err: errOthers("NetworkPolicy", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
+			want:   observed{Err: errOthers("NetworkPolicy", "alice-desktop", "team-b/alice-desktop"), CR: desktop()},
 		},
 		"SecretMissing": {
 			reason: "A Desktop whose Pod runs but whose Secret is gone should exist but not be up to date, so that Update replaces the Pod and Create a new password, show pendingRestart saying why, and publish no password the Pod does not use.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
 			cr:     desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktop(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -269,9 +266,9 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod is not ready and whose Secret is gone should be Unavailable saying that the Secret is gone.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse)))),
 			cr:     desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the credentials Secret is gone; the desktop is replaced with a new password")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -287,37 +284,37 @@ func TestObserve(t *testing.T) {
 			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, and the Desktop left as it was.",
 			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
-			want:   want{err: errNotOurs("Pod", "alice-desktop"), cr: desktop(withAtProvider(seen))},
+			want:   observed{Err: errNotOurs("Pod", "alice-desktop"), CR: desktop(withAtProvider(seen))},
 		},
 		"PodOfOtherDesktop": {
 			reason: "A Pod of the desktop's name that another Desktop made should be an error.",
 			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("team-b/alice-desktop")), storedSecret("s3cret")),
 			cr:     desktop(),
-			want:   want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
+			want:   observed{Err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), CR: desktop()},
 		},
 		"SecretNotOurs": {
 			reason: "A Secret of the desktop's Secret name that provider-vdi did not make should be an error: its password must not be published.",
 			kube:   targettest.Kube(actualPod(desktop()), storedSecret("theirs", targettest.Owner[*corev1.Secret](""))),
 			cr:     desktop(),
-			want:   want{err: errNotOurs("Secret", "alice-desktop-credentials"), cr: desktop()},
+			want:   observed{Err: errNotOurs("Secret", "alice-desktop-credentials"), CR: desktop()},
 		},
 		"SecretOfOtherDesktopPodMissing": {
 			reason: "A Secret that another Desktop made should be an error even when the Pod is missing.",
 			kube:   targettest.Kube(storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop"))),
 			cr:     desktop(),
-			want:   want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"), cr: desktop()},
+			want:   observed{Err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"), CR: desktop()},
 		},
 		"GetPodError": {
 			reason: "An error reading the Pod should be returned.",
 			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, storedSecret("s3cret"), nil)},
 			cr:     desktop(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop"), cr: desktop()},
+			want:   observed{Err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop"), CR: desktop()},
 		},
 		"GetSecretError": {
 			reason: "An error reading the Secret should be returned.",
 			kube:   &test.MockClient{MockGet: getFn(actualPod(desktop()), nil, nil, errBoom)},
 			cr:     desktop(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), cr: desktop()},
+			want:   observed{Err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), CR: desktop()},
 		},
 		"Ready": {
 			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
@@ -327,9 +324,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -349,9 +346,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("Unschedulable: 0/3 nodes are available.")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodPending,
@@ -371,9 +368,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Running and not ready yet")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -392,9 +389,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -415,9 +412,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Failed and not ready yet")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodFailed,
@@ -436,9 +433,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Succeeded and not ready yet")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodSucceeded,
@@ -457,9 +454,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is terminating")),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -476,16 +473,7 @@ func TestObserve(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
-			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want Desktop, +got Desktop:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
 }

@@ -369,76 +369,51 @@ func getIngressRoute(ir *unstructured.Unstructured) test.MockGetFn {
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
-	cases := map[string]struct {
-		reason   string
-		clusters target.Clusters
-		want     managed.TypedExternalClient[*v1alpha1.DesktopRoute]
-		err      error
-	}{
-
-		"Connected": {
-			reason:   "The external client should use the target cluster's client and the namespace it resolves for the route.",
-			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters)
-			got, err := c.Connect(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the route.",
+		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopRoute(),
+		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
 }
 
+type observed = targettest.Observed[*v1alpha1.DesktopRoute]
+
 func TestObserve(t *testing.T) {
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.DesktopRoute
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
 		cr     *v1alpha1.DesktopRoute
-		want   want
+		want   observed
 	}{
 		"Missing": {
 			reason: "A route whose IngressRoute does not exist should not exist.",
 			kube:   kubeServingRoutes(),
 			cr:     desktopRoute(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopRoute()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktopRoute()},
 		},
 		"NoTraefik": {
 			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
 			cr:     desktopRoute(),
-			want: want{
-				err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
-				cr:  desktopRoute(),
+			want: observed{
+				Err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+				CR:  desktopRoute(),
 			},
 		},
 		"GetError": {
 			reason: "Any other error reading the IngressRoute should be returned.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
 			cr:     desktopRoute(),
-			want: want{
-				err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
-				cr:  desktopRoute(),
+			want: observed{
+				Err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+				CR:  desktopRoute(),
 			},
 		},
 		"UpToDate": {
 			reason: "A route whose IngressRoute was made from the current spec should be Available, up to date, and report its URL.",
 			kube:   kubeServingRoutes(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
 			cr:     desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
 					withURL("https://s1-team-a-2.vdi.example/alice/"), withConditions(xpv2.Available())),
 			},
 		},
@@ -446,55 +421,46 @@ func TestObserve(t *testing.T) {
 			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not taken for the route.",
 			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
 			cr:     desktopRoute(),
-			want:   want{err: errNotOurs, cr: desktopRoute()},
+			want:   observed{Err: errNotOurs, CR: desktopRoute()},
 		},
 		"OfOtherRoute": {
 			reason: "An IngressRoute that another DesktopRoute made should be an error, not taken over.",
 			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
 			cr:     desktopRoute(),
-			want:   want{err: errOthers("team-b/alice-route"), cr: desktopRoute()},
+			want:   observed{Err: errOthers("team-b/alice-route"), CR: desktopRoute()},
 		},
 		"AnotherNamespacesHost": {
 			reason: "A route whose host is another namespace's session's (s1 of namespace team-b) should be refused before anything is read, so that no namespace can shadow another's desktop.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
 			cr:     desktopRoute(withHost("s1-team-b-2.vdi.example")),
-			want: want{
-				err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
-				cr:  desktopRoute(withHost("s1-team-b-2.vdi.example")),
+			want: observed{
+				Err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
+				CR:  desktopRoute(withHost("s1-team-b-2.vdi.example")),
 			},
 		},
 		"AmbiguousHost": {
 			reason: "The host <session>-<namespace> of session s1-team in namespace a, which would collide with s1 in team-a, should be refused for s1 in team-a.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
 			cr:     desktopRoute(withHost("s1-team-a.vdi.example")),
-			want: want{
-				err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
-				cr:  desktopRoute(withHost("s1-team-a.vdi.example")),
+			want: observed{
+				Err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
+				CR:  desktopRoute(withHost("s1-team-a.vdi.example")),
 			},
 		},
 		"SpecChanged": {
 			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",
 			kube:   kubeServingRoutes(actual(desktopRoute())),
 			cr:     desktopRoute(withHost("s1-team-a-2.other.example")),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktopRoute(withHost("s1-team-a-2.other.example"), withURL("http://s1-team-a-2.other.example/"), withConditions(xpv2.Available())),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktopRoute(withHost("s1-team-a-2.other.example"), withURL("http://s1-team-a-2.other.example/"), withConditions(xpv2.Available())),
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
-			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want DesktopRoute, +got DesktopRoute:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
 }

@@ -103,30 +103,9 @@ func errOthers(kind, other string) error {
 
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
-	cases := map[string]struct {
-		reason   string
-		clusters target.Clusters
-		want     managed.TypedExternalClient[*v1alpha1.DesktopService]
-		err      error
-	}{
-		"Connected": {
-			reason:   "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
-			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters)
-			got, err := c.Connect(context.Background(), desktopService())
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
+		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopService(),
+		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
 }
 
 func TestBuildService(t *testing.T) {
@@ -222,63 +201,60 @@ func TestSpecHash(t *testing.T) {
 	}
 }
 
+type observed = targettest.Observed[*v1alpha1.DesktopService]
+
 func TestObserve(t *testing.T) {
 	svc := actual(desktopService(), "10.96.0.10")
 	pendingSvc := actual(desktopService(), "")
 	oldSvc := actual(desktopService(withPort(3000)), "10.96.0.10")
 
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.DesktopService
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
-		want   want
+		want   observed
 	}{
 		"ServiceMissing": {
 			reason: "A DesktopService whose Service does not exist should not exist.",
 			kube:   targettest.Kube(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopService()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktopService()},
 		},
 		"ServiceNotOurs": {
 			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
 			kube:   targettest.Kube(targettest.OwnedBy(svc, "")),
-			want:   want{err: errNotOurs("Service"), cr: desktopService()},
+			want:   observed{Err: errNotOurs("Service"), CR: desktopService()},
 		},
 		"ServiceOfOther": {
 			reason: "A Service that another DesktopService made should be an error, not taken over.",
 			kube:   targettest.Kube(targettest.OwnedBy(svc, "team-b/alice-svc")),
-			want:   want{err: errOthers("Service", "team-b/alice-svc"), cr: desktopService()},
+			want:   observed{Err: errOthers("Service", "team-b/alice-svc"), CR: desktopService()},
 		},
 		"GetServiceError": {
 			reason: "An error reading the Service should be returned.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc"), cr: desktopService()},
+			want:   observed{Err: errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
 		},
 		"Available": {
 			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",
 			kube:   targettest.Kube(svc),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
 			},
 		},
 		"NoClusterIP": {
 			reason: "A DesktopService whose Service has no cluster IP yet should be Unavailable saying so.",
 			kube:   targettest.Kube(pendingSvc),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
 			},
 		},
 		"ServiceChanged": {
 			reason: "A DesktopService whose Service was made from another spec should not be up to date.",
 			kube:   targettest.Kube(oldSvc),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
 			},
 		},
 	}
@@ -286,16 +262,7 @@ func TestObserve(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cr := desktopService()
 			e := &external{kube: tc.kube, namespace: "team-a"}
-			got, err := e.Observe(context.Background(), cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want DesktopService, +got DesktopService:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, cr, tc.want)
 		})
 	}
 }

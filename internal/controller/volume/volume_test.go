@@ -135,31 +135,9 @@ func errOthers(other string) error {
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
-	cases := map[string]struct {
-		reason   string
-		clusters target.Clusters
-		want     managed.TypedExternalClient[*v1alpha1.DesktopVolume]
-		err      error
-	}{
-
-		"Connected": {
-			reason:   "The external client should use the target cluster's client and the namespace it resolves for the volume.",
-			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a", location: "/team-a"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters)
-			got, err := c.Connect(context.Background(), volume())
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the volume.",
+		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), volume(),
+		&external{kube: kube, namespace: "team-a", location: "/team-a"}, cmp.AllowUnexported(external{}))
 }
 
 func TestBuildClaim(t *testing.T) {
@@ -190,52 +168,49 @@ func TestBuildClaim(t *testing.T) {
 	}
 }
 
+type observed = targettest.Observed[*v1alpha1.DesktopVolume]
+
 func TestObserve(t *testing.T) {
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.DesktopVolume
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
 		cr     *v1alpha1.DesktopVolume
-		want   want
+		want   observed
 	}{
 		"Missing": {
 			reason: "A volume whose claim does not exist should not exist.",
 			kube:   targettest.Kube(),
 			cr:     volume(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: volume()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: volume()},
 		},
 		"NotOurs": {
 			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not taken for the volume: deleting the volume would delete it.",
 			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
 			cr:     volume(),
-			want:   want{err: errNotOurs, cr: volume()},
+			want:   observed{Err: errNotOurs, CR: volume()},
 		},
 		"OfOtherVolume": {
 			reason: "A claim that another DesktopVolume made should be an error, not taken over.",
 			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
 			cr:     volume(),
-			want:   want{err: errOthers("team-b/alice-home"), cr: volume()},
+			want:   observed{Err: errOthers("team-b/alice-home"), CR: volume()},
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
 			cr:     volume(),
-			want: want{
-				err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
-				cr:  volume(),
+			want: observed{
+				Err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
+				CR:  volume(),
 			},
 		},
 		"Bound": {
 			reason: "A bound claim of the desired size should be Available and up to date, and report its phase, capacity and storage class.",
 			kube:   targettest.Kube(claim(bound("10Gi"), storageClass("fast"))),
 			cr:     volume(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi", StorageClassName: "fast"}),
 				),
@@ -245,18 +220,18 @@ func TestObserve(t *testing.T) {
 			reason: "A claim still waiting for its first consumer should be Available, so that the desktop that binds it can be created.",
 			kube:   targettest.Kube(claim(phase(corev1.ClaimPending))),
 			cr:     volume(),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimPending})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimPending})),
 			},
 		},
 		"Lost": {
 			reason: "A claim that lost its volume should be Unavailable saying so.",
 			kube:   targettest.Kube(claim(bound("10Gi"), phase(corev1.ClaimLost))),
 			cr:     volume(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(
 					withConditions(xpv2.Unavailable().WithMessage("the claim lost its PersistentVolume")),
 					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimLost, Capacity: "10Gi"}),
 				),
@@ -266,9 +241,9 @@ func TestObserve(t *testing.T) {
 			reason: "A claim being deleted should be Unavailable saying so.",
 			kube:   targettest.Kube(claim(bound("10Gi"), deleting())),
 			cr:     volume(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(
 					withConditions(xpv2.Unavailable().WithMessage("the claim is being deleted")),
 					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"}),
 				),
@@ -278,43 +253,34 @@ func TestObserve(t *testing.T) {
 			reason: "A claim that requests the desired size, written another way, should be up to date.",
 			kube:   targettest.Kube(claim(requesting("10240Mi"), bound("10Gi"))),
 			cr:     volume(),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
 			},
 		},
 		"Grown": {
 			reason: "A claim smaller than the desired size should not be up to date, so that Update grows it.",
 			kube:   targettest.Kube(claim(bound("10Gi"))),
 			cr:     volume(withSize("20Gi")),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: volume(withSize("20Gi"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: volume(withSize("20Gi"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
 			},
 		},
 		"Shrunk": {
 			reason: "A claim larger than the desired size should not be up to date either, so that Update refuses it with a clear error.",
 			kube:   targettest.Kube(claim(requesting("20Gi"), bound("20Gi"))),
 			cr:     volume(),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "20Gi"})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "20Gi"})),
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
-			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want DesktopVolume, +got DesktopVolume:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
 }
