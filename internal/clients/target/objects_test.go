@@ -23,8 +23,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // pod returns a Pod in namespace desktops named alice, modified by mods.
 func pod(mods ...func(*corev1.Pod)) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "alice"}}
@@ -307,15 +305,15 @@ func TestGet(t *testing.T) {
 		},
 		"GetError": {
 			reason: "Any other error should be returned, naming the kind and name.",
-			c:      &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			o:      pod(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice"), o: pod()},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice"), o: pod()},
 		},
 		"GetErrorUnstructured": {
 			reason: "An error on an unstructured object should name its kind from its GVK.",
-			c:      &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			o:      ingressRoute(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice"), o: ingressRoute()},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice"), o: ingressRoute()},
 		},
 		"Exists": {
 			reason: "An object that exists should be read into the object passed in.",
@@ -464,16 +462,16 @@ func TestCreate(t *testing.T) {
 			reason: "An error reading the object that already exists should be returned, naming the kind and name.",
 			c: &test.MockClient{
 				MockCreate: test.NewMockCreateFn(alreadyExists),
-				MockGet:    test.NewMockGetFn(errBoom),
+				MockGet:    test.NewMockGetFn(targettest.ErrBoom),
 			},
 			o:    pod(ours()),
-			want: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice"),
+			want: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice"),
 		},
 		"CreateError": {
 			reason: "Any other error should be returned, naming the kind and name.",
-			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
+			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
 			o:      pod(ours()),
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice"),
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Pod", "alice"),
 		},
 	}
 	for name, tc := range cases {
@@ -530,8 +528,8 @@ func TestDelete(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the object should be returned, naming the kind and name, and nothing deleted.",
-			args:   args{get: test.NewMockGetFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice")},
+			args:   args{get: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice")},
 		},
 		"NotOurs": {
 			reason: "An object of the same name that provider-vdi did not make should be an error and left alone.",
@@ -553,9 +551,9 @@ func TestDelete(t *testing.T) {
 		},
 		"DeleteError": {
 			reason: "Any other error deleting should be returned, naming the kind and name.",
-			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: errBoom},
+			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: targettest.ErrBoom},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Pod", "alice"),
 				deleted: true,
 				opts: &client.DeleteOptions{
 					PropagationPolicy: background,
@@ -671,10 +669,10 @@ func TestUpdate(t *testing.T) {
 				actual:  pod(ours()),
 				desired: pod(ours()),
 				mutate:  func(*corev1.Pod) {},
-				err:     errBoom,
+				err:     targettest.ErrBoom,
 			},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot update %s %q", "Pod", "alice"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "Pod", "alice"),
 				mutated: true,
 				updated: pod(withLabels(map[string]string{}), ours()),
 			},

@@ -37,8 +37,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // external is what the tests' external client constructor makes: the
 // cluster and managed resource it was given.
 type external struct {
@@ -62,8 +60,8 @@ func TestConnector(t *testing.T) {
 	}{
 		"ClustersError": {
 			reason:   "An error resolving the target cluster should be returned as is, and no external client made.",
-			clusters: targettest.Clusters{Err: errBoom},
-			want:     want{err: errBoom},
+			clusters: targettest.Clusters{Err: targettest.ErrBoom},
+			want:     want{err: targettest.ErrBoom},
 		},
 		"Connected": {
 			reason:   "The external client should be made for the cluster the managed resource resolves to, and for that managed resource.",
@@ -155,7 +153,7 @@ func TestUsersOfProviderConfig(t *testing.T) {
 		},
 		"ListError": {
 			reason: "An error listing usages should enqueue nothing: the users see the change at their next poll.",
-			kube:   &test.MockClient{MockList: test.NewMockListFn(errBoom)},
+			kube:   &test.MockClient{MockList: test.NewMockListFn(targettest.ErrBoom)},
 			config: &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "gpu"}},
 		},
 	}

@@ -26,8 +26,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // TestConnect checks what this kind's connector makes of a connected
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
@@ -145,9 +143,7 @@ func withAtProvider(o v1alpha1.DesktopObservation) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { d.Status.AtProvider = o }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.Desktop]
 
 // beingDeleted marks the Desktop as deleted by its user.
 func beingDeleted() func(*v1alpha1.Desktop) {
@@ -306,15 +302,15 @@ func TestObserve(t *testing.T) {
 		},
 		"GetPodError": {
 			reason: "An error reading the Pod should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, storedSecret("s3cret"), nil)},
+			kube:   &test.MockClient{MockGet: getFn(nil, targettest.ErrBoom, storedSecret("s3cret"), nil)},
 			cr:     desktop(),
-			want:   observed{Err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop"), CR: desktop()},
+			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice-desktop"), CR: desktop()},
 		},
 		"GetSecretError": {
 			reason: "An error reading the Secret should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(actualPod(desktop()), nil, nil, errBoom)},
+			kube:   &test.MockClient{MockGet: getFn(actualPod(desktop()), nil, nil, targettest.ErrBoom)},
 			cr:     desktop(),
-			want:   observed{Err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), CR: desktop()},
+			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), CR: desktop()},
 		},
 		"Ready": {
 			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
@@ -472,7 +468,7 @@ func TestObserve(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
 			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
@@ -502,7 +498,7 @@ func TestObserveWritesNothing(t *testing.T) {
 			return wrote("delete")(ctx, o)
 		},
 	}
-	e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
+	e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
 	if _, err := e.Observe(context.Background(), desktop()); err != nil {
 		t.Errorf("\nObserve should only read the target cluster\nObserve(...): %v", err)
 	}
@@ -542,24 +538,24 @@ func TestCreate(t *testing.T) {
 		},
 		"PasswordError": {
 			reason: "An error generating the password should be returned, and nothing created.",
-			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, nil)}, password: func() (string, error) { return "", errBoom }},
-			want:   want{err: errors.Wrap(errBoom, "cannot generate desktop password")},
+			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, nil)}, password: func() (string, error) { return "", targettest.ErrBoom }},
+			want:   want{err: errors.Wrap(targettest.ErrBoom, "cannot generate desktop password")},
 		},
 		"GetSecretError": {
 			reason: "An error reading the Secret should be returned, and nothing created.",
-			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, errBoom)}, password: mustNotGenerate},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials")},
+			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, targettest.ErrBoom)}, password: mustNotGenerate},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials")},
 		},
 		"CreateSecretError": {
 			reason: "An error creating the Secret should be returned, and the Pod not created.",
 			args: args{
 				kube: &test.MockClient{
 					MockGet:    getFn(nil, nil, nil, nil),
-					MockCreate: test.NewMockCreateFn(errBoom),
+					MockCreate: test.NewMockCreateFn(targettest.ErrBoom),
 				},
 				password: generated,
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Secret", "alice-desktop-credentials")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Secret", "alice-desktop-credentials")},
 		},
 		"CreatePodError": {
 			reason: "An error creating the Pod should be returned.",
@@ -568,14 +564,14 @@ func TestCreate(t *testing.T) {
 					MockGet: getFn(nil, nil, storedSecret("kept"), nil),
 					MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
 						if _, ok := o.(*corev1.Pod); ok {
-							return errBoom
+							return targettest.ErrBoom
 						}
 						return nil
 					},
 				},
 				password: mustNotGenerate,
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice-desktop")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Pod", "alice-desktop")},
 		},
 		"PodOfThisDesktopExists": {
 			reason: "A Pod that this Desktop made already should count as created, so that a repeated Create is harmless, and the stored password be published.",
@@ -754,16 +750,16 @@ func TestUpdate(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the Pod should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, nil, nil)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop")},
+			kube:   &test.MockClient{MockGet: getFn(nil, targettest.ErrBoom, nil, nil)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice-desktop")},
 		},
 		"DeleteError": {
 			reason: "An error deleting the Pod should be returned.",
 			kube: &test.MockClient{
 				MockGet:    getFn(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), nil, storedSecret("kept"), nil),
-				MockDelete: test.NewMockDeleteFn(errBoom),
+				MockDelete: test.NewMockDeleteFn(targettest.ErrBoom),
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
 		},
 		"PolicyRestoredWithoutRestart": {
 			reason: "Update should restore an edited NetworkPolicy and leave a current Pod running.",
@@ -814,14 +810,14 @@ func checkExists(t *testing.T, reason string, kube client.Client, o client.Objec
 }
 
 func TestDelete(t *testing.T) {
-	// deleteFn fails deletes of objects of the kind errOn with errBoom and
+	// deleteFn fails deletes of objects of the kind errOn with targettest.ErrBoom and
 	// records the kinds it was asked to delete.
 	deleteFn := func(errOn client.Object, deleted *[]string) test.MockDeleteFn {
 		return func(_ context.Context, o client.Object, _ ...client.DeleteOption) error {
 			kind := target.KindOf(o)
 			*deleted = append(*deleted, kind+"/"+o.GetNamespace()+"/"+o.GetName())
 			if errOn != nil && target.KindOf(errOn) == kind {
-				return errBoom
+				return targettest.ErrBoom
 			}
 			return nil
 		}
@@ -852,7 +848,7 @@ func TestDelete(t *testing.T) {
 			get:    both,
 			errOn:  &corev1.Pod{},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
 				deleted: []string{"Pod/team-a/alice-desktop"},
 			},
 		},
@@ -861,7 +857,7 @@ func TestDelete(t *testing.T) {
 			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
 			errOn:  &networkingv1.NetworkPolicy{},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "NetworkPolicy", "alice-desktop"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "NetworkPolicy", "alice-desktop"),
 				deleted: []string{"NetworkPolicy/team-a/alice-desktop"},
 			},
 		},
@@ -870,7 +866,7 @@ func TestDelete(t *testing.T) {
 			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
 			errOn:  &corev1.Secret{},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
 				deleted: []string{"NetworkPolicy/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"},
 			},
 		},

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 // desktop returns the Desktop alice-desktop of namespace team-a, modified by
@@ -173,10 +173,6 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 	return p
 }
 
-// ignoreHash leaves the spec hash out of a comparison of Pods; TestPodSpecHash
-// covers it.
-var ignoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
-
 func TestBuildPod(t *testing.T) {
 	cases := map[string]struct {
 		reason string
@@ -281,7 +277,7 @@ func TestBuildPod(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := buildPod(tc.cr, "team-a")
-			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
+			if diff := cmp.Diff(tc.want, got, targettest.IgnoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildPod(...): -want, +got:\n%s", tc.reason, diff)
 			}
 			if target.Hash(got) == "" {

@@ -25,8 +25,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // noMatch is what a client returns for a kind the cluster does not serve.
 var noMatch = &meta.NoKindMatchError{GroupKind: IngressRouteGVK.GroupKind(), SearchedVersions: []string{"v1alpha1"}}
 
@@ -79,9 +77,7 @@ func withURL(u string) func(*v1alpha1.DesktopRoute) {
 	return func(r *v1alpha1.DesktopRoute) { r.Status.AtProvider.URL = u }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopRoute) {
-	return func(r *v1alpha1.DesktopRoute) { r.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.DesktopRoute]
 
 func TestURL(t *testing.T) {
 	cases := map[string]struct {
@@ -323,8 +319,8 @@ func TestTraefikMissing(t *testing.T) {
 		},
 		"OtherError": {
 			reason: "Any other error should be returned as is.",
-			err:    errBoom,
-			want:   errBoom,
+			err:    targettest.ErrBoom,
+			want:   targettest.ErrBoom,
 		},
 	}
 	for name, tc := range cases {
@@ -400,10 +396,10 @@ func TestObserve(t *testing.T) {
 		},
 		"GetError": {
 			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     desktopRoute(),
 			want: observed{
-				Err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
 				CR:  desktopRoute(),
 			},
 		},
@@ -431,7 +427,7 @@ func TestObserve(t *testing.T) {
 		},
 		"AnotherNamespacesHost": {
 			reason: "A route whose host is another namespace's session's (s1 of namespace team-b) should be refused before anything is read, so that no namespace can shadow another's desktop.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     desktopRoute(withHost("s1-team-b-2.vdi.example")),
 			want: observed{
 				Err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
@@ -440,7 +436,7 @@ func TestObserve(t *testing.T) {
 		},
 		"AmbiguousHost": {
 			reason: "The host <session>-<namespace> of session s1-team in namespace a, which would collide with s1 in team-a, should be refused for s1 in team-a.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     desktopRoute(withHost("s1-team-a.vdi.example")),
 			want: observed{
 				Err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
@@ -496,8 +492,8 @@ func TestCreate(t *testing.T) {
 		},
 		"CreateError": {
 			reason: "Any other error creating the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "IngressRoute", "alice-route"),
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "IngressRoute", "alice-route"),
 		},
 	}
 	for name, tc := range cases {
@@ -535,8 +531,8 @@ func TestUpdate(t *testing.T) {
 		},
 		"GetError": {
 			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
 		},
 		"NotOurs": {
 			reason: "Update should refuse an IngressRoute of the route's name that provider-vdi did not make, and not write it.",
@@ -558,9 +554,9 @@ func TestUpdate(t *testing.T) {
 			reason: "An error writing the IngressRoute should be returned.",
 			kube: &test.MockClient{
 				MockGet:    test.NewMockGetFn(nil),
-				MockUpdate: test.NewMockUpdateFn(errBoom),
+				MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom),
 			},
-			want: errors.Wrapf(errBoom, "cannot update %s %q", "IngressRoute", "alice-route"),
+			want: errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "IngressRoute", "alice-route"),
 		},
 	}
 	for name, tc := range cases {
@@ -659,9 +655,9 @@ func TestDelete(t *testing.T) {
 			reason: "Any other error deleting the IngressRoute should be returned.",
 			kube: &test.MockClient{
 				MockGet:    getIngressRoute(actual(desktopRoute())),
-				MockDelete: test.NewMockDeleteFn(errBoom),
+				MockDelete: test.NewMockDeleteFn(targettest.ErrBoom),
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "IngressRoute", "alice-route")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "IngressRoute", "alice-route")},
 		},
 	}
 	for name, tc := range cases {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,8 +24,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
-
-var errBoom = errors.New("boom")
 
 // desktopService returns the DesktopService alice-svc of namespace team-a in
 // front of the desktop alice-desktop, modified by mods.
@@ -57,9 +54,7 @@ func withClusterIP(ip string) func(*v1alpha1.DesktopService) {
 	return func(s *v1alpha1.DesktopService) { s.Status.AtProvider.ClusterIP = ip }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopService) {
-	return func(s *v1alpha1.DesktopService) { s.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.DesktopService]
 
 func objectMeta() metav1.ObjectMeta {
 	return metav1.ObjectMeta{
@@ -74,9 +69,6 @@ func objectMeta() metav1.ObjectMeta {
 		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-svc"},
 	}
 }
-
-// ignoreHash leaves the spec hash out of a comparison; TestSpecHash covers it.
-var ignoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
 
 // actual returns the Service made of cr in namespace team-a, as read back
 // from the cluster: with a cluster IP, if not "".
@@ -158,7 +150,7 @@ func TestBuildService(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := buildService(tc.cr, tc.want.Namespace)
-			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
+			if diff := cmp.Diff(tc.want, got, targettest.IgnoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildService(...): -want, +got:\n%s", tc.reason, diff)
 			}
 			if target.Hash(got) == "" {
@@ -230,8 +222,8 @@ func TestObserve(t *testing.T) {
 		},
 		"GetServiceError": {
 			reason: "An error reading the Service should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   observed{Err: errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
 		},
 		"Available": {
 			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",
@@ -290,8 +282,8 @@ func TestCreate(t *testing.T) {
 		},
 		"ServiceError": {
 			reason: "An error creating the Service should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Service", "alice-svc"),
 		},
 	}
 	for name, tc := range cases {
@@ -340,13 +332,13 @@ func TestUpdate(t *testing.T) {
 	}{
 		"GetServiceError": {
 			reason: "An error reading the Service should be returned, and nothing written.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"),
 		},
 		"UpdateServiceError": {
 			reason: "An error writing the Service should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockUpdate: test.NewMockUpdateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot update %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockGet: getFn(svc), MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "Service", "alice-svc"),
 		},
 		"ServiceNotOurs": {
 			reason: "Update should refuse a Service of the same name that provider-vdi did not make, and write nothing.",
@@ -432,8 +424,8 @@ func TestDelete(t *testing.T) {
 		},
 		"DeleteError": {
 			reason: "An error deleting the Service should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot delete %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Service", "alice-svc"),
 		},
 		"NotOurs": {
 			reason: "Delete should refuse to delete a Service of the same name that provider-vdi did not make.",

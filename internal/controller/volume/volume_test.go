@@ -25,8 +25,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // volume returns the DesktopVolume alice-home of namespace team-a asking for
 // 10Gi, modified by mods.
 func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
@@ -60,9 +58,7 @@ func withAtProvider(o v1alpha1.DesktopVolumeObservation) func(*v1alpha1.DesktopV
 	return func(v *v1alpha1.DesktopVolume) { v.Status.AtProvider = o }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopVolume) {
-	return func(v *v1alpha1.DesktopVolume) { v.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.DesktopVolume]
 
 // claim returns the claim alice-home in namespace desktops, as the provider
 // would have made it of volume(), modified by mods.
@@ -197,10 +193,10 @@ func TestObserve(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     volume(),
 			want: observed{
-				Err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
+				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
 				CR:  volume(),
 			},
 		},
@@ -311,8 +307,8 @@ func TestCreate(t *testing.T) {
 		},
 		"CreateError": {
 			reason: "An error creating the claim should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "PersistentVolumeClaim", "alice-home"),
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "PersistentVolumeClaim", "alice-home"),
 		},
 	}
 	for name, tc := range cases {
@@ -373,9 +369,9 @@ func TestUpdate(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     volume(withSize("20Gi")),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 		"UpdateError": {
 			reason: "An error writing the claim should be returned.",
@@ -384,10 +380,10 @@ func TestUpdate(t *testing.T) {
 					claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
 					return nil
 				}),
-				MockUpdate: test.NewMockUpdateFn(errBoom),
+				MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom),
 			},
 			cr:   volume(withSize("20Gi")),
-			want: want{err: errors.Wrapf(errBoom, "cannot update %s %q", "PersistentVolumeClaim", "alice-home")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 	}
 	for name, tc := range cases {
@@ -507,13 +503,13 @@ func TestDelete(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 		"DeleteError": {
 			reason: "An error deleting the claim should be returned.",
-			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home")},
+			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(targettest.ErrBoom)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 	}
 	for name, tc := range cases {

@@ -28,10 +28,9 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/watch"
 )
-
-var errBoom = errors.New("boom")
 
 // managed returns a Desktop in namespace team-a, modified by mods.
 func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
@@ -228,10 +227,10 @@ func TestConnect(t *testing.T) {
 		"TrackError": {
 			reason: "An error recording the ProviderConfigUsage should be returned before any config is read.",
 			args: args{
-				kube: &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+				kube: &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
-			want: want{err: errors.Wrap(errors.Wrap(errors.Wrap(errBoom, "cannot get object"), "cannot apply ProviderConfigUsage"), "cannot track ProviderConfig usage")},
+			want: want{err: errors.Wrap(errors.Wrap(errors.Wrap(targettest.ErrBoom, "cannot get object"), "cannot apply ProviderConfigUsage"), "cannot track ProviderConfig usage")},
 		},
 		"UnknownKind": {
 			reason: "A providerConfigRef of another kind should be refused.",
@@ -384,16 +383,16 @@ func TestConnect(t *testing.T) {
 			args: args{
 				kube:   kube(t, namespacedConfig()),
 				mg:     managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
-				newErr: errBoom,
+				newErr: targettest.ErrBoom,
 			},
-			want: want{err: errors.Wrapf(errors.Wrap(errBoom, "cannot connect"), "cannot reach target cluster %q", local.Host), newHosts: []string{local.Host}},
+			want: want{err: errors.Wrapf(errors.Wrap(targettest.ErrBoom, "cannot connect"), "cannot reach target cluster %q", local.Host), newHosts: []string{local.Host}},
 		},
 		"WatchError": {
 			reason: "A watch that cannot start should not fail Connect: readiness still shows at the next poll.",
 			args: args{
 				kube:     kube(t, namespacedConfig()),
 				mg:       managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
-				watchErr: errBoom,
+				watchErr: targettest.ErrBoom,
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -555,7 +554,7 @@ func TestConnectCachesClients(t *testing.T) {
 		"WatchRetried": {
 			reason:    "A watch that failed to start should not be started again before its backoff has passed, then again at the next Connect, with the cached client, and not again once it runs.",
 			kube:      kube(t, namespacedConfig()),
-			watchErrs: []error{errBoom, nil},
+			watchErrs: []error{targettest.ErrBoom, nil},
 			connects: []connect{
 				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
 				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: 500 * time.Millisecond},
@@ -570,7 +569,7 @@ func TestConnectCachesClients(t *testing.T) {
 		"FailureBacksOff": {
 			reason: "A cluster that failed should not be dialled again until its backoff has passed, and Connect should fail at once meanwhile; then it should be dialled again, and its backoff should double with each failure in a row.",
 			kube:   kube(t, namespacedConfig()),
-			newErr: []error{errBoom, errBoom, nil},
+			newErr: []error{targettest.ErrBoom, targettest.ErrBoom, nil},
 			connects: []connect{
 				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, wantErr: true},
 				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 500 * time.Millisecond, wantErr: true},

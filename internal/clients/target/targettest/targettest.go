@@ -6,12 +6,16 @@ package targettest
 import (
 	"context"
 
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
@@ -95,4 +99,17 @@ func ErrOthers(kind, name, ns, other, mr string) error {
 // (plural, lower case) and name.
 func NotFound(resource, name string) error {
 	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}
+
+// ErrBoom is the error a test makes a fake fail with.
+var ErrBoom = errors.New("boom")
+
+// IgnoreHash leaves the spec hash annotation out of a comparison of
+// annotations, for tests of what else an object holds.
+var IgnoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
+
+// Conditions returns a modifier that sets the conditions c of a managed
+// resource.
+func Conditions[T resource.Managed](c ...xpv2.Condition) func(T) {
+	return func(mr T) { mr.SetConditions(c...) }
 }
