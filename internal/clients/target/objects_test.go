@@ -25,11 +25,7 @@ import (
 
 // pod returns a Pod in namespace desktops named alice, modified by mods.
 func pod(mods ...func(*corev1.Pod)) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "alice"}}
-	for _, m := range mods {
-		m(p)
-	}
-	return p
+	return targettest.Modified(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "alice"}}, mods...)
 }
 
 func withLabels(l map[string]string) func(*corev1.Pod) {
@@ -708,10 +704,7 @@ func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
 	}
-	for _, m := range mods {
-		m(d)
-	}
-	return d
+	return targettest.Modified(d, mods...)
 }
 
 func withName(n string) func(*v1alpha1.Desktop) {

@@ -81,20 +81,13 @@ func TestConnect(t *testing.T) {
 func storedSecret(password string, mods ...func(*corev1.Secret)) *corev1.Secret {
 	s := buildSecret(desktop(), "team-a")
 	s.Data = map[string][]byte{passwordKey: []byte(password)}
-	for _, m := range mods {
-		m(s)
-	}
-	return s
+	return targettest.Modified(s, mods...)
 }
 
 // storedPolicy returns the NetworkPolicy of the default desktop() in
 // namespace team-a, as the cluster holds it, modified by mods.
 func storedPolicy(mods ...func(*networkingv1.NetworkPolicy)) *networkingv1.NetworkPolicy {
-	np := buildPolicy(desktop(), "team-a")
-	for _, m := range mods {
-		m(np)
-	}
-	return np
+	return targettest.Modified(buildPolicy(desktop(), "team-a"), mods...)
 }
 
 // errNotOurs is the error for an object of the desktop's name in namespace

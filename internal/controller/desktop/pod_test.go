@@ -34,10 +34,7 @@ func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 		}},
 	}
 	meta.SetExternalName(d, "alice-desktop")
-	for _, m := range mods {
-		m(d)
-	}
-	return d
+	return targettest.Modified(d, mods...)
 }
 
 func withImage(image string) func(*v1alpha1.Desktop) {
@@ -167,10 +164,7 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 			}},
 		},
 	}
-	for _, m := range mods {
-		m(p)
-	}
-	return p
+	return targettest.Modified(p, mods...)
 }
 
 func TestBuildPod(t *testing.T) {
@@ -480,11 +474,7 @@ func terminating() func(*corev1.Pod) {
 // actualPod returns the Pod buildPod makes of cr in namespace desktops, as if
 // read back from the cluster, modified by mods.
 func actualPod(cr *v1alpha1.Desktop, mods ...func(*corev1.Pod)) *corev1.Pod {
-	p := buildPod(cr, "team-a")
-	for _, m := range mods {
-		m(p)
-	}
-	return p
+	return targettest.Modified(buildPod(cr, "team-a"), mods...)
 }
 
 func TestObservePod(t *testing.T) {

@@ -42,10 +42,7 @@ func desktopRoute(mods ...func(*v1alpha1.DesktopRoute)) *v1alpha1.DesktopRoute {
 		}},
 	}
 	xpmeta.SetExternalName(r, "alice-route")
-	for _, m := range mods {
-		m(r)
-	}
-	return r
+	return targettest.Modified(r, mods...)
 }
 
 func withHost(h string) func(*v1alpha1.DesktopRoute) {
@@ -135,10 +132,7 @@ func spec(match string, port int64, mods ...func(map[string]any)) map[string]any
 			"services": []any{map[string]any{"name": "alice-svc", "port": port}},
 		}},
 	}
-	for _, m := range mods {
-		m(s)
-	}
-	return s
+	return targettest.Modified(s, mods...)
 }
 
 func TestBuildIngressRoute(t *testing.T) {

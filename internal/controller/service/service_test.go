@@ -36,10 +36,7 @@ func desktopService(mods ...func(*v1alpha1.DesktopService)) *v1alpha1.DesktopSer
 		}},
 	}
 	meta.SetExternalName(s, "alice-svc")
-	for _, m := range mods {
-		m(s)
-	}
-	return s
+	return targettest.Modified(s, mods...)
 }
 
 func withPort(p int32) func(*v1alpha1.DesktopService) {

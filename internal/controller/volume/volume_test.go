@@ -36,10 +36,7 @@ func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
 		}},
 	}
 	meta.SetExternalName(v, "alice-home")
-	for _, m := range mods {
-		m(v)
-	}
-	return v
+	return targettest.Modified(v, mods...)
 }
 
 func withSize(q string) func(*v1alpha1.DesktopVolume) {
@@ -82,10 +79,7 @@ func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolume
 			},
 		},
 	}
-	for _, m := range mods {
-		m(c)
-	}
-	return c
+	return targettest.Modified(c, mods...)
 }
 
 func requesting(q string) func(*corev1.PersistentVolumeClaim) {

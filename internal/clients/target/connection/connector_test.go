@@ -38,10 +38,7 @@ func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
 	}
-	for _, m := range mods {
-		m(d)
-	}
-	return d
+	return targettest.Modified(d, mods...)
 }
 
 func withName(n string) func(*v1alpha1.Desktop) {

@@ -113,3 +113,12 @@ var IgnoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v
 func Conditions[T resource.Managed](c ...xpv2.Condition) func(T) {
 	return func(mr T) { mr.SetConditions(c...) }
 }
+
+// Modified returns o after applying mods to it in order: the tail of every
+// fixture builder that takes modifiers.
+func Modified[T any](o T, mods ...func(T)) T {
+	for _, m := range mods {
+		m(o)
+	}
+	return o
+}
