@@ -36,7 +36,7 @@ func withAnnotations(a map[string]string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) { p.SetAnnotations(a) }
 }
 
-// ours marks the Pod as made for managed(), which ObjectMeta records as
+// ours marks the Pod as made for targettest.Desktop(), which ObjectMeta records as
 // team-a/alice.
 func ours() func(*corev1.Pod) { return targettest.Owner[*corev1.Pod]("team-a/alice") }
 
@@ -118,7 +118,7 @@ func TestObjectMeta(t *testing.T) {
 		"NamedByExternalName": {
 			reason: "The object should be named by the external name, not the name, of the managed resource, labelled with owner and component, and annotated with the managed resource's namespace/name.",
 			args: args{
-				mg:        managed(withName("alice-desktop"), withExternalName("alice-7f3c")),
+				mg:        targettest.Desktop(targettest.Named("alice-desktop"), withExternalName("alice-7f3c")),
 				ns:        "team-a",
 				component: target.ComponentDesktop,
 				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
@@ -138,7 +138,7 @@ func TestObjectMeta(t *testing.T) {
 		"Component": {
 			reason: "The component label should carry the component passed in, and an object in a namespace other than the managed resource's, which may be shared, should be named <name>-<namespace>-<length of name>.",
 			args: args{
-				mg:        managed(withName("bob-home"), withExternalName("bob-home")),
+				mg:        targettest.Desktop(targettest.Named("bob-home"), withExternalName("bob-home")),
 				ns:        "other",
 				component: target.ComponentHome,
 				owner:     v1alpha1.Owner{Session: "s2", User: "bob"},
@@ -697,18 +697,6 @@ func TestUpdate(t *testing.T) {
 			}
 		})
 	}
-}
-
-func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
-	}
-	return targettest.Modified(d, mods...)
-}
-
-func withName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetName(n) }
 }
 
 func withExternalName(n string) func(*v1alpha1.Desktop) {

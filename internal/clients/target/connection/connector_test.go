@@ -32,19 +32,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/watch"
 )
 
-// managed returns a Desktop in namespace team-a, modified by mods.
-func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
-	}
-	return targettest.Modified(d, mods...)
-}
-
-func withName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetName(n) }
-}
-
 // kubeconfig returns a kubeconfig that reaches host.
 func kubeconfig(host string) []byte {
 	return fmt.Appendf(nil, `apiVersion: v1
@@ -217,7 +204,7 @@ func TestConnect(t *testing.T) {
 			reason: "A managed resource without a providerConfigRef should fail to track its usage.",
 			args: args{
 				kube: kube(t),
-				mg:   managed(withUID("u1"), withoutProviderConfigRef()),
+				mg:   targettest.Desktop(withUID("u1"), withoutProviderConfigRef()),
 			},
 			want: want{err: errors.Wrap(errors.New("managed resource does not reference a ProviderConfig"), "cannot track ProviderConfig usage")},
 		},
@@ -225,7 +212,7 @@ func TestConnect(t *testing.T) {
 			reason: "An error recording the ProviderConfigUsage should be returned before any config is read.",
 			args: args{
 				kube: &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrap(errors.Wrap(errors.Wrap(targettest.ErrBoom, "cannot get object"), "cannot apply ProviderConfigUsage"), "cannot track ProviderConfig usage")},
 		},
@@ -233,7 +220,7 @@ func TestConnect(t *testing.T) {
 			reason: "A providerConfigRef of another kind should be refused.",
 			args: args{
 				kube: kube(t, namespacedConfig()),
-				mg:   managed(withUID("u1"), usingConfig("OtherConfig", "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig("OtherConfig", "default")),
 			},
 			want: want{err: errors.Errorf("providerConfigRef.kind %q is neither %s nor %s", "OtherConfig", v1alpha1.ProviderConfigKind, v1alpha1.ClusterProviderConfigKind)},
 		},
@@ -241,7 +228,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig that does not exist should be an error naming it.",
 			args: args{
 				kube: kube(t),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrapf(kerrors.NewNotFound(schema.GroupResource{Group: v1alpha1.Group, Resource: "providerconfigs"}, "default"), "cannot get ProviderConfig %q", "default")},
 		},
@@ -249,7 +236,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig should be looked up in the managed resource's namespace only.",
 			args: args{
 				kube: kube(t, func() *v1alpha1.ProviderConfig { pc := namespacedConfig(); pc.SetNamespace("team-b"); return pc }()),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrapf(kerrors.NewNotFound(schema.GroupResource{Group: v1alpha1.Group, Resource: "providerconfigs"}, "default"), "cannot get ProviderConfig %q", "default")},
 		},
@@ -257,7 +244,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ClusterProviderConfig that does not exist should be an error naming it, even when a ProviderConfig of that name exists.",
 			args: args{
 				kube: kube(t, namespacedConfig()),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrapf(kerrors.NewNotFound(schema.GroupResource{Group: v1alpha1.Group, Resource: "clusterproviderconfigs"}, "default"), "cannot get ClusterProviderConfig %q", "default")},
 		},
@@ -265,7 +252,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig with InjectedIdentity should reach the provider's own cluster, in the managed resource's namespace.",
 			args: args{
 				kube: kube(t, namespacedConfig()),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -273,7 +260,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ClusterProviderConfig with a target namespace should put objects there.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withTargetNamespace("desktops"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -281,7 +268,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig with InjectedIdentity should not reach a namespace other than its own, where other tenants' objects live, and no client should be made.",
 			args: args{
 				kube: kube(t, namespacedConfig(withTargetNamespace("desktops"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Errorf("ProviderConfig %q uses InjectedIdentity and so may only target its own namespace %q, not %q; use a ClusterProviderConfig or a kubeconfig Secret", "default", "team-a", "desktops")},
 		},
@@ -289,7 +276,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig with InjectedIdentity may name its own namespace as the target namespace.",
 			args: args{
 				kube: kube(t, namespacedConfig(withTargetNamespace("team-a"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -300,7 +287,7 @@ func TestConnect(t *testing.T) {
 					namespacedConfig(withSecretRef("team-a", "gpu", "kubeconfig"), withTargetNamespace("desktops")),
 					secret("team-a", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -308,7 +295,7 @@ func TestConnect(t *testing.T) {
 			reason: "Secret credentials without a secretRef should be refused.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withSource(xpv2.CredentialsSourceSecret))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.New("credentials.secretRef is required when credentials.source is Secret")},
 		},
@@ -316,7 +303,7 @@ func TestConnect(t *testing.T) {
 			reason: "A credentials source other than InjectedIdentity or Secret should be refused.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withSource(xpv2.CredentialsSourceEnvironment))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Errorf("credentials.source %q is not supported; use InjectedIdentity or Secret", xpv2.CredentialsSourceEnvironment)},
 		},
@@ -324,7 +311,7 @@ func TestConnect(t *testing.T) {
 			reason: "A kubeconfig Secret that does not exist should be an error naming the Secret and key.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Wrapf(
 				errors.Wrap(kerrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "gpu"), "cannot get credentials secret"),
@@ -337,7 +324,7 @@ func TestConnect(t *testing.T) {
 					clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig")),
 					secret("crossplane-system", "gpu", map[string][]byte{"other": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Errorf("key %q of Secret %s/%s is empty; it must hold a kubeconfig", "kubeconfig", "crossplane-system", "gpu")},
 		},
@@ -348,7 +335,7 @@ func TestConnect(t *testing.T) {
 					clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig")),
 					secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": broken}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Wrapf(errBroken, "cannot use kubeconfig from key %q of Secret %s/%s", "kubeconfig", "crossplane-system", "gpu")},
 		},
@@ -359,7 +346,7 @@ func TestConnect(t *testing.T) {
 					clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig"), withTargetNamespace("desktops")),
 					secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -371,7 +358,7 @@ func TestConnect(t *testing.T) {
 					secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://other.example:6443")}),
 					secret("team-a", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "team-a", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -379,7 +366,7 @@ func TestConnect(t *testing.T) {
 			reason: "An error making the target cluster's client should be returned, and no watch started.",
 			args: args{
 				kube:   kube(t, namespacedConfig()),
-				mg:     managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:     targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 				newErr: targettest.ErrBoom,
 			},
 			want: want{err: errors.Wrapf(errors.Wrap(targettest.ErrBoom, "cannot connect"), "cannot reach target cluster %q", local.Host), newHosts: []string{local.Host}},
@@ -388,7 +375,7 @@ func TestConnect(t *testing.T) {
 			reason: "A watch that cannot start should not fail Connect: readiness still shows at the next poll.",
 			args: args{
 				kube:     kube(t, namespacedConfig()),
-				mg:       managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:       targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 				watchErr: targettest.ErrBoom,
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
@@ -434,7 +421,7 @@ func TestConnectTracksUsage(t *testing.T) {
 	kc := kube(t, clusterProviderConfig("gpu"))
 	r := &recorder{}
 	c := NewConnector(kc, &rest.Config{}, WithNewClientFn(r.newFn), WithWatchFn(r.watchFn))
-	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu"))
+	mg := targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu"))
 	if _, err := tryConnect(t, c, mg); err != nil {
 		t.Fatalf("Connect(...): %v", err)
 	}
@@ -477,8 +464,8 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -486,8 +473,8 @@ func TestConnectCachesClients(t *testing.T) {
 			reason: "Connecting the same managed resource again should reuse its client and watch.",
 			kube:   kube(t, namespacedConfig()),
 			connects: []connect{
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://local.example:6443"}, watchHost: []string{"https://local.example:6443"}},
 		},
@@ -500,8 +487,8 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu-2", map[string][]byte{"config": kubeconfig("https://gpu.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -509,8 +496,8 @@ func TestConnectCachesClients(t *testing.T) {
 			reason: "A ProviderConfig and a ClusterProviderConfig that both use the injected identity should share a client, whatever their target namespaces.",
 			kube:   kube(t, namespacedConfig(), clusterProviderConfig("local", withTargetNamespace("desktops"))),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://local.example:6443"}, watchHost: []string{"https://local.example:6443"}},
 		},
@@ -523,9 +510,9 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu-2", map[string][]byte{"kubeconfig": kubeconfig("https://gpu-2.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: -1},
-				{mg: managed(withName("c"), withUID("u3"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("c"), withUID("u3"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: 0},
 			},
 			want: want{
 				newHosts:  []string{"https://gpu-1.example:6443", "https://gpu-2.example:6443"},
@@ -540,8 +527,8 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
 			},
 			want: want{
 				newHosts:  []string{"https://local.example:6443", "https://gpu.example:6443"},
@@ -553,10 +540,10 @@ func TestConnectCachesClients(t *testing.T) {
 			kube:      kube(t, namespacedConfig()),
 			watchErrs: []error{targettest.ErrBoom, nil},
 			connects: []connect{
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: 500 * time.Millisecond},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Second},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Hour},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: 500 * time.Millisecond},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Second},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Hour},
 			},
 			want: want{
 				newHosts:  []string{"https://local.example:6443"},
@@ -568,11 +555,11 @@ func TestConnectCachesClients(t *testing.T) {
 			kube:   kube(t, namespacedConfig()),
 			newErr: []error{targettest.ErrBoom, targettest.ErrBoom, nil},
 			connects: []connect{
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 500 * time.Millisecond, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 1500 * time.Millisecond, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 500 * time.Millisecond, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 1500 * time.Millisecond, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond},
 			},
 			want: want{
 				newHosts:  []string{"https://local.example:6443", "https://local.example:6443", "https://local.example:6443"},

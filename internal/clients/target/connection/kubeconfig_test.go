@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 // tenantKubeconfig returns a kubeconfig of one cluster and one user, with
@@ -303,7 +304,7 @@ func TestTenantKubeconfigNeverSendsProviderToken(t *testing.T) {
 			if tc.kind == v1alpha1.ClusterProviderConfigKind {
 				name = "gpu"
 			}
-			_, err := tryConnect(t, c, managed(withUID("u1"), usingConfig(tc.kind, name)))
+			_, err := tryConnect(t, c, targettest.Desktop(withUID("u1"), usingConfig(tc.kind, name)))
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Errorf("\n%s\nConnect(...): %v", tc.reason, err)

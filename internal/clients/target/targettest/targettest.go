@@ -122,3 +122,18 @@ func Modified[T any](o T, mods ...func(T)) T {
 	}
 	return o
 }
+
+// Desktop returns the Desktop alice of namespace team-a, with its type
+// meta as a managed resource read from the API server has it, modified by
+// mods.
+func Desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
+	return Modified(&v1alpha1.Desktop{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
+	}, mods...)
+}
+
+// Named returns a modifier that names a Desktop n.
+func Named(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.SetName(n) }
+}
