@@ -152,6 +152,19 @@ func TestRunFunction(t *testing.T) {
 		}
 		return m
 	}
+	// expiredInvalid is what a session that no longer validates shows past
+	// the deadline its desktop carries: Expired, its volume kept, and a
+	// warning saying why it is invalid.
+	expiredInvalid := func(warning string) summary {
+		const msg = "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept"
+		return summary{
+			Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
+			Status:     with(map[string]any{"phase": "Expired", "message": msg}),
+			Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", msg)},
+			TTL:        time.Minute,
+			Results:    []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}},
+		}
+	}
 	cases := map[string]struct {
 		reason string
 		req    *fnv1.RunFunctionRequest
@@ -209,37 +222,13 @@ func TestRunFunction(t *testing.T) {
 			reason: "An invalid session past the deadline its desktop carries should expire anyway, keeping its volume and warning.",
 			req:    runRequest(session(withTimeout("48h")), append(observedAll(session()), withTemplate(template()))...),
 			now:    created.Add(8 * time.Hour),
-			want: summary{
-				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status: map[string]any{
-					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-01T17:00:00Z",
-					"message": "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
-				},
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-					Message: `invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 24h, the maxTimeout of VDITemplate "ubuntu-gpu"`,
-				}},
-			},
+			want:   expiredInvalid(`invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 24h, the maxTimeout of VDITemplate "ubuntu-gpu"`),
 		},
 		"MissingTemplatePastRecordedDeadline": {
 			reason: "A session whose template is gone should still expire at the deadline its desktop carries.",
 			req:    runRequest(session(), append(observedAll(session()), withoutTemplate())...),
 			now:    created.Add(8 * time.Hour),
-			want: summary{
-				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status: map[string]any{
-					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-01T17:00:00Z",
-					"message": "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
-				},
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-					Message: `spec.template: VDITemplate "ubuntu-gpu" not found`,
-				}},
-			},
+			want:   expiredInvalid(`spec.template: VDITemplate "ubuntu-gpu" not found`),
 		},
 		"InvalidBeforeRecordedDeadline": {
 			reason: "An invalid session before its desktop's deadline should be fatal, changing nothing, even past a new template's limit.",
