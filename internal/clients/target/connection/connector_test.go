@@ -2,7 +2,6 @@ package connection
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -34,23 +33,7 @@ import (
 
 // kubeconfig returns a kubeconfig that reaches host.
 func kubeconfig(host string) []byte {
-	return fmt.Appendf(nil, `apiVersion: v1
-kind: Config
-clusters:
-- name: gpu
-  cluster:
-    server: %s
-users:
-- name: provider
-  user:
-    token: secret-token
-contexts:
-- name: gpu
-  context:
-    cluster: gpu
-    user: provider
-current-context: gpu
-`, host)
+	return tenantKubeconfig(host, nil, []string{"token: secret-token"})
 }
 
 func usingConfig(kind, name string) func(*v1alpha1.Desktop) {
