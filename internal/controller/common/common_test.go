@@ -68,9 +68,7 @@ func TestConnector(t *testing.T) {
 				return &external{cluster: cl, mg: cr}
 			})
 			got, err := c.Connect(context.Background(), mg)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Connect", tc.want.err, err)
 			if tc.want.err != nil {
 				if got != nil {
 					t.Errorf("\n%s\nConnect(...): want no external client with an error, got %v", tc.reason, got)

@@ -52,10 +52,7 @@ func TestConnect(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := newConnector(tc.clusters, DefaultBounds, func() (string, error) { return "generated", nil }, time.Now)
 			got, err := c.Connect(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if tc.want.err != nil {
+			if !targettest.CheckError(t, tc.reason, "Connect", tc.want.err, err) {
 				return
 			}
 			e, ok := got.(*external)
@@ -678,9 +675,7 @@ func TestCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.args.kube, namespace: "team-a", bounds: DefaultBounds, password: tc.args.password}
 			got, err := e.Create(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Create", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.c, got); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -688,9 +683,7 @@ func TestCreate(t *testing.T) {
 				return
 			}
 			s := &corev1.Secret{}
-			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop-credentials"}, s); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the Secret in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.args.kube, "alice-desktop-credentials", s)
 			if diff := cmp.Diff(tc.want.stored, string(s.Data["password"])); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want stored password, +got stored password:\n%s", tc.reason, diff)
 			}
@@ -698,9 +691,7 @@ func TestCreate(t *testing.T) {
 				t.Errorf("\n%s\nCreate(...): -want Secret labels, +got Secret labels:\n%s", tc.reason, diff)
 			}
 			p := &corev1.Pod{}
-			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}, p); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the Pod in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.args.kube, "alice-desktop", p)
 			if !target.UpToDate(p, buildPod(desktop(), "team-a")) {
 				t.Errorf("\n%s\nCreate(...): want the Pod made from the Desktop's spec, got hash %q", tc.reason, target.Hash(p))
 			}
@@ -770,17 +761,15 @@ func TestUpdate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
 			got, err := e.Update(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want.err, err)
 			if diff := cmp.Diff(managed.ExternalUpdate{}, got); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want, +got:\n%s", tc.reason, diff)
 			}
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
-			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", tc.want.pod)
-			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", tc.want.secret)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", tc.want.pod)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", tc.want.secret)
 			if tc.want.policy {
 				np := &networkingv1.NetworkPolicy{}
 				if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}, np); err != nil || !policyCurrent(np, storedPolicy()) {
@@ -788,17 +777,6 @@ func TestUpdate(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func checkExists(t *testing.T, reason string, kube client.Client, o client.Object, name string, want bool) {
-	t.Helper()
-	err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: name}, o)
-	if err != nil && !kerrors.IsNotFound(err) {
-		t.Fatalf("\n%s\nGet(%T %q): %v", reason, o, name, err)
-	}
-	if diff := cmp.Diff(want, err == nil); diff != "" {
-		t.Errorf("\n%s\n%T %q exists: -want, +got:\n%s", reason, o, name, diff)
 	}
 }
 
@@ -882,9 +860,7 @@ func TestDelete(t *testing.T) {
 			var deleted []string
 			e := &external{kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.deleted, deleted); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want deleted, +got deleted:\n%s", tc.reason, diff)
 			}
@@ -916,9 +892,9 @@ func TestDeleteFromCluster(t *testing.T) {
 			if _, err := e.Delete(context.Background(), desktop()); err != nil {
 				t.Errorf("\n%s\nDelete(...): %v", tc.reason, err)
 			}
-			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", false)
-			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", false)
-			checkExists(t, tc.reason, tc.kube, &networkingv1.NetworkPolicy{}, "alice-desktop", false)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", false)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", false)
+			targettest.CheckExists(t, tc.reason, tc.kube, &networkingv1.NetworkPolicy{}, "alice-desktop", false)
 		})
 	}
 }

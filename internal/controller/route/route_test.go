@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -494,17 +493,12 @@ func TestCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if tc.want != nil {
+			if !targettest.CheckError(t, tc.reason, "Create", tc.want, err) {
 				return
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the IngressRoute in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.kube, "alice-route", got)
 			if !target.UpToDate(got, actual(desktopRoute())) {
 				t.Errorf("\n%s\nCreate(...): want the IngressRoute made from the current spec, got hash %q", tc.reason, target.Hash(got))
 			}
@@ -557,9 +551,7 @@ func TestUpdate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), desktopRoute(withHost("s1-team-a-2.other.example")))
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want, err)
 		})
 	}
 }
@@ -593,9 +585,7 @@ func TestUpdateInCluster(t *testing.T) {
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got); err != nil {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, kube, "alice-route", got)
 			want := actual(tc.is)
 			if diff := cmp.Diff(want.Object["spec"], got.Object["spec"]); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want spec, +got spec:\n%s", tc.reason, diff)
@@ -658,21 +648,13 @@ func TestDelete(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got)
-			if err != nil && !kerrors.IsNotFound(err) {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
-			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want IngressRoute kept, +got IngressRoute kept:\n%s", tc.reason, diff)
-			}
+			targettest.CheckExists(t, tc.reason, tc.kube, got, "alice-route", tc.want.kept)
 		})
 	}
 }

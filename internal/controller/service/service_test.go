@@ -9,7 +9,6 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -287,9 +286,7 @@ func TestCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), desktopService())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Create", tc.want, err)
 		})
 	}
 
@@ -300,9 +297,7 @@ func TestCreate(t *testing.T) {
 			t.Fatalf("Create(...): %v", err)
 		}
 		got := &corev1.Service{}
-		if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}, got); err != nil {
-			t.Fatalf("\nCreate should create the Service\nGet(...): %v", err)
-		}
+		targettest.MustGet(t, "Create should create the Service.", kube, "alice-svc", got)
 		if !target.UpToDate(got, svc) {
 			t.Errorf("\nCreate should create a Service made from the current spec, got hash %q", target.Hash(got))
 		}
@@ -347,9 +342,7 @@ func TestUpdate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), desktopService(withPort(3000)))
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want, err)
 		})
 	}
 }
@@ -381,9 +374,7 @@ func TestUpdateInCluster(t *testing.T) {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
 			}
 			got := &corev1.Service{}
-			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}, got); err != nil {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, kube, "alice-svc", got)
 			want := actual(tc.is, "10.96.0.10")
 			want.Spec.SessionAffinity = corev1.ServiceAffinityNone
 			if diff := cmp.Diff(want.Spec, got.Spec); diff != "" {
@@ -434,9 +425,7 @@ func TestDelete(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktopService())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want, err)
 		})
 	}
 }

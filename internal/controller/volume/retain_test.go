@@ -13,7 +13,6 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
@@ -160,9 +159,7 @@ func TestHomeMoved(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: targettest.Kube(), namespace: "team-a", location: "https://gpu-cluster:6443/team-a"}
 			o, err := e.Observe(ctx, tc.cr)
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Observe", tc.want, err)
 			if o.ResourceExists != tc.exists {
 				t.Errorf("\n%s\nObserve(...): want ResourceExists %t, got %t", tc.reason, tc.exists, o.ResourceExists)
 			}

@@ -7,10 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -309,16 +307,11 @@ func TestCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), volume())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if tc.want != nil {
+			if !targettest.CheckError(t, tc.reason, "Create", tc.want, err) {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the claim in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.kube, "alice-home", got)
 			if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
 			}
@@ -384,16 +377,12 @@ func TestUpdate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want.err, err)
 			if tc.want.claim == nil {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.kube, "alice-home", got)
 			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
 			}
@@ -446,9 +435,7 @@ func TestUpdateRefusesShrink(t *testing.T) {
 			}
 			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), volume(withSize(tc.want)))
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.err, err)
 			if diff := cmp.Diff(0, updates); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want writes, +got writes:\n%s", tc.reason, diff)
 			}
@@ -510,19 +497,11 @@ func TestDelete(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), volume())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
-			if err != nil && !kerrors.IsNotFound(err) {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
-			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want claim kept, +got claim kept:\n%s", tc.reason, diff)
-			}
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.PersistentVolumeClaim{}, "alice-home", tc.want.kept)
 		})
 	}
 }
