@@ -155,15 +155,20 @@ func TestRunFunction(t *testing.T) {
 	// expiredInvalid is what a session that no longer validates shows past
 	// the deadline its desktop carries: Expired, its volume kept, and a
 	// warning saying why it is invalid.
-	expiredInvalid := func(warning string) summary {
-		const msg = "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept"
+	// volumeKept is what a session whose desktop is stopped shows, in phase
+	// (also the condition's reason) with msg: only its volume is desired.
+	volumeKept := func(phase, msg string) summary {
 		return summary{
 			Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-			Status:     with(map[string]any{"phase": "Expired", "message": msg}),
-			Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", msg)},
+			Status:     with(map[string]any{"phase": phase, "message": msg}),
+			Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, phase, msg)},
 			TTL:        time.Minute,
-			Results:    []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}},
 		}
+	}
+	expiredInvalid := func(warning string) summary {
+		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")
+		s.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}}
+		return s
 	}
 	cases := map[string]struct {
 		reason string
@@ -200,23 +205,13 @@ func TestRunFunction(t *testing.T) {
 			reason: "A stopped session should keep only its volume and re-run at expiry to show Expired.",
 			req:    runRequest(session(withState(StateStopped)), append(observedAll(session()), withTemplate(template()))...),
 			now:    now,
-			want: summary{
-				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-			},
+			want:   volumeKept("Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept"),
 		},
 		"Expired": {
 			reason: "At expiresAt the session should keep only its volume and show Expired.",
 			req:    runRequest(session(), append(observedAll(session()), withTemplate(template()))...),
 			now:    created.Add(8 * time.Hour),
-			want: summary{
-				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status:     with(map[string]any{"phase": "Expired", "message": "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept"}),
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-			},
+			want:   volumeKept("Expired", "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept"),
 		},
 		"InvalidPastRecordedDeadline": {
 			reason: "An invalid session past the deadline its desktop carries should expire anyway, keeping its volume and warning.",
