@@ -510,6 +510,26 @@ func TestCreate(t *testing.T) {
 	generated := func() (string, error) { return "generated", nil }
 	mustNotGenerate := func() (string, error) { return "", errors.New("the password generator must not be called") }
 	errMustNotCreate := errors.New("nothing must be created")
+	// lostRace is a cluster in which another Create stores winner between
+	// Create's first read of the Secret, which finds none, and its own
+	// create of it; creating anything but the Secret returns create.
+	lostRace := func(winner *corev1.Secret, create error) client.Client {
+		gets := 0
+		return &test.MockClient{
+			MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
+				if gets++; gets == 1 {
+					return targettest.NotFound("secrets", key.Name)
+				}
+				return getFn(nil, nil, winner, nil)(ctx, key, o)
+			},
+			MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
+				if _, ok := o.(*corev1.Secret); ok {
+					return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
+				}
+				return create
+			},
+		}
+	}
 
 	cases := map[string]struct {
 		reason string
@@ -621,24 +641,7 @@ func TestCreate(t *testing.T) {
 		"LostRaceToOtherDesktop": {
 			reason: "When another Desktop stored a Secret of the same name first, Create should fail rather than publish that Secret's password.",
 			args: args{
-				kube: func() client.Client {
-					gets := 0
-					return &test.MockClient{
-						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
-							gets++
-							if gets == 1 {
-								return targettest.NotFound("secrets", key.Name)
-							}
-							return getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil)(ctx, key, o)
-						},
-						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
-							if _, ok := o.(*corev1.Secret); ok {
-								return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
-							}
-							return errMustNotCreate
-						},
-					}
-				}(),
+				kube:     lostRace(storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), errMustNotCreate),
 				password: generated,
 			},
 			want: want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop")},
@@ -646,26 +649,7 @@ func TestCreate(t *testing.T) {
 		"LostRace": {
 			reason: "When another Create stored the Secret first, Create should publish the stored password, not the one it generated.",
 			args: args{
-				kube: func() client.Client {
-					gets := 0
-					return &test.MockClient{
-						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
-							gets++
-							if gets == 1 {
-								// The first read finds no Secret...
-								return targettest.NotFound("secrets", key.Name)
-							}
-							// ...the second finds the one the winner stored.
-							return getFn(nil, nil, storedSecret("winner"), nil)(ctx, key, o)
-						},
-						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
-							if _, ok := o.(*corev1.Secret); ok {
-								return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
-							}
-							return nil
-						},
-					}
-				}(),
+				kube:     lostRace(storedSecret("winner"), nil),
 				password: generated,
 			},
 			want: want{c: managed.ExternalCreation{ConnectionDetails: details("winner")}},
