@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -118,7 +117,7 @@ func TestObjectMeta(t *testing.T) {
 		"NamedByExternalName": {
 			reason: "The object should be named by the external name, not the name, of the managed resource, labelled with owner and component, and annotated with the managed resource's namespace/name.",
 			args: args{
-				mg:        targettest.Desktop(targettest.Named("alice-desktop"), withExternalName("alice-7f3c")),
+				mg:        targettest.Desktop(targettest.Named("alice-desktop"), targettest.ExternalName("alice-7f3c")),
 				ns:        "team-a",
 				component: target.ComponentDesktop,
 				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
@@ -138,7 +137,7 @@ func TestObjectMeta(t *testing.T) {
 		"Component": {
 			reason: "The component label should carry the component passed in, and an object in a namespace other than the managed resource's, which may be shared, should be named <name>-<namespace>-<length of name>.",
 			args: args{
-				mg:        targettest.Desktop(targettest.Named("bob-home"), withExternalName("bob-home")),
+				mg:        targettest.Desktop(targettest.Named("bob-home"), targettest.ExternalName("bob-home")),
 				ns:        "other",
 				component: target.ComponentHome,
 				owner:     v1alpha1.Owner{Session: "s2", User: "bob"},
@@ -697,10 +696,6 @@ func TestUpdate(t *testing.T) {
 			}
 		})
 	}
-}
-
-func withExternalName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
 }
 
 func TestKindOf(t *testing.T) {

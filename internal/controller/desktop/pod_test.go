@@ -89,10 +89,6 @@ func withURL(u string) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL = u }
 }
 
-func withExternalName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
-}
-
 func withScheduling(nodeSelector map[string]string, tolerations []corev1.Toleration, runtimeClass string) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) {
 		d.Spec.ForProvider.NodeSelector = nodeSelector
@@ -180,7 +176,7 @@ func TestBuildPod(t *testing.T) {
 		},
 		"NamedByExternalName": {
 			reason: "The Pod, its hostname, its desktop label and its Secret should be named by the external name.",
-			cr:     desktop(withExternalName("alice-7f3c")),
+			cr:     desktop(targettest.ExternalName("alice-7f3c")),
 			want: wantPod(func(p *corev1.Pod) {
 				p.Name = "alice-7f3c"
 				p.Labels[v1alpha1.LabelDesktop] = "alice-7f3c"
@@ -658,7 +654,7 @@ func TestCredentials(t *testing.T) {
 		},
 		"NamedByExternalName": {
 			reason: "The credentials Secret should be named by the external name, like the Pod.",
-			cr:     desktop(withExternalName("alice-7f3c")),
+			cr:     desktop(targettest.ExternalName("alice-7f3c")),
 			want: &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{
 					Namespace: "team-a",

@@ -18,6 +18,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -136,4 +137,10 @@ func Desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 // Named returns a modifier that names a Desktop n.
 func Named(n string) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { d.SetName(n) }
+}
+
+// ExternalName returns a modifier that sets the external name of a
+// Desktop to n.
+func ExternalName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { xpmeta.SetExternalName(d, n) }
 }
