@@ -163,6 +163,17 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 	return targettest.Modified(p, mods...)
 }
 
+// homeMounted returns a modifier of a wanted Pod that mounts the claim at
+// path as volume home.
+func homeMounted(claim, path string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+		}})
+		p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: path})
+	}
+}
+
 func TestBuildPod(t *testing.T) {
 	cases := map[string]struct {
 		reason string
@@ -206,22 +217,12 @@ func TestBuildPod(t *testing.T) {
 		"HomeDefaultMountPath": {
 			reason: "A home claim without a mount path should be mounted at /home/ubuntu.",
 			cr:     desktop(withHome("alice-home", "")),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
-					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "alice-home"},
-				}})
-				p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: "/home/ubuntu"})
-			}),
+			want:   wantPod(homeMounted("alice-home", "/home/ubuntu")),
 		},
 		"HomeMountPath": {
 			reason: "A home claim should be mounted at its mount path.",
 			cr:     desktop(withHome("alice-home", "/home/alice")),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
-					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "alice-home"},
-				}})
-				p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: "/home/alice"})
-			}),
+			want:   wantPod(homeMounted("alice-home", "/home/alice")),
 		},
 		"Env": {
 			reason: "Plain environment variables should follow the provider's own, in order.",
