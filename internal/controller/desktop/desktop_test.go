@@ -155,6 +155,12 @@ type observed = targettest.Observed[*v1alpha1.Desktop]
 func TestObserve(t *testing.T) {
 	hash := target.Hash(buildPod(desktop(), "team-a"))
 	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
+	// current returns o as Observe records it of a Pod of the current
+	// spec: with its spec hash and the credentials Secret's name.
+	current := func(o v1alpha1.DesktopObservation) v1alpha1.DesktopObservation {
+		o.SpecHash, o.CredentialsSecretName = hash, "alice-desktop-credentials"
+		return o
+	}
 
 	cases := map[string]struct {
 		reason string
@@ -194,12 +200,7 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						Message:               "the desktop's NetworkPolicy is missing or was changed; it is being restored",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: "the desktop's NetworkPolicy is missing or was changed; it is being restored"})),
 				),
 			},
 		},
@@ -214,12 +215,7 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						Message:               "the desktop's NetworkPolicy is missing or was changed; it is being restored",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: "the desktop's NetworkPolicy is missing or was changed; it is being restored"})),
 				),
 			},
 		},
@@ -237,14 +233,12 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
 				CR: desktop(
 					withConditions(xpv2.Available()),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						Ready:                 true,
-						SpecHash:              hash,
-						PendingRestart:        true,
-						Message:               "the credentials Secret is gone; the desktop is replaced with a new password",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:          corev1.PodRunning,
+						Ready:          true,
+						PendingRestart: true,
+						Message:        "the credentials Secret is gone; the desktop is replaced with a new password",
+					})),
 				),
 			},
 		},
@@ -256,13 +250,11 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the credentials Secret is gone; the desktop is replaced with a new password")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						PendingRestart:        true,
-						Message:               "the credentials Secret is gone; the desktop is replaced with a new password",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:          corev1.PodRunning,
+						PendingRestart: true,
+						Message:        "the credentials Secret is gone; the desktop is replaced with a new password",
+					})),
 				),
 			},
 		},
@@ -314,13 +306,11 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Available()),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						Ready:                 true,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodRunning,
+						Ready:              true,
+						NetworkPolicyReady: true,
+					})),
 				),
 			},
 		},
@@ -336,13 +326,11 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("Unschedulable: 0/3 nodes are available.")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodPending,
-						Message:               "Unschedulable: 0/3 nodes are available.",
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodPending,
+						Message:            "Unschedulable: 0/3 nodes are available.",
+						NetworkPolicyReady: true,
+					})),
 				),
 			},
 		},
@@ -358,12 +346,7 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Running and not ready yet")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, NetworkPolicyReady: true})),
 				),
 			},
 		},
@@ -402,12 +385,7 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Failed and not ready yet")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodFailed,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodFailed, NetworkPolicyReady: true})),
 				),
 			},
 		},
@@ -423,12 +401,7 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Succeeded and not ready yet")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodSucceeded,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodSucceeded, NetworkPolicyReady: true})),
 				),
 			},
 		},
@@ -444,14 +417,12 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is terminating")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						Message:               "the desktop Pod is terminating",
-						SpecHash:              hash,
-						PendingRestart:        true,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodRunning,
+						Message:            "the desktop Pod is terminating",
+						PendingRestart:     true,
+						NetworkPolicyReady: true,
+					})),
 				),
 			},
 		},
