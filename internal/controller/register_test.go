@@ -5,21 +5,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
-
-	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
+	"github.com/provider-vdi/provider-vdi/internal/controller/controllertest"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
 )
 
@@ -37,22 +28,9 @@ func (g *gate) Register(fn func(), gvks ...schema.GroupVersionKind) {
 func (g *gate) Set(schema.GroupVersionKind, bool) bool { return false }
 
 func TestSetupGated(t *testing.T) {
-	s := runtime.NewScheme()
-	if err := apis.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := ctrl.NewManager(&rest.Config{Host: "https://127.0.0.1:1"}, ctrl.Options{
-		Scheme:     s,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := controllertest.Manager(t, controllertest.Scheme(t))
 	g := &gate{}
-	o := controller.DefaultOptions()
-	o.Logger = logging.NewNopLogger()
-	o.GlobalRateLimiter = ratelimiter.NewGlobal(1)
+	o := controllertest.Options()
 	o.Gate = g
 	conn := connection.NewConnector(mgr.GetClient(), &rest.Config{})
 	if err := SetupGated(mgr, o, conn, desktop.DefaultBounds); err != nil {

@@ -152,6 +152,24 @@ func TestRunFunction(t *testing.T) {
 		}
 		return m
 	}
+	// expiredInvalid is what a session that no longer validates shows past
+	// the deadline its desktop carries: Expired, its volume kept, and a
+	// warning saying why it is invalid.
+	// volumeKept is what a session whose desktop is stopped shows, in phase
+	// (also the condition's reason) with msg: only its volume is desired.
+	volumeKept := func(phase, msg string) summary {
+		return summary{
+			Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
+			Status:     with(map[string]any{"phase": phase, "message": msg}),
+			Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, phase, msg)},
+			TTL:        time.Minute,
+		}
+	}
+	expiredInvalid := func(warning string) summary {
+		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")
+		s.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}}
+		return s
+	}
 	cases := map[string]struct {
 		reason string
 		req    *fnv1.RunFunctionRequest
@@ -187,59 +205,25 @@ func TestRunFunction(t *testing.T) {
 			reason: "A stopped session should keep only its volume and re-run at expiry to show Expired.",
 			req:    runRequest(session(withState(StateStopped)), append(observedAll(session()), withTemplate(template()))...),
 			now:    now,
-			want: summary{
-				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-			},
+			want:   volumeKept("Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept"),
 		},
 		"Expired": {
 			reason: "At expiresAt the session should keep only its volume and show Expired.",
 			req:    runRequest(session(), append(observedAll(session()), withTemplate(template()))...),
 			now:    created.Add(8 * time.Hour),
-			want: summary{
-				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status:     with(map[string]any{"phase": "Expired", "message": "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept"}),
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-			},
+			want:   volumeKept("Expired", "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept"),
 		},
 		"InvalidPastRecordedDeadline": {
 			reason: "An invalid session past the deadline its desktop carries should expire anyway, keeping its volume and warning.",
 			req:    runRequest(session(withTimeout("48h")), append(observedAll(session()), withTemplate(template()))...),
 			now:    created.Add(8 * time.Hour),
-			want: summary{
-				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status: map[string]any{
-					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-01T17:00:00Z",
-					"message": "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
-				},
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-					Message: `invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 24h, the maxTimeout of VDITemplate "ubuntu-gpu"`,
-				}},
-			},
+			want:   expiredInvalid(`invalid VDISession "alice-gpu": spec.timeout: Invalid value: "48h": must not exceed 24h, the maxTimeout of VDITemplate "ubuntu-gpu"`),
 		},
 		"MissingTemplatePastRecordedDeadline": {
 			reason: "A session whose template is gone should still expire at the deadline its desktop carries.",
 			req:    runRequest(session(), append(observedAll(session()), withoutTemplate())...),
 			now:    created.Add(8 * time.Hour),
-			want: summary{
-				Ready: map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
-				Status: map[string]any{
-					"phase": "Expired", "startedAt": "2026-05-01T09:00:00Z", "expiresAt": "2026-05-01T17:00:00Z",
-					"message": "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept",
-				},
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
-					Message: `spec.template: VDITemplate "ubuntu-gpu" not found`,
-				}},
-			},
+			want:   expiredInvalid(`spec.template: VDITemplate "ubuntu-gpu" not found`),
 		},
 		"InvalidBeforeRecordedDeadline": {
 			reason: "An invalid session before its desktop's deadline should be fatal, changing nothing, even past a new template's limit.",

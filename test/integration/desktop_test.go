@@ -155,14 +155,7 @@ func TestDesktop(t *testing.T) {
 	if err := kube.Update(ctx, np); err != nil {
 		t.Fatal(err)
 	}
-	touch := &v1alpha1.Desktop{}
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), touch); err != nil {
-		t.Fatal(err)
-	}
-	touch.Spec.ForProvider.URL += "?policy"
-	if err := kube.Update(ctx, touch); err != nil {
-		t.Fatal(err)
-	}
+	edit(t, d.DeepCopy(), func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL += "?policy" })
 	eventually(t, "the edited NetworkPolicy is restored", func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(np), np); err != nil {
 			return false, "", err
@@ -193,13 +186,9 @@ func TestDesktop(t *testing.T) {
 	}
 	// An image change recreates the Pod; its reconcile also republishes the
 	// connection details.
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
-		t.Fatal(err)
-	}
-	got.Spec.ForProvider.Image = "ghcr.io/selkies-project/nvidia-egl-desktop:24.04-next"
-	if err := kube.Update(ctx, got); err != nil {
-		t.Fatal(err)
-	}
+	edit(t, got, func(d *v1alpha1.Desktop) {
+		d.Spec.ForProvider.Image = "ghcr.io/selkies-project/nvidia-egl-desktop:24.04-next"
+	})
 	eventually(t, "image change recreates the Pod", func(ctx context.Context) (bool, string, error) {
 		p, err := getPod(ctx, ns, "alice-dev")
 		if err != nil {
@@ -329,14 +318,7 @@ func TestDesktopBounds(t *testing.T) {
 	if err := kube.Create(ctx, unbounded); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Synced=False says the desktop needs limits", func(ctx context.Context) (bool, string, error) {
-		got := &v1alpha1.Desktop{}
-		if err := kube.Get(ctx, client.ObjectKeyFromObject(unbounded), got); err != nil {
-			return false, "", err
-		}
-		s := got.GetCondition(xpv2.TypeSynced)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "forProvider.resources.cpu is required"), s.Message, nil
-	})
+	refused(t, "Synced=False says the desktop needs limits", unbounded, "forProvider.resources.cpu is required")
 	if _, err := getPod(ctx, ns, "unbounded"); !kerrors.IsNotFound(err) {
 		t.Errorf("a Pod was made for a desktop without limits: %v", err)
 	}

@@ -23,15 +23,43 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 )
 
-func ready(ctx context.Context, mg interface {
+// conditioned is a managed resource as far as these tests read it.
+type conditioned interface {
 	client.Object
 	GetCondition(xpv2.ConditionType) xpv2.Condition
-}) (bool, string, error) {
+}
+
+func ready(ctx context.Context, mg conditioned) (bool, string, error) {
 	if err := kube.Get(ctx, client.ObjectKeyFromObject(mg), mg); err != nil {
 		return false, "", err
 	}
 	r, s := mg.GetCondition(xpv2.TypeReady), mg.GetCondition(xpv2.TypeSynced)
 	return r.Status == corev1.ConditionTrue, fmt.Sprintf("ready %s %s; synced %s %s", r.Status, r.Message, s.Status, s.Message), nil
+}
+
+// refused waits until mg shows Synced=False with a message that holds msg.
+func refused(t *testing.T, what string, mg conditioned, msg string) {
+	t.Helper()
+	eventually(t, what, func(ctx context.Context) (bool, string, error) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(mg), mg); err != nil {
+			return false, "", err
+		}
+		s := mg.GetCondition(xpv2.TypeSynced)
+		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, msg), s.Message, nil
+	})
+}
+
+// edit reads o afresh into itself, changes it and writes it back.
+func edit[T client.Object](t *testing.T, o T, change func(T)) {
+	t.Helper()
+	ctx := context.Background()
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+		t.Fatal(err)
+	}
+	change(o)
+	if err := kube.Update(ctx, o); err != nil {
+		t.Fatalf("cannot update %T %q: %v", o, o.GetName(), err)
+	}
 }
 
 func gone(ctx context.Context, o client.Object) (bool, string, error) {
@@ -111,20 +139,8 @@ func TestDesktopVolume(t *testing.T) {
 	})
 
 	// Shrinking is refused with a clear condition, and nothing changes.
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
-		t.Fatal(err)
-	}
-	v.Spec.ForProvider.Size = resource.MustParse("5Gi")
-	if err := kube.Update(ctx, v); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "shrink is refused", func(ctx context.Context) (bool, string, error) {
-		if err := kube.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
-			return false, "", err
-		}
-		s := v.GetCondition(xpv2.TypeSynced)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "cannot shrink"), s.Message, nil
-	})
+	edit(t, v, func(v *v1alpha1.DesktopVolume) { v.Spec.ForProvider.Size = resource.MustParse("5Gi") })
+	refused(t, "shrink is refused", v, "cannot shrink")
 	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
 		t.Fatal(err)
 	}
@@ -229,13 +245,7 @@ func TestRouteHostOfAnotherNamespace(t *testing.T) {
 	if err := kube.Create(ctx, rt); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Synced=False refuses the host", func(ctx context.Context) (bool, string, error) {
-		if err := kube.Get(ctx, client.ObjectKeyFromObject(rt), rt); err != nil {
-			return false, "", err
-		}
-		s := rt.GetCondition(xpv2.TypeSynced)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "a route may not serve another session's host"), s.Message, nil
-	})
+	refused(t, "Synced=False refuses the host", rt, "a route may not serve another session's host")
 	ir := &unstructured.Unstructured{}
 	ir.SetAPIVersion("traefik.io/v1alpha1")
 	ir.SetKind("IngressRoute")

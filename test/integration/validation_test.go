@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -134,13 +133,7 @@ func TestProviderConfigErrors(t *testing.T) {
 			if err := kube.Create(ctx, svc); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "Synced=False names the problem", func(ctx context.Context) (bool, string, error) {
-				if err := kube.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
-					return false, "", err
-				}
-				s := svc.GetCondition(xpv2.TypeSynced)
-				return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, tc.want), s.Message, nil
-			})
+			refused(t, "Synced=False names the problem", svc, tc.want)
 			if !prov.running() {
 				t.Fatalf("\n%s\nthe provider exited", tc.reason)
 			}

@@ -10,9 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -45,20 +43,8 @@ func TestProviderConfigChangeReconcilesUsers(t *testing.T) {
 	}
 	eventually(t, "DesktopService is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
 
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(pc), pc); err != nil {
-		t.Fatal(err)
-	}
-	pc.Spec.TargetNamespace = "elsewhere"
-	if err := kube.Update(ctx, pc); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the changed ProviderConfig's user shows Synced=False", func(ctx context.Context) (bool, string, error) {
-		if err := kube.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
-			return false, "", err
-		}
-		s := svc.GetCondition(xpv2.TypeSynced)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, "may only target its own namespace"), s.Message, nil
-	})
+	edit(t, pc, func(pc *v1alpha1.ProviderConfig) { pc.Spec.TargetNamespace = "elsewhere" })
+	refused(t, "the changed ProviderConfig's user shows Synced=False", svc, "may only target its own namespace")
 }
 
 // TestStateMetrics reads the provider's metrics: the managed resource state

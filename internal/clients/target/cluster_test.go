@@ -11,6 +11,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 func TestClusterNamespace(t *testing.T) {
@@ -23,12 +24,12 @@ func TestClusterNamespace(t *testing.T) {
 		"TargetNamespace": {
 			reason:    "A Cluster whose config sets a target namespace should put every object there.",
 			namespace: "desktops",
-			mg:        managed(),
+			mg:        targettest.Desktop(),
 			want:      "desktops",
 		},
 		"ManagedResourceNamespace": {
 			reason: "A Cluster without a target namespace should put objects in the managed resource's namespace.",
-			mg:     managed(),
+			mg:     targettest.Desktop(),
 			want:   "team-a",
 		},
 	}

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -23,15 +22,9 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // pod returns a Pod in namespace desktops named alice, modified by mods.
 func pod(mods ...func(*corev1.Pod)) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "alice"}}
-	for _, m := range mods {
-		m(p)
-	}
-	return p
+	return targettest.Modified(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "desktops", Name: "alice"}}, mods...)
 }
 
 func withLabels(l map[string]string) func(*corev1.Pod) {
@@ -42,7 +35,7 @@ func withAnnotations(a map[string]string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) { p.SetAnnotations(a) }
 }
 
-// ours marks the Pod as made for managed(), which ObjectMeta records as
+// ours marks the Pod as made for targettest.Desktop(), which ObjectMeta records as
 // team-a/alice.
 func ours() func(*corev1.Pod) { return targettest.Owner[*corev1.Pod]("team-a/alice") }
 
@@ -124,7 +117,7 @@ func TestObjectMeta(t *testing.T) {
 		"NamedByExternalName": {
 			reason: "The object should be named by the external name, not the name, of the managed resource, labelled with owner and component, and annotated with the managed resource's namespace/name.",
 			args: args{
-				mg:        managed(withName("alice-desktop"), withExternalName("alice-7f3c")),
+				mg:        targettest.Desktop(targettest.Named("alice-desktop"), targettest.ExternalName("alice-7f3c")),
 				ns:        "team-a",
 				component: target.ComponentDesktop,
 				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
@@ -144,7 +137,7 @@ func TestObjectMeta(t *testing.T) {
 		"Component": {
 			reason: "The component label should carry the component passed in, and an object in a namespace other than the managed resource's, which may be shared, should be named <name>-<namespace>-<length of name>.",
 			args: args{
-				mg:        managed(withName("bob-home"), withExternalName("bob-home")),
+				mg:        targettest.Desktop(targettest.Named("bob-home"), targettest.ExternalName("bob-home")),
 				ns:        "other",
 				component: target.ComponentHome,
 				owner:     v1alpha1.Owner{Session: "s2", User: "bob"},
@@ -307,15 +300,15 @@ func TestGet(t *testing.T) {
 		},
 		"GetError": {
 			reason: "Any other error should be returned, naming the kind and name.",
-			c:      &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			o:      pod(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice"), o: pod()},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice"), o: pod()},
 		},
 		"GetErrorUnstructured": {
 			reason: "An error on an unstructured object should name its kind from its GVK.",
-			c:      &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			c:      &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			o:      ingressRoute(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice"), o: ingressRoute()},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice"), o: ingressRoute()},
 		},
 		"Exists": {
 			reason: "An object that exists should be read into the object passed in.",
@@ -464,16 +457,16 @@ func TestCreate(t *testing.T) {
 			reason: "An error reading the object that already exists should be returned, naming the kind and name.",
 			c: &test.MockClient{
 				MockCreate: test.NewMockCreateFn(alreadyExists),
-				MockGet:    test.NewMockGetFn(errBoom),
+				MockGet:    test.NewMockGetFn(targettest.ErrBoom),
 			},
 			o:    pod(ours()),
-			want: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice"),
+			want: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice"),
 		},
 		"CreateError": {
 			reason: "Any other error should be returned, naming the kind and name.",
-			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
+			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
 			o:      pod(ours()),
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice"),
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Pod", "alice"),
 		},
 	}
 	for name, tc := range cases {
@@ -530,8 +523,8 @@ func TestDelete(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the object should be returned, naming the kind and name, and nothing deleted.",
-			args:   args{get: test.NewMockGetFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice")},
+			args:   args{get: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice")},
 		},
 		"NotOurs": {
 			reason: "An object of the same name that provider-vdi did not make should be an error and left alone.",
@@ -553,9 +546,9 @@ func TestDelete(t *testing.T) {
 		},
 		"DeleteError": {
 			reason: "Any other error deleting should be returned, naming the kind and name.",
-			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: errBoom},
+			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: targettest.ErrBoom},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Pod", "alice"),
 				deleted: true,
 				opts: &client.DeleteOptions{
 					PropagationPolicy: background,
@@ -671,10 +664,10 @@ func TestUpdate(t *testing.T) {
 				actual:  pod(ours()),
 				desired: pod(ours()),
 				mutate:  func(*corev1.Pod) {},
-				err:     errBoom,
+				err:     targettest.ErrBoom,
 			},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot update %s %q", "Pod", "alice"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "Pod", "alice"),
 				mutated: true,
 				updated: pod(withLabels(map[string]string{}), ours()),
 			},
@@ -703,25 +696,6 @@ func TestUpdate(t *testing.T) {
 			}
 		})
 	}
-}
-
-func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
-	}
-	for _, m := range mods {
-		m(d)
-	}
-	return d
-}
-
-func withName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetName(n) }
-}
-
-func withExternalName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
 }
 
 func TestKindOf(t *testing.T) {

@@ -9,16 +9,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	kevent "sigs.k8s.io/controller-runtime/pkg/event"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -26,18 +20,15 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
-	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
+	"github.com/provider-vdi/provider-vdi/internal/controller/controllertest"
 )
-
-var errBoom = errors.New("boom")
 
 // external is what the tests' external client constructor makes: the
 // cluster and managed resource it was given.
@@ -62,8 +53,8 @@ func TestConnector(t *testing.T) {
 	}{
 		"ClustersError": {
 			reason:   "An error resolving the target cluster should be returned as is, and no external client made.",
-			clusters: targettest.Clusters{Err: errBoom},
-			want:     want{err: errBoom},
+			clusters: targettest.Clusters{Err: targettest.ErrBoom},
+			want:     want{err: targettest.ErrBoom},
 		},
 		"Connected": {
 			reason:   "The external client should be made for the cluster the managed resource resolves to, and for that managed resource.",
@@ -77,9 +68,7 @@ func TestConnector(t *testing.T) {
 				return &external{cluster: cl, mg: cr}
 			})
 			got, err := c.Connect(context.Background(), mg)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Connect", tc.want.err, err)
 			if tc.want.err != nil {
 				if got != nil {
 					t.Errorf("\n%s\nConnect(...): want no external client with an error, got %v", tc.reason, got)
@@ -111,18 +100,6 @@ func desktopRef(name string) xpv2.TypedReference {
 	return xpv2.TypedReference{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind, Name: name}
 }
 
-func scheme(t *testing.T) *runtime.Scheme {
-	t.Helper()
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := apis.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestUsersOfProviderConfig(t *testing.T) {
 	objs := []client.Object{
 		usage("team-a", "u1", v1alpha1.ProviderConfigKind, "gpu", desktopRef("alice")),
@@ -140,13 +117,13 @@ func TestUsersOfProviderConfig(t *testing.T) {
 	}{
 		"ProviderConfig": {
 			reason: "A changed ProviderConfig should enqueue the Desktops of its own namespace that use it, and no other kind's resources.",
-			kube:   fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).Build(),
+			kube:   fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(objs...).Build(),
 			config: &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "gpu"}},
 			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice"}}},
 		},
 		"ClusterProviderConfig": {
 			reason: "A changed ClusterProviderConfig should enqueue the Desktops of every namespace that use it, not those using a namesake ProviderConfig.",
-			kube:   fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).Build(),
+			kube:   fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(objs...).Build(),
 			config: &v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "gpu"}},
 			want: []reconcile.Request{
 				{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "dave"}},
@@ -155,7 +132,7 @@ func TestUsersOfProviderConfig(t *testing.T) {
 		},
 		"ListError": {
 			reason: "An error listing usages should enqueue nothing: the users see the change at their next poll.",
-			kube:   &test.MockClient{MockList: test.NewMockListFn(errBoom)},
+			kube:   &test.MockClient{MockList: test.NewMockListFn(targettest.ErrBoom)},
 			config: &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "gpu"}},
 		},
 	}
@@ -179,30 +156,12 @@ func TestUsersOfProviderConfig(t *testing.T) {
 	}
 }
 
-// manager returns a manager that is never started: Setup only registers
-// controllers and runnables with it.
-func manager(t *testing.T, s *runtime.Scheme) ctrl.Manager {
-	t.Helper()
-	mgr, err := ctrl.NewManager(&rest.Config{Host: "https://127.0.0.1:1"}, ctrl.Options{
-		Scheme:  s,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		// Each case's controllers have the same names.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mgr
-}
-
 func TestSetup(t *testing.T) {
 	withoutLists := runtime.NewScheme()
 	withoutLists.AddKnownTypes(v1alpha1.SchemeGroupVersion, &v1alpha1.Desktop{})
 
 	options := func(state bool) controller.Options {
-		o := controller.DefaultOptions()
-		o.Logger = logging.NewNopLogger()
-		o.GlobalRateLimiter = ratelimiter.NewGlobal(1)
+		o := controllertest.Options()
 		o.MetricOptions = &controller.MetricOptions{MRMetrics: managed.NewMRMetricRecorder()}
 		if state {
 			o.MetricOptions.MRStateMetrics = statemetrics.NewMRStateMetrics()
@@ -218,13 +177,13 @@ func TestSetup(t *testing.T) {
 	}{
 		"WithStateMetricsAndEvents": {
 			reason: "A kind with state metrics and target events should be set up.",
-			scheme: scheme(t),
+			scheme: controllertest.Scheme(t),
 			o:      options(true),
 			events: make(chan kevent.GenericEvent),
 		},
 		"WithoutStateMetrics": {
 			reason: "A kind without state metrics or target events should be set up.",
-			scheme: scheme(t),
+			scheme: controllertest.Scheme(t),
 			o:      options(false),
 		},
 		"NoListKind": {
@@ -236,7 +195,7 @@ func TestSetup(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			mgr := manager(t, tc.scheme)
+			mgr := controllertest.Manager(t, tc.scheme)
 			conn := NewConnector(targettest.Clusters{}, func(*target.Cluster, *v1alpha1.Desktop) managed.TypedExternalClient[*v1alpha1.Desktop] { return nil })
 			err := Setup(mgr, tc.o, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, conn, tc.events)
 			if diff := cmp.Diff(tc.wantErr, err, test.EquateErrors()); diff != "" {

@@ -5,19 +5,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/controller/controllertest"
 )
 
 func TestKinds(t *testing.T) {
@@ -71,18 +64,7 @@ func TestSetup(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			mgr, err := ctrl.NewManager(&rest.Config{Host: "https://127.0.0.1:1"}, ctrl.Options{
-				Scheme:     tc.scheme(),
-				Metrics:    metricsserver.Options{BindAddress: "0"},
-				Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			o := controller.DefaultOptions()
-			o.Logger = logging.NewNopLogger()
-			o.GlobalRateLimiter = ratelimiter.NewGlobal(1)
-			err = Setup(mgr, o, nil)
+			err := Setup(controllertest.Manager(t, tc.scheme()), controllertest.Options(), nil)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("\n%s\nSetup(...): want error %v, got %v", tc.reason, tc.wantErr, err)
 			}

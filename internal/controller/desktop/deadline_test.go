@@ -77,9 +77,7 @@ func TestObservePastDeadline(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now)}
 			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Observe", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.o, got); diff != "" {
 				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -294,9 +292,7 @@ func TestCreateHome(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "pw", nil }}
 			_, err := e.Create(context.Background(), desktop(withHome("alice-home", "/home/ubuntu")))
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Create", tc.want, err)
 			found, _ := target.Get(context.Background(), tc.kube, podKey(&corev1.Pod{}))
 			if found != (tc.want == nil) {
 				t.Errorf("\n%s\nCreate(...): want a Pod made %t, got %t", tc.reason, tc.want == nil, found)

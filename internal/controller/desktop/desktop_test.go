@@ -26,8 +26,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // TestConnect checks what this kind's connector makes of a connected
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
@@ -54,10 +52,7 @@ func TestConnect(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := newConnector(tc.clusters, DefaultBounds, func() (string, error) { return "generated", nil }, time.Now)
 			got, err := c.Connect(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if tc.want.err != nil {
+			if !targettest.CheckError(t, tc.reason, "Connect", tc.want.err, err) {
 				return
 			}
 			e, ok := got.(*external)
@@ -83,20 +78,13 @@ func TestConnect(t *testing.T) {
 func storedSecret(password string, mods ...func(*corev1.Secret)) *corev1.Secret {
 	s := buildSecret(desktop(), "team-a")
 	s.Data = map[string][]byte{passwordKey: []byte(password)}
-	for _, m := range mods {
-		m(s)
-	}
-	return s
+	return targettest.Modified(s, mods...)
 }
 
 // storedPolicy returns the NetworkPolicy of the default desktop() in
 // namespace team-a, as the cluster holds it, modified by mods.
 func storedPolicy(mods ...func(*networkingv1.NetworkPolicy)) *networkingv1.NetworkPolicy {
-	np := buildPolicy(desktop(), "team-a")
-	for _, m := range mods {
-		m(np)
-	}
-	return np
+	return targettest.Modified(buildPolicy(desktop(), "team-a"), mods...)
 }
 
 // errNotOurs is the error for an object of the desktop's name in namespace
@@ -145,9 +133,7 @@ func withAtProvider(o v1alpha1.DesktopObservation) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { d.Status.AtProvider = o }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.Desktop]
 
 // beingDeleted marks the Desktop as deleted by its user.
 func beingDeleted() func(*v1alpha1.Desktop) {
@@ -164,59 +150,57 @@ func details(password string) managed.ConnectionDetails {
 	}
 }
 
+type observed = targettest.Observed[*v1alpha1.Desktop]
+
 func TestObserve(t *testing.T) {
 	hash := target.Hash(buildPod(desktop(), "team-a"))
 	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
-
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.Desktop
+	// current returns o as Observe records it of a Pod of the current
+	// spec: with its spec hash and the credentials Secret's name.
+	current := func(o v1alpha1.DesktopObservation) v1alpha1.DesktopObservation {
+		o.SpecHash, o.CredentialsSecretName = hash, "alice-desktop-credentials"
+		return o
 	}
+
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
 		cr     *v1alpha1.Desktop
-		want   want
+		want   observed
 	}{
 		"PodMissing": {
 			reason: "A Desktop whose Pod does not exist should not exist, and forget what it saw before.",
 			kube:   targettest.Kube(storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop()},
 		},
 		"BothMissing": {
 			reason: "A Desktop with nothing in the target cluster should not exist.",
 			kube:   targettest.Kube(),
 			cr:     desktop(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop()},
 		},
 		"PodMissingWhileDeleted": {
 			reason: "A Desktop being deleted whose Pod is gone but whose Secret is not should still exist, so that Delete runs again and the Secret is not orphaned.",
 			kube:   targettest.Kube(storedSecret("s3cret")),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true}, cr: desktop(beingDeleted())},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: true}, CR: desktop(beingDeleted())},
 		},
 		"BothMissingWhileDeleted": {
 			reason: "A Desktop being deleted with nothing left in the target cluster should not exist, so that its deletion completes.",
 			kube:   targettest.Kube(),
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktop(beingDeleted())},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop(beingDeleted())},
 		},
 		"PolicyMissing": {
 			reason: "A Desktop whose Pod runs and is ready but whose NetworkPolicy is gone should not be Ready, saying why, nor up to date, so that Update restores the policy.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
 			cr:     desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						Message:               "the desktop's NetworkPolicy is missing or was changed; it is being restored",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: "the desktop's NetworkPolicy is missing or was changed; it is being restored"})),
 				),
 			},
 		},
@@ -227,16 +211,11 @@ func TestObserve(t *testing.T) {
 					np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
 				})),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						Message:               "the desktop's NetworkPolicy is missing or was changed; it is being restored",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: "the desktop's NetworkPolicy is missing or was changed; it is being restored"})),
 				),
 			},
 		},
@@ -244,24 +223,22 @@ func TestObserve(t *testing.T) {
 			reason: "A NetworkPolicy of the desktop's name that another Desktop made should be an error, not taken over.",
 			kube:   targettest.Kube(actualPod(desktop()), storedSecret("s3cret"), storedPolicy(targettest.Owner[*networkingv1.NetworkPolicy]("team-b/alice-desktop"))),
 			cr:     desktop(),
-			want:   want{err: errOthers("NetworkPolicy", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
+			want:   observed{Err: errOthers("NetworkPolicy", "alice-desktop", "team-b/alice-desktop"), CR: desktop()},
 		},
 		"SecretMissing": {
 			reason: "A Desktop whose Pod runs but whose Secret is gone should exist but not be up to date, so that Update replaces the Pod and Create a new password, show pendingRestart saying why, and publish no password the Pod does not use.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
 			cr:     desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktop(
 					withConditions(xpv2.Available()),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						Ready:                 true,
-						SpecHash:              hash,
-						PendingRestart:        true,
-						Message:               "the credentials Secret is gone; the desktop is replaced with a new password",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:          corev1.PodRunning,
+						Ready:          true,
+						PendingRestart: true,
+						Message:        "the credentials Secret is gone; the desktop is replaced with a new password",
+					})),
 				),
 			},
 		},
@@ -269,17 +246,15 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod is not ready and whose Secret is gone should be Unavailable saying that the Secret is gone.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse)))),
 			cr:     desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the credentials Secret is gone; the desktop is replaced with a new password")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						PendingRestart:        true,
-						Message:               "the credentials Secret is gone; the desktop is replaced with a new password",
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:          corev1.PodRunning,
+						PendingRestart: true,
+						Message:        "the credentials Secret is gone; the desktop is replaced with a new password",
+					})),
 				),
 			},
 		},
@@ -287,37 +262,37 @@ func TestObserve(t *testing.T) {
 			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, and the Desktop left as it was.",
 			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), storedSecret("s3cret")),
 			cr:     desktop(withAtProvider(seen)),
-			want:   want{err: errNotOurs("Pod", "alice-desktop"), cr: desktop(withAtProvider(seen))},
+			want:   observed{Err: errNotOurs("Pod", "alice-desktop"), CR: desktop(withAtProvider(seen))},
 		},
 		"PodOfOtherDesktop": {
 			reason: "A Pod of the desktop's name that another Desktop made should be an error.",
 			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("team-b/alice-desktop")), storedSecret("s3cret")),
 			cr:     desktop(),
-			want:   want{err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), cr: desktop()},
+			want:   observed{Err: errOthers("Pod", "alice-desktop", "team-b/alice-desktop"), CR: desktop()},
 		},
 		"SecretNotOurs": {
 			reason: "A Secret of the desktop's Secret name that provider-vdi did not make should be an error: its password must not be published.",
 			kube:   targettest.Kube(actualPod(desktop()), storedSecret("theirs", targettest.Owner[*corev1.Secret](""))),
 			cr:     desktop(),
-			want:   want{err: errNotOurs("Secret", "alice-desktop-credentials"), cr: desktop()},
+			want:   observed{Err: errNotOurs("Secret", "alice-desktop-credentials"), CR: desktop()},
 		},
 		"SecretOfOtherDesktopPodMissing": {
 			reason: "A Secret that another Desktop made should be an error even when the Pod is missing.",
 			kube:   targettest.Kube(storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop"))),
 			cr:     desktop(),
-			want:   want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"), cr: desktop()},
+			want:   observed{Err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"), CR: desktop()},
 		},
 		"GetPodError": {
 			reason: "An error reading the Pod should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, storedSecret("s3cret"), nil)},
+			kube:   &test.MockClient{MockGet: getFn(nil, targettest.ErrBoom, storedSecret("s3cret"), nil)},
 			cr:     desktop(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop"), cr: desktop()},
+			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice-desktop"), CR: desktop()},
 		},
 		"GetSecretError": {
 			reason: "An error reading the Secret should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(actualPod(desktop()), nil, nil, errBoom)},
+			kube:   &test.MockClient{MockGet: getFn(actualPod(desktop()), nil, nil, targettest.ErrBoom)},
 			cr:     desktop(),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), cr: desktop()},
+			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials"), CR: desktop()},
 		},
 		"Ready": {
 			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
@@ -327,17 +302,15 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Available()),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						Ready:                 true,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodRunning,
+						Ready:              true,
+						NetworkPolicyReady: true,
+					})),
 				),
 			},
 		},
@@ -349,17 +322,15 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("Unschedulable: 0/3 nodes are available.")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodPending,
-						Message:               "Unschedulable: 0/3 nodes are available.",
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodPending,
+						Message:            "Unschedulable: 0/3 nodes are available.",
+						NetworkPolicyReady: true,
+					})),
 				),
 			},
 		},
@@ -371,16 +342,11 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Running and not ready yet")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, NetworkPolicyReady: true})),
 				),
 			},
 		},
@@ -392,9 +358,9 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
@@ -415,16 +381,11 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Failed and not ready yet")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodFailed,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodFailed, NetworkPolicyReady: true})),
 				),
 			},
 		},
@@ -436,16 +397,11 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Succeeded and not ready yet")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodSucceeded,
-						SpecHash:              hash,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodSucceeded, NetworkPolicyReady: true})),
 				),
 			},
 		},
@@ -457,35 +413,24 @@ func TestObserve(t *testing.T) {
 				storedPolicy(),
 			),
 			cr: desktop(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				cr: desktop(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is terminating")),
-					withAtProvider(v1alpha1.DesktopObservation{
-						Phase:                 corev1.PodRunning,
-						Message:               "the desktop Pod is terminating",
-						SpecHash:              hash,
-						PendingRestart:        true,
-						NetworkPolicyReady:    true,
-						CredentialsSecretName: "alice-desktop-credentials",
-					}),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodRunning,
+						Message:            "the desktop Pod is terminating",
+						PendingRestart:     true,
+						NetworkPolicyReady: true,
+					})),
 				),
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
-			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want Desktop, +got Desktop:\n%s", tc.reason, diff)
-			}
+			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
+			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
 }
@@ -514,7 +459,7 @@ func TestObserveWritesNothing(t *testing.T) {
 			return wrote("delete")(ctx, o)
 		},
 	}
-	e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", errBoom }}
+	e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
 	if _, err := e.Observe(context.Background(), desktop()); err != nil {
 		t.Errorf("\nObserve should only read the target cluster\nObserve(...): %v", err)
 	}
@@ -536,6 +481,26 @@ func TestCreate(t *testing.T) {
 	generated := func() (string, error) { return "generated", nil }
 	mustNotGenerate := func() (string, error) { return "", errors.New("the password generator must not be called") }
 	errMustNotCreate := errors.New("nothing must be created")
+	// lostRace is a cluster in which another Create stores winner between
+	// Create's first read of the Secret, which finds none, and its own
+	// create of it; creating anything but the Secret returns create.
+	lostRace := func(winner *corev1.Secret, create error) client.Client {
+		gets := 0
+		return &test.MockClient{
+			MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
+				if gets++; gets == 1 {
+					return targettest.NotFound("secrets", key.Name)
+				}
+				return getFn(nil, nil, winner, nil)(ctx, key, o)
+			},
+			MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
+				if _, ok := o.(*corev1.Secret); ok {
+					return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
+				}
+				return create
+			},
+		}
+	}
 
 	cases := map[string]struct {
 		reason string
@@ -554,24 +519,24 @@ func TestCreate(t *testing.T) {
 		},
 		"PasswordError": {
 			reason: "An error generating the password should be returned, and nothing created.",
-			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, nil)}, password: func() (string, error) { return "", errBoom }},
-			want:   want{err: errors.Wrap(errBoom, "cannot generate desktop password")},
+			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, nil)}, password: func() (string, error) { return "", targettest.ErrBoom }},
+			want:   want{err: errors.Wrap(targettest.ErrBoom, "cannot generate desktop password")},
 		},
 		"GetSecretError": {
 			reason: "An error reading the Secret should be returned, and nothing created.",
-			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, errBoom)}, password: mustNotGenerate},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials")},
+			args:   args{kube: &test.MockClient{MockGet: getFn(nil, nil, nil, targettest.ErrBoom)}, password: mustNotGenerate},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Secret", "alice-desktop-credentials")},
 		},
 		"CreateSecretError": {
 			reason: "An error creating the Secret should be returned, and the Pod not created.",
 			args: args{
 				kube: &test.MockClient{
 					MockGet:    getFn(nil, nil, nil, nil),
-					MockCreate: test.NewMockCreateFn(errBoom),
+					MockCreate: test.NewMockCreateFn(targettest.ErrBoom),
 				},
 				password: generated,
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Secret", "alice-desktop-credentials")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Secret", "alice-desktop-credentials")},
 		},
 		"CreatePodError": {
 			reason: "An error creating the Pod should be returned.",
@@ -580,14 +545,14 @@ func TestCreate(t *testing.T) {
 					MockGet: getFn(nil, nil, storedSecret("kept"), nil),
 					MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
 						if _, ok := o.(*corev1.Pod); ok {
-							return errBoom
+							return targettest.ErrBoom
 						}
 						return nil
 					},
 				},
 				password: mustNotGenerate,
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot create %s %q", "Pod", "alice-desktop")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Pod", "alice-desktop")},
 		},
 		"PodOfThisDesktopExists": {
 			reason: "A Pod that this Desktop made already should count as created, so that a repeated Create is harmless, and the stored password be published.",
@@ -647,24 +612,7 @@ func TestCreate(t *testing.T) {
 		"LostRaceToOtherDesktop": {
 			reason: "When another Desktop stored a Secret of the same name first, Create should fail rather than publish that Secret's password.",
 			args: args{
-				kube: func() client.Client {
-					gets := 0
-					return &test.MockClient{
-						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
-							gets++
-							if gets == 1 {
-								return targettest.NotFound("secrets", key.Name)
-							}
-							return getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil)(ctx, key, o)
-						},
-						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
-							if _, ok := o.(*corev1.Secret); ok {
-								return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
-							}
-							return errMustNotCreate
-						},
-					}
-				}(),
+				kube:     lostRace(storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), errMustNotCreate),
 				password: generated,
 			},
 			want: want{err: errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop")},
@@ -672,26 +620,7 @@ func TestCreate(t *testing.T) {
 		"LostRace": {
 			reason: "When another Create stored the Secret first, Create should publish the stored password, not the one it generated.",
 			args: args{
-				kube: func() client.Client {
-					gets := 0
-					return &test.MockClient{
-						MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
-							gets++
-							if gets == 1 {
-								// The first read finds no Secret...
-								return targettest.NotFound("secrets", key.Name)
-							}
-							// ...the second finds the one the winner stored.
-							return getFn(nil, nil, storedSecret("winner"), nil)(ctx, key, o)
-						},
-						MockCreate: func(_ context.Context, o client.Object, _ ...client.CreateOption) error {
-							if _, ok := o.(*corev1.Secret); ok {
-								return kerrors.NewAlreadyExists(schema.GroupResource{Resource: "secrets"}, o.GetName())
-							}
-							return nil
-						},
-					}
-				}(),
+				kube:     lostRace(storedSecret("winner"), nil),
 				password: generated,
 			},
 			want: want{c: managed.ExternalCreation{ConnectionDetails: details("winner")}},
@@ -701,9 +630,7 @@ func TestCreate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.args.kube, namespace: "team-a", bounds: DefaultBounds, password: tc.args.password}
 			got, err := e.Create(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Create", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.c, got); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want, +got:\n%s", tc.reason, diff)
 			}
@@ -711,9 +638,7 @@ func TestCreate(t *testing.T) {
 				return
 			}
 			s := &corev1.Secret{}
-			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop-credentials"}, s); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the Secret in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.args.kube, "alice-desktop-credentials", s)
 			if diff := cmp.Diff(tc.want.stored, string(s.Data["password"])); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want stored password, +got stored password:\n%s", tc.reason, diff)
 			}
@@ -721,9 +646,7 @@ func TestCreate(t *testing.T) {
 				t.Errorf("\n%s\nCreate(...): -want Secret labels, +got Secret labels:\n%s", tc.reason, diff)
 			}
 			p := &corev1.Pod{}
-			if err := tc.args.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}, p); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the Pod in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.args.kube, "alice-desktop", p)
 			if !target.UpToDate(p, buildPod(desktop(), "team-a")) {
 				t.Errorf("\n%s\nCreate(...): want the Pod made from the Desktop's spec, got hash %q", tc.reason, target.Hash(p))
 			}
@@ -766,16 +689,16 @@ func TestUpdate(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the Pod should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(nil, errBoom, nil, nil)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Pod", "alice-desktop")},
+			kube:   &test.MockClient{MockGet: getFn(nil, targettest.ErrBoom, nil, nil)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice-desktop")},
 		},
 		"DeleteError": {
 			reason: "An error deleting the Pod should be returned.",
 			kube: &test.MockClient{
 				MockGet:    getFn(actualPod(desktop(withImage("ghcr.io/selkies/desktop:0"))), nil, storedSecret("kept"), nil),
-				MockDelete: test.NewMockDeleteFn(errBoom),
+				MockDelete: test.NewMockDeleteFn(targettest.ErrBoom),
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Pod", "alice-desktop")},
 		},
 		"PolicyRestoredWithoutRestart": {
 			reason: "Update should restore an edited NetworkPolicy and leave a current Pod running.",
@@ -793,17 +716,15 @@ func TestUpdate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
 			got, err := e.Update(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want.err, err)
 			if diff := cmp.Diff(managed.ExternalUpdate{}, got); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want, +got:\n%s", tc.reason, diff)
 			}
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
-			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", tc.want.pod)
-			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", tc.want.secret)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", tc.want.pod)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", tc.want.secret)
 			if tc.want.policy {
 				np := &networkingv1.NetworkPolicy{}
 				if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}, np); err != nil || !policyCurrent(np, storedPolicy()) {
@@ -814,26 +735,15 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
-func checkExists(t *testing.T, reason string, kube client.Client, o client.Object, name string, want bool) {
-	t.Helper()
-	err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: name}, o)
-	if err != nil && !kerrors.IsNotFound(err) {
-		t.Fatalf("\n%s\nGet(%T %q): %v", reason, o, name, err)
-	}
-	if diff := cmp.Diff(want, err == nil); diff != "" {
-		t.Errorf("\n%s\n%T %q exists: -want, +got:\n%s", reason, o, name, diff)
-	}
-}
-
 func TestDelete(t *testing.T) {
-	// deleteFn fails deletes of objects of the kind errOn with errBoom and
+	// deleteFn fails deletes of objects of the kind errOn with targettest.ErrBoom and
 	// records the kinds it was asked to delete.
 	deleteFn := func(errOn client.Object, deleted *[]string) test.MockDeleteFn {
 		return func(_ context.Context, o client.Object, _ ...client.DeleteOption) error {
 			kind := target.KindOf(o)
 			*deleted = append(*deleted, kind+"/"+o.GetNamespace()+"/"+o.GetName())
 			if errOn != nil && target.KindOf(errOn) == kind {
-				return errBoom
+				return targettest.ErrBoom
 			}
 			return nil
 		}
@@ -864,7 +774,7 @@ func TestDelete(t *testing.T) {
 			get:    both,
 			errOn:  &corev1.Pod{},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Pod", "alice-desktop"),
 				deleted: []string{"Pod/team-a/alice-desktop"},
 			},
 		},
@@ -873,7 +783,7 @@ func TestDelete(t *testing.T) {
 			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
 			errOn:  &networkingv1.NetworkPolicy{},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "NetworkPolicy", "alice-desktop"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "NetworkPolicy", "alice-desktop"),
 				deleted: []string{"NetworkPolicy/team-a/alice-desktop"},
 			},
 		},
@@ -882,7 +792,7 @@ func TestDelete(t *testing.T) {
 			get:    getFn(nil, nil, storedSecret("s3cret"), nil),
 			errOn:  &corev1.Secret{},
 			want: want{
-				err:     errors.Wrapf(errBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
+				err:     errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Secret", "alice-desktop-credentials"),
 				deleted: []string{"NetworkPolicy/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"},
 			},
 		},
@@ -905,9 +815,7 @@ func TestDelete(t *testing.T) {
 			var deleted []string
 			e := &external{kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktop())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.deleted, deleted); diff != "" {
 				t.Errorf("\n%s\nDelete(...): -want deleted, +got deleted:\n%s", tc.reason, diff)
 			}
@@ -939,9 +847,9 @@ func TestDeleteFromCluster(t *testing.T) {
 			if _, err := e.Delete(context.Background(), desktop()); err != nil {
 				t.Errorf("\n%s\nDelete(...): %v", tc.reason, err)
 			}
-			checkExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", false)
-			checkExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", false)
-			checkExists(t, tc.reason, tc.kube, &networkingv1.NetworkPolicy{}, "alice-desktop", false)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Pod{}, "alice-desktop", false)
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.Secret{}, "alice-desktop-credentials", false)
+			targettest.CheckExists(t, tc.reason, tc.kube, &networkingv1.NetworkPolicy{}, "alice-desktop", false)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 // desktop returns the Desktop alice-desktop of namespace team-a, modified by
@@ -34,10 +34,7 @@ func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 		}},
 	}
 	meta.SetExternalName(d, "alice-desktop")
-	for _, m := range mods {
-		m(d)
-	}
-	return d
+	return targettest.Modified(d, mods...)
 }
 
 func withImage(image string) func(*v1alpha1.Desktop) {
@@ -90,10 +87,6 @@ func withSession(s string) func(*v1alpha1.Desktop) {
 
 func withURL(u string) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL = u }
-}
-
-func withExternalName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { meta.SetExternalName(d, n) }
 }
 
 func withScheduling(nodeSelector map[string]string, tolerations []corev1.Toleration, runtimeClass string) func(*v1alpha1.Desktop) {
@@ -167,15 +160,19 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 			}},
 		},
 	}
-	for _, m := range mods {
-		m(p)
-	}
-	return p
+	return targettest.Modified(p, mods...)
 }
 
-// ignoreHash leaves the spec hash out of a comparison of Pods; TestPodSpecHash
-// covers it.
-var ignoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
+// homeMounted returns a modifier of a wanted Pod that mounts the claim at
+// path as volume home.
+func homeMounted(claim, path string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+		}})
+		p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: path})
+	}
+}
 
 func TestBuildPod(t *testing.T) {
 	cases := map[string]struct {
@@ -190,7 +187,7 @@ func TestBuildPod(t *testing.T) {
 		},
 		"NamedByExternalName": {
 			reason: "The Pod, its hostname, its desktop label and its Secret should be named by the external name.",
-			cr:     desktop(withExternalName("alice-7f3c")),
+			cr:     desktop(targettest.ExternalName("alice-7f3c")),
 			want: wantPod(func(p *corev1.Pod) {
 				p.Name = "alice-7f3c"
 				p.Labels[v1alpha1.LabelDesktop] = "alice-7f3c"
@@ -220,22 +217,12 @@ func TestBuildPod(t *testing.T) {
 		"HomeDefaultMountPath": {
 			reason: "A home claim without a mount path should be mounted at /home/ubuntu.",
 			cr:     desktop(withHome("alice-home", "")),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
-					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "alice-home"},
-				}})
-				p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: "/home/ubuntu"})
-			}),
+			want:   wantPod(homeMounted("alice-home", "/home/ubuntu")),
 		},
 		"HomeMountPath": {
 			reason: "A home claim should be mounted at its mount path.",
 			cr:     desktop(withHome("alice-home", "/home/alice")),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "home", VolumeSource: corev1.VolumeSource{
-					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "alice-home"},
-				}})
-				p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "home", MountPath: "/home/alice"})
-			}),
+			want:   wantPod(homeMounted("alice-home", "/home/alice")),
 		},
 		"Env": {
 			reason: "Plain environment variables should follow the provider's own, in order.",
@@ -281,7 +268,7 @@ func TestBuildPod(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := buildPod(tc.cr, "team-a")
-			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
+			if diff := cmp.Diff(tc.want, got, targettest.IgnoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildPod(...): -want, +got:\n%s", tc.reason, diff)
 			}
 			if target.Hash(got) == "" {
@@ -484,11 +471,7 @@ func terminating() func(*corev1.Pod) {
 // actualPod returns the Pod buildPod makes of cr in namespace desktops, as if
 // read back from the cluster, modified by mods.
 func actualPod(cr *v1alpha1.Desktop, mods ...func(*corev1.Pod)) *corev1.Pod {
-	p := buildPod(cr, "team-a")
-	for _, m := range mods {
-		m(p)
-	}
-	return p
+	return targettest.Modified(buildPod(cr, "team-a"), mods...)
 }
 
 func TestObservePod(t *testing.T) {
@@ -672,7 +655,7 @@ func TestCredentials(t *testing.T) {
 		},
 		"NamedByExternalName": {
 			reason: "The credentials Secret should be named by the external name, like the Pod.",
-			cr:     desktop(withExternalName("alice-7f3c")),
+			cr:     desktop(targettest.ExternalName("alice-7f3c")),
 			want: &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{
 					Namespace: "team-a",

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,8 +24,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // noMatch is what a client returns for a kind the cluster does not serve.
 var noMatch = &meta.NoKindMatchError{GroupKind: IngressRouteGVK.GroupKind(), SearchedVersions: []string{"v1alpha1"}}
 
@@ -44,10 +41,7 @@ func desktopRoute(mods ...func(*v1alpha1.DesktopRoute)) *v1alpha1.DesktopRoute {
 		}},
 	}
 	xpmeta.SetExternalName(r, "alice-route")
-	for _, m := range mods {
-		m(r)
-	}
-	return r
+	return targettest.Modified(r, mods...)
 }
 
 func withHost(h string) func(*v1alpha1.DesktopRoute) {
@@ -79,9 +73,7 @@ func withURL(u string) func(*v1alpha1.DesktopRoute) {
 	return func(r *v1alpha1.DesktopRoute) { r.Status.AtProvider.URL = u }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopRoute) {
-	return func(r *v1alpha1.DesktopRoute) { r.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.DesktopRoute]
 
 func TestURL(t *testing.T) {
 	cases := map[string]struct {
@@ -139,10 +131,7 @@ func spec(match string, port int64, mods ...func(map[string]any)) map[string]any
 			"services": []any{map[string]any{"name": "alice-svc", "port": port}},
 		}},
 	}
-	for _, m := range mods {
-		m(s)
-	}
-	return s
+	return targettest.Modified(s, mods...)
 }
 
 func TestBuildIngressRoute(t *testing.T) {
@@ -323,8 +312,8 @@ func TestTraefikMissing(t *testing.T) {
 		},
 		"OtherError": {
 			reason: "Any other error should be returned as is.",
-			err:    errBoom,
-			want:   errBoom,
+			err:    targettest.ErrBoom,
+			want:   targettest.ErrBoom,
 		},
 	}
 	for name, tc := range cases {
@@ -369,76 +358,51 @@ func getIngressRoute(ir *unstructured.Unstructured) test.MockGetFn {
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
-	cases := map[string]struct {
-		reason   string
-		clusters target.Clusters
-		want     managed.TypedExternalClient[*v1alpha1.DesktopRoute]
-		err      error
-	}{
-
-		"Connected": {
-			reason:   "The external client should use the target cluster's client and the namespace it resolves for the route.",
-			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters)
-			got, err := c.Connect(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the route.",
+		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopRoute(),
+		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
 }
 
+type observed = targettest.Observed[*v1alpha1.DesktopRoute]
+
 func TestObserve(t *testing.T) {
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.DesktopRoute
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
 		cr     *v1alpha1.DesktopRoute
-		want   want
+		want   observed
 	}{
 		"Missing": {
 			reason: "A route whose IngressRoute does not exist should not exist.",
 			kube:   kubeServingRoutes(),
 			cr:     desktopRoute(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopRoute()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktopRoute()},
 		},
 		"NoTraefik": {
 			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
 			cr:     desktopRoute(),
-			want: want{
-				err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
-				cr:  desktopRoute(),
+			want: observed{
+				Err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+				CR:  desktopRoute(),
 			},
 		},
 		"GetError": {
 			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     desktopRoute(),
-			want: want{
-				err: errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
-				cr:  desktopRoute(),
+			want: observed{
+				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+				CR:  desktopRoute(),
 			},
 		},
 		"UpToDate": {
 			reason: "A route whose IngressRoute was made from the current spec should be Available, up to date, and report its URL.",
 			kube:   kubeServingRoutes(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
 			cr:     desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
 					withURL("https://s1-team-a-2.vdi.example/alice/"), withConditions(xpv2.Available())),
 			},
 		},
@@ -446,55 +410,46 @@ func TestObserve(t *testing.T) {
 			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not taken for the route.",
 			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
 			cr:     desktopRoute(),
-			want:   want{err: errNotOurs, cr: desktopRoute()},
+			want:   observed{Err: errNotOurs, CR: desktopRoute()},
 		},
 		"OfOtherRoute": {
 			reason: "An IngressRoute that another DesktopRoute made should be an error, not taken over.",
 			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
 			cr:     desktopRoute(),
-			want:   want{err: errOthers("team-b/alice-route"), cr: desktopRoute()},
+			want:   observed{Err: errOthers("team-b/alice-route"), CR: desktopRoute()},
 		},
 		"AnotherNamespacesHost": {
 			reason: "A route whose host is another namespace's session's (s1 of namespace team-b) should be refused before anything is read, so that no namespace can shadow another's desktop.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     desktopRoute(withHost("s1-team-b-2.vdi.example")),
-			want: want{
-				err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
-				cr:  desktopRoute(withHost("s1-team-b-2.vdi.example")),
+			want: observed{
+				Err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
+				CR:  desktopRoute(withHost("s1-team-b-2.vdi.example")),
 			},
 		},
 		"AmbiguousHost": {
 			reason: "The host <session>-<namespace> of session s1-team in namespace a, which would collide with s1 in team-a, should be refused for s1 in team-a.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     desktopRoute(withHost("s1-team-a.vdi.example")),
-			want: want{
-				err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
-				cr:  desktopRoute(withHost("s1-team-a.vdi.example")),
+			want: observed{
+				Err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
+				CR:  desktopRoute(withHost("s1-team-a.vdi.example")),
 			},
 		},
 		"SpecChanged": {
 			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",
 			kube:   kubeServingRoutes(actual(desktopRoute())),
 			cr:     desktopRoute(withHost("s1-team-a-2.other.example")),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktopRoute(withHost("s1-team-a-2.other.example"), withURL("http://s1-team-a-2.other.example/"), withConditions(xpv2.Available())),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktopRoute(withHost("s1-team-a-2.other.example"), withURL("http://s1-team-a-2.other.example/"), withConditions(xpv2.Available())),
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
-			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want DesktopRoute, +got DesktopRoute:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
 }
@@ -530,25 +485,20 @@ func TestCreate(t *testing.T) {
 		},
 		"CreateError": {
 			reason: "Any other error creating the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "IngressRoute", "alice-route"),
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "IngressRoute", "alice-route"),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if tc.want != nil {
+			if !targettest.CheckError(t, tc.reason, "Create", tc.want, err) {
 				return
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the IngressRoute in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.kube, "alice-route", got)
 			if !target.UpToDate(got, actual(desktopRoute())) {
 				t.Errorf("\n%s\nCreate(...): want the IngressRoute made from the current spec, got hash %q", tc.reason, target.Hash(got))
 			}
@@ -569,8 +519,8 @@ func TestUpdate(t *testing.T) {
 		},
 		"GetError": {
 			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
 		},
 		"NotOurs": {
 			reason: "Update should refuse an IngressRoute of the route's name that provider-vdi did not make, and not write it.",
@@ -592,18 +542,16 @@ func TestUpdate(t *testing.T) {
 			reason: "An error writing the IngressRoute should be returned.",
 			kube: &test.MockClient{
 				MockGet:    test.NewMockGetFn(nil),
-				MockUpdate: test.NewMockUpdateFn(errBoom),
+				MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom),
 			},
-			want: errors.Wrapf(errBoom, "cannot update %s %q", "IngressRoute", "alice-route"),
+			want: errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "IngressRoute", "alice-route"),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), desktopRoute(withHost("s1-team-a-2.other.example")))
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want, err)
 		})
 	}
 }
@@ -637,9 +585,7 @@ func TestUpdateInCluster(t *testing.T) {
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got); err != nil {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, kube, "alice-route", got)
 			want := actual(tc.is)
 			if diff := cmp.Diff(want.Object["spec"], got.Object["spec"]); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want spec, +got spec:\n%s", tc.reason, diff)
@@ -693,30 +639,22 @@ func TestDelete(t *testing.T) {
 			reason: "Any other error deleting the IngressRoute should be returned.",
 			kube: &test.MockClient{
 				MockGet:    getIngressRoute(actual(desktopRoute())),
-				MockDelete: test.NewMockDeleteFn(errBoom),
+				MockDelete: test.NewMockDeleteFn(targettest.ErrBoom),
 			},
-			want: want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "IngressRoute", "alice-route")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "IngressRoute", "alice-route")},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktopRoute())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
 			got := &unstructured.Unstructured{}
 			got.SetGroupVersionKind(IngressRouteGVK)
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, got)
-			if err != nil && !kerrors.IsNotFound(err) {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
-			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want IngressRoute kept, +got IngressRoute kept:\n%s", tc.reason, diff)
-			}
+			targettest.CheckExists(t, tc.reason, tc.kube, got, "alice-route", tc.want.kept)
 		})
 	}
 }

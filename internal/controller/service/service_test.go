@@ -5,12 +5,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,8 +24,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // desktopService returns the DesktopService alice-svc of namespace team-a in
 // front of the desktop alice-desktop, modified by mods.
 func desktopService(mods ...func(*v1alpha1.DesktopService)) *v1alpha1.DesktopService {
@@ -39,10 +35,7 @@ func desktopService(mods ...func(*v1alpha1.DesktopService)) *v1alpha1.DesktopSer
 		}},
 	}
 	meta.SetExternalName(s, "alice-svc")
-	for _, m := range mods {
-		m(s)
-	}
-	return s
+	return targettest.Modified(s, mods...)
 }
 
 func withPort(p int32) func(*v1alpha1.DesktopService) {
@@ -57,9 +50,7 @@ func withClusterIP(ip string) func(*v1alpha1.DesktopService) {
 	return func(s *v1alpha1.DesktopService) { s.Status.AtProvider.ClusterIP = ip }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopService) {
-	return func(s *v1alpha1.DesktopService) { s.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.DesktopService]
 
 func objectMeta() metav1.ObjectMeta {
 	return metav1.ObjectMeta{
@@ -74,9 +65,6 @@ func objectMeta() metav1.ObjectMeta {
 		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-svc"},
 	}
 }
-
-// ignoreHash leaves the spec hash out of a comparison; TestSpecHash covers it.
-var ignoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
 
 // actual returns the Service made of cr in namespace team-a, as read back
 // from the cluster: with a cluster IP, if not "".
@@ -103,30 +91,9 @@ func errOthers(kind, other string) error {
 
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
-	cases := map[string]struct {
-		reason   string
-		clusters target.Clusters
-		want     managed.TypedExternalClient[*v1alpha1.DesktopService]
-		err      error
-	}{
-		"Connected": {
-			reason:   "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
-			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters)
-			got, err := c.Connect(context.Background(), desktopService())
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
+		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopService(),
+		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
 }
 
 func TestBuildService(t *testing.T) {
@@ -179,7 +146,7 @@ func TestBuildService(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := buildService(tc.cr, tc.want.Namespace)
-			if diff := cmp.Diff(tc.want, got, ignoreHash); diff != "" {
+			if diff := cmp.Diff(tc.want, got, targettest.IgnoreHash); diff != "" {
 				t.Errorf("\n%s\nbuildService(...): -want, +got:\n%s", tc.reason, diff)
 			}
 			if target.Hash(got) == "" {
@@ -222,63 +189,60 @@ func TestSpecHash(t *testing.T) {
 	}
 }
 
+type observed = targettest.Observed[*v1alpha1.DesktopService]
+
 func TestObserve(t *testing.T) {
 	svc := actual(desktopService(), "10.96.0.10")
 	pendingSvc := actual(desktopService(), "")
 	oldSvc := actual(desktopService(withPort(3000)), "10.96.0.10")
 
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.DesktopService
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
-		want   want
+		want   observed
 	}{
 		"ServiceMissing": {
 			reason: "A DesktopService whose Service does not exist should not exist.",
 			kube:   targettest.Kube(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: desktopService()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktopService()},
 		},
 		"ServiceNotOurs": {
 			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
 			kube:   targettest.Kube(targettest.OwnedBy(svc, "")),
-			want:   want{err: errNotOurs("Service"), cr: desktopService()},
+			want:   observed{Err: errNotOurs("Service"), CR: desktopService()},
 		},
 		"ServiceOfOther": {
 			reason: "A Service that another DesktopService made should be an error, not taken over.",
 			kube:   targettest.Kube(targettest.OwnedBy(svc, "team-b/alice-svc")),
-			want:   want{err: errOthers("Service", "team-b/alice-svc"), cr: desktopService()},
+			want:   observed{Err: errOthers("Service", "team-b/alice-svc"), CR: desktopService()},
 		},
 		"GetServiceError": {
 			reason: "An error reading the Service should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc"), cr: desktopService()},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
 		},
 		"Available": {
 			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",
 			kube:   targettest.Kube(svc),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
 			},
 		},
 		"NoClusterIP": {
 			reason: "A DesktopService whose Service has no cluster IP yet should be Unavailable saying so.",
 			kube:   targettest.Kube(pendingSvc),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
 			},
 		},
 		"ServiceChanged": {
 			reason: "A DesktopService whose Service was made from another spec should not be up to date.",
 			kube:   targettest.Kube(oldSvc),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
 			},
 		},
 	}
@@ -286,16 +250,7 @@ func TestObserve(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cr := desktopService()
 			e := &external{kube: tc.kube, namespace: "team-a"}
-			got, err := e.Observe(context.Background(), cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want DesktopService, +got DesktopService:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, cr, tc.want)
 		})
 	}
 }
@@ -323,17 +278,15 @@ func TestCreate(t *testing.T) {
 		},
 		"ServiceError": {
 			reason: "An error creating the Service should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Service", "alice-svc"),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), desktopService())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Create", tc.want, err)
 		})
 	}
 
@@ -344,9 +297,7 @@ func TestCreate(t *testing.T) {
 			t.Fatalf("Create(...): %v", err)
 		}
 		got := &corev1.Service{}
-		if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}, got); err != nil {
-			t.Fatalf("\nCreate should create the Service\nGet(...): %v", err)
-		}
+		targettest.MustGet(t, "Create should create the Service.", kube, "alice-svc", got)
 		if !target.UpToDate(got, svc) {
 			t.Errorf("\nCreate should create a Service made from the current spec, got hash %q", target.Hash(got))
 		}
@@ -373,13 +324,13 @@ func TestUpdate(t *testing.T) {
 	}{
 		"GetServiceError": {
 			reason: "An error reading the Service should be returned, and nothing written.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot get %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"),
 		},
 		"UpdateServiceError": {
 			reason: "An error writing the Service should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockUpdate: test.NewMockUpdateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot update %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockGet: getFn(svc), MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "Service", "alice-svc"),
 		},
 		"ServiceNotOurs": {
 			reason: "Update should refuse a Service of the same name that provider-vdi did not make, and write nothing.",
@@ -391,9 +342,7 @@ func TestUpdate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), desktopService(withPort(3000)))
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want, err)
 		})
 	}
 }
@@ -425,9 +374,7 @@ func TestUpdateInCluster(t *testing.T) {
 				t.Fatalf("\n%s\nUpdate(...): %v", tc.reason, err)
 			}
 			got := &corev1.Service{}
-			if err := kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-svc"}, got); err != nil {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, kube, "alice-svc", got)
 			want := actual(tc.is, "10.96.0.10")
 			want.Spec.SessionAffinity = corev1.ServiceAffinityNone
 			if diff := cmp.Diff(want.Spec, got.Spec); diff != "" {
@@ -465,8 +412,8 @@ func TestDelete(t *testing.T) {
 		},
 		"DeleteError": {
 			reason: "An error deleting the Service should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot delete %s %q", "Service", "alice-svc"),
+			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Service", "alice-svc"),
 		},
 		"NotOurs": {
 			reason: "Delete should refuse to delete a Service of the same name that provider-vdi did not make.",
@@ -478,9 +425,7 @@ func TestDelete(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktopService())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want, err)
 		})
 	}
 }

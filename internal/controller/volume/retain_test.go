@@ -7,13 +7,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
@@ -41,7 +39,16 @@ func volumeDeleting() func(*v1alpha1.DesktopVolume) {
 // not ask for retention.
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	key := types.NamespacedName{Namespace: "team-a", Name: "alice-home"}
+	// checkRetained fails t, saying reason, unless the claim in kube is
+	// marked retained.
+	checkRetained := func(t *testing.T, kube client.Client, reason string) {
+		t.Helper()
+		got := &corev1.PersistentVolumeClaim{}
+		targettest.MustGet(t, reason, kube, "alice-home", got)
+		if !retained(got) {
+			t.Errorf("\n%s\nclaim annotations: %v", reason, got.Annotations)
+		}
+	}
 
 	t.Run("MarkedOnCreate", func(t *testing.T) {
 		kube := targettest.Kube()
@@ -49,13 +56,7 @@ func TestRetention(t *testing.T) {
 		if _, err := e.Create(ctx, volume(withRetain())); err != nil {
 			t.Fatal(err)
 		}
-		got := &corev1.PersistentVolumeClaim{}
-		if err := kube.Get(ctx, key, got); err != nil {
-			t.Fatal(err)
-		}
-		if !retained(got) {
-			t.Errorf("\nA volume asking for retention should make a claim marked retained, got annotations %v", got.Annotations)
-		}
+		checkRetained(t, kube, "A volume asking for retention should make a claim marked retained.")
 	})
 
 	t.Run("MarkedOnUpdate", func(t *testing.T) {
@@ -71,13 +72,7 @@ func TestRetention(t *testing.T) {
 		if _, err := e.Update(ctx, volume(withRetain())); err != nil {
 			t.Fatal(err)
 		}
-		got := &corev1.PersistentVolumeClaim{}
-		if err := kube.Get(ctx, key, got); err != nil {
-			t.Fatal(err)
-		}
-		if !retained(got) {
-			t.Errorf("\nUpdate should mark the claim retained, got annotations %v", got.Annotations)
-		}
+		checkRetained(t, kube, "Update should mark the claim retained.")
 	})
 
 	t.Run("MarkNeverRemoved", func(t *testing.T) {
@@ -86,13 +81,7 @@ func TestRetention(t *testing.T) {
 		if _, err := e.Update(ctx, volume(withSize("20Gi"))); err != nil {
 			t.Fatal(err)
 		}
-		got := &corev1.PersistentVolumeClaim{}
-		if err := kube.Get(ctx, key, got); err != nil {
-			t.Fatal(err)
-		}
-		if !retained(got) {
-			t.Errorf("\nAn Update of a volume that no longer asks for retention must keep the claim's mark, got annotations %v", got.Annotations)
-		}
+		checkRetained(t, kube, "An Update of a volume that no longer asks for retention must keep the claim's mark.")
 	})
 
 	t.Run("AdoptedClaimNotDeleted", func(t *testing.T) {
@@ -103,9 +92,7 @@ func TestRetention(t *testing.T) {
 		if _, err := e.Delete(ctx, volume()); err != nil {
 			t.Fatal(err)
 		}
-		if err := kube.Get(ctx, key, &corev1.PersistentVolumeClaim{}); err != nil {
-			t.Errorf("\nDelete must keep a claim marked retained: %v", err)
-		}
+		targettest.CheckExists(t, "Delete must keep a claim marked retained.", kube, &corev1.PersistentVolumeClaim{}, "alice-home", true)
 		o, err := e.Observe(ctx, volume(volumeDeleting()))
 		if err != nil {
 			t.Fatal(err)
@@ -121,9 +108,7 @@ func TestRetention(t *testing.T) {
 		if _, err := e.Delete(ctx, volume()); err != nil {
 			t.Fatal(err)
 		}
-		if err := kube.Get(ctx, key, &corev1.PersistentVolumeClaim{}); !kerrors.IsNotFound(err) {
-			t.Errorf("\nDelete should delete a claim that is not retained: %v", err)
-		}
+		targettest.CheckExists(t, "Delete should delete a claim that is not retained.", kube, &corev1.PersistentVolumeClaim{}, "alice-home", false)
 	})
 }
 
@@ -160,9 +145,7 @@ func TestHomeMoved(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: targettest.Kube(), namespace: "team-a", location: "https://gpu-cluster:6443/team-a"}
 			o, err := e.Observe(ctx, tc.cr)
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Observe", tc.want, err)
 			if o.ResourceExists != tc.exists {
 				t.Errorf("\n%s\nObserve(...): want ResourceExists %t, got %t", tc.reason, tc.exists, o.ResourceExists)
 			}

@@ -7,10 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -25,8 +23,6 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
-var errBoom = errors.New("boom")
-
 // volume returns the DesktopVolume alice-home of namespace team-a asking for
 // 10Gi, modified by mods.
 func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
@@ -38,10 +34,7 @@ func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
 		}},
 	}
 	meta.SetExternalName(v, "alice-home")
-	for _, m := range mods {
-		m(v)
-	}
-	return v
+	return targettest.Modified(v, mods...)
 }
 
 func withSize(q string) func(*v1alpha1.DesktopVolume) {
@@ -60,9 +53,7 @@ func withAtProvider(o v1alpha1.DesktopVolumeObservation) func(*v1alpha1.DesktopV
 	return func(v *v1alpha1.DesktopVolume) { v.Status.AtProvider = o }
 }
 
-func withConditions(c ...xpv2.Condition) func(*v1alpha1.DesktopVolume) {
-	return func(v *v1alpha1.DesktopVolume) { v.SetConditions(c...) }
-}
+var withConditions = targettest.Conditions[*v1alpha1.DesktopVolume]
 
 // claim returns the claim alice-home in namespace desktops, as the provider
 // would have made it of volume(), modified by mods.
@@ -86,10 +77,7 @@ func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolume
 			},
 		},
 	}
-	for _, m := range mods {
-		m(c)
-	}
-	return c
+	return targettest.Modified(c, mods...)
 }
 
 func requesting(q string) func(*corev1.PersistentVolumeClaim) {
@@ -135,31 +123,9 @@ func errOthers(other string) error {
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
 	kube := &test.MockClient{}
-	cases := map[string]struct {
-		reason   string
-		clusters target.Clusters
-		want     managed.TypedExternalClient[*v1alpha1.DesktopVolume]
-		err      error
-	}{
-
-		"Connected": {
-			reason:   "The external client should use the target cluster's client and the namespace it resolves for the volume.",
-			clusters: targettest.Clusters{Cluster: &target.Cluster{Client: kube}},
-			want:     &external{kube: kube, namespace: "team-a", location: "/team-a"},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters)
-			got, err := c.Connect(context.Background(), volume())
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(external{}), cmp.Comparer(func(a, b client.Client) bool { return a == b })); diff != "" {
-				t.Errorf("\n%s\nConnect(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the volume.",
+		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), volume(),
+		&external{kube: kube, namespace: "team-a", location: "/team-a"}, cmp.AllowUnexported(external{}))
 }
 
 func TestBuildClaim(t *testing.T) {
@@ -190,52 +156,49 @@ func TestBuildClaim(t *testing.T) {
 	}
 }
 
+type observed = targettest.Observed[*v1alpha1.DesktopVolume]
+
 func TestObserve(t *testing.T) {
-	type want struct {
-		o   managed.ExternalObservation
-		err error
-		cr  *v1alpha1.DesktopVolume
-	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
 		cr     *v1alpha1.DesktopVolume
-		want   want
+		want   observed
 	}{
 		"Missing": {
 			reason: "A volume whose claim does not exist should not exist.",
 			kube:   targettest.Kube(),
 			cr:     volume(),
-			want:   want{o: managed.ExternalObservation{ResourceExists: false}, cr: volume()},
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: volume()},
 		},
 		"NotOurs": {
 			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not taken for the volume: deleting the volume would delete it.",
 			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
 			cr:     volume(),
-			want:   want{err: errNotOurs, cr: volume()},
+			want:   observed{Err: errNotOurs, CR: volume()},
 		},
 		"OfOtherVolume": {
 			reason: "A claim that another DesktopVolume made should be an error, not taken over.",
 			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
 			cr:     volume(),
-			want:   want{err: errOthers("team-b/alice-home"), cr: volume()},
+			want:   observed{Err: errOthers("team-b/alice-home"), CR: volume()},
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     volume(),
-			want: want{
-				err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
-				cr:  volume(),
+			want: observed{
+				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
+				CR:  volume(),
 			},
 		},
 		"Bound": {
 			reason: "A bound claim of the desired size should be Available and up to date, and report its phase, capacity and storage class.",
 			kube:   targettest.Kube(claim(bound("10Gi"), storageClass("fast"))),
 			cr:     volume(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi", StorageClassName: "fast"}),
 				),
@@ -245,18 +208,18 @@ func TestObserve(t *testing.T) {
 			reason: "A claim still waiting for its first consumer should be Available, so that the desktop that binds it can be created.",
 			kube:   targettest.Kube(claim(phase(corev1.ClaimPending))),
 			cr:     volume(),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimPending})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimPending})),
 			},
 		},
 		"Lost": {
 			reason: "A claim that lost its volume should be Unavailable saying so.",
 			kube:   targettest.Kube(claim(bound("10Gi"), phase(corev1.ClaimLost))),
 			cr:     volume(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(
 					withConditions(xpv2.Unavailable().WithMessage("the claim lost its PersistentVolume")),
 					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimLost, Capacity: "10Gi"}),
 				),
@@ -266,9 +229,9 @@ func TestObserve(t *testing.T) {
 			reason: "A claim being deleted should be Unavailable saying so.",
 			kube:   targettest.Kube(claim(bound("10Gi"), deleting())),
 			cr:     volume(),
-			want: want{
-				o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(
 					withConditions(xpv2.Unavailable().WithMessage("the claim is being deleted")),
 					withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"}),
 				),
@@ -278,43 +241,34 @@ func TestObserve(t *testing.T) {
 			reason: "A claim that requests the desired size, written another way, should be up to date.",
 			kube:   targettest.Kube(claim(requesting("10240Mi"), bound("10Gi"))),
 			cr:     volume(),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+				CR: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
 			},
 		},
 		"Grown": {
 			reason: "A claim smaller than the desired size should not be up to date, so that Update grows it.",
 			kube:   targettest.Kube(claim(bound("10Gi"))),
 			cr:     volume(withSize("20Gi")),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: volume(withSize("20Gi"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: volume(withSize("20Gi"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
 			},
 		},
 		"Shrunk": {
 			reason: "A claim larger than the desired size should not be up to date either, so that Update refuses it with a clear error.",
 			kube:   targettest.Kube(claim(requesting("20Gi"), bound("20Gi"))),
 			cr:     volume(),
-			want: want{
-				o:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				cr: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "20Gi"})),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: volume(withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "20Gi"})),
 			},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
-			got, err := e.Observe(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.o, got); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			if diff := cmp.Diff(tc.want.cr, tc.cr, test.EquateConditions()); diff != "" {
-				t.Errorf("\n%s\nObserve(...): -want DesktopVolume, +got DesktopVolume:\n%s", tc.reason, diff)
-			}
+			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
 }
@@ -345,24 +299,19 @@ func TestCreate(t *testing.T) {
 		},
 		"CreateError": {
 			reason: "An error creating the claim should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(errBoom)},
-			want:   errors.Wrapf(errBoom, "cannot create %s %q", "PersistentVolumeClaim", "alice-home"),
+			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
+			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "PersistentVolumeClaim", "alice-home"),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Create(context.Background(), volume())
-			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
-			if tc.want != nil {
+			if !targettest.CheckError(t, tc.reason, "Create", tc.want, err) {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
-				t.Fatalf("\n%s\nCreate(...): want the claim in the target cluster: %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.kube, "alice-home", got)
 			if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
 			}
@@ -407,9 +356,9 @@ func TestUpdate(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
 			cr:     volume(withSize("20Gi")),
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 		"UpdateError": {
 			reason: "An error writing the claim should be returned.",
@@ -418,26 +367,22 @@ func TestUpdate(t *testing.T) {
 					claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
 					return nil
 				}),
-				MockUpdate: test.NewMockUpdateFn(errBoom),
+				MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom),
 			},
 			cr:   volume(withSize("20Gi")),
-			want: want{err: errors.Wrapf(errBoom, "cannot update %s %q", "PersistentVolumeClaim", "alice-home")},
+			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), tc.cr)
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.want.err, err)
 			if tc.want.claim == nil {
 				return
 			}
 			got := &corev1.PersistentVolumeClaim{}
-			if err := tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, got); err != nil {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
+			targettest.MustGet(t, tc.reason, tc.kube, "alice-home", got)
 			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
 			}
@@ -490,9 +435,7 @@ func TestUpdateRefusesShrink(t *testing.T) {
 			}
 			e := &external{kube: kube, namespace: "team-a"}
 			_, err := e.Update(context.Background(), volume(withSize(tc.want)))
-			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nUpdate(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Update", tc.err, err)
 			if diff := cmp.Diff(0, updates); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want writes, +got writes:\n%s", tc.reason, diff)
 			}
@@ -541,32 +484,24 @@ func TestDelete(t *testing.T) {
 		},
 		"GetError": {
 			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 		"DeleteError": {
 			reason: "An error deleting the claim should be returned.",
-			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(errBoom)},
-			want:   want{err: errors.Wrapf(errBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home")},
+			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(targettest.ErrBoom)},
+			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{kube: tc.kube, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), volume())
-			if diff := cmp.Diff(tc.want.err, err, test.EquateErrors()); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want error, +got error:\n%s", tc.reason, diff)
-			}
+			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if _, ok := tc.kube.(*test.MockClient); ok {
 				return
 			}
-			err = tc.kube.Get(context.Background(), types.NamespacedName{Namespace: "team-a", Name: "alice-home"}, &corev1.PersistentVolumeClaim{})
-			if err != nil && !kerrors.IsNotFound(err) {
-				t.Fatalf("\n%s\nGet(...): %v", tc.reason, err)
-			}
-			if diff := cmp.Diff(tc.want.kept, err == nil); diff != "" {
-				t.Errorf("\n%s\nDelete(...): -want claim kept, +got claim kept:\n%s", tc.reason, diff)
-			}
+			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.PersistentVolumeClaim{}, "alice-home", tc.want.kept)
 		})
 	}
 }

@@ -42,7 +42,7 @@ func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
 	}
 	holeDone := make(chan result, 1)
 	go func() {
-		cl, err := c.Connect(t.Context(), managed(withName("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
+		cl, err := c.Connect(t.Context(), targettest.Desktop(targettest.Named("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
 		holeDone <- result{cl, err}
 	}()
 	select {
@@ -53,7 +53,7 @@ func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
 		t.Fatal("the black hole saw no connection")
 	}
 
-	cl, err := c.Connect(t.Context(), managed(withName("local"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")))
+	cl, err := c.Connect(t.Context(), targettest.Desktop(targettest.Named("local"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")))
 	if err != nil || cl == nil {
 		t.Fatalf("Connect of the local cluster while a black-hole cluster is dialled: %v", err)
 	}
@@ -70,7 +70,7 @@ func TestBlackHoleClusterDoesNotDelayOthers(t *testing.T) {
 	// Within its backoff the black-hole cluster is not dialled again, and
 	// Connect fails with the same error at once.
 	drain(hole.Accepted)
-	_, err = c.Connect(t.Context(), managed(withName("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
+	_, err = c.Connect(t.Context(), targettest.Desktop(targettest.Named("hole"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "hole")))
 	if err == nil || err.Error() != res.err.Error() {
 		t.Errorf("black-hole Connect within its backoff: want %v, got %v", res.err, err)
 	}
@@ -101,7 +101,7 @@ func TestFailedRequestMarksClusterFailed(t *testing.T) {
 	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: srv.CAPEM()}}
 	r := &recorder{}
 	c := NewConnector(kube, cfg, WithWatchFn(r.watchFn), WithBackoff(time.Hour, time.Hour))
-	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local"))
+	mg := targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local"))
 
 	cl, err := tryConnect(t, c, mg)
 	if err != nil {

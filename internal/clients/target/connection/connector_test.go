@@ -2,7 +2,6 @@ package connection
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -28,46 +27,13 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/watch"
 )
 
-var errBoom = errors.New("boom")
-
-// managed returns a Desktop in namespace team-a, modified by mods.
-func managed(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
-	}
-	for _, m := range mods {
-		m(d)
-	}
-	return d
-}
-
-func withName(n string) func(*v1alpha1.Desktop) {
-	return func(d *v1alpha1.Desktop) { d.SetName(n) }
-}
-
 // kubeconfig returns a kubeconfig that reaches host.
 func kubeconfig(host string) []byte {
-	return fmt.Appendf(nil, `apiVersion: v1
-kind: Config
-clusters:
-- name: gpu
-  cluster:
-    server: %s
-users:
-- name: provider
-  user:
-    token: secret-token
-contexts:
-- name: gpu
-  context:
-    cluster: gpu
-    user: provider
-current-context: gpu
-`, host)
+	return tenantKubeconfig(host, nil, []string{"token: secret-token"})
 }
 
 func usingConfig(kind, name string) func(*v1alpha1.Desktop) {
@@ -221,23 +187,23 @@ func TestConnect(t *testing.T) {
 			reason: "A managed resource without a providerConfigRef should fail to track its usage.",
 			args: args{
 				kube: kube(t),
-				mg:   managed(withUID("u1"), withoutProviderConfigRef()),
+				mg:   targettest.Desktop(withUID("u1"), withoutProviderConfigRef()),
 			},
 			want: want{err: errors.Wrap(errors.New("managed resource does not reference a ProviderConfig"), "cannot track ProviderConfig usage")},
 		},
 		"TrackError": {
 			reason: "An error recording the ProviderConfigUsage should be returned before any config is read.",
 			args: args{
-				kube: &test.MockClient{MockGet: test.NewMockGetFn(errBoom)},
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				kube: &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
-			want: want{err: errors.Wrap(errors.Wrap(errors.Wrap(errBoom, "cannot get object"), "cannot apply ProviderConfigUsage"), "cannot track ProviderConfig usage")},
+			want: want{err: errors.Wrap(errors.Wrap(errors.Wrap(targettest.ErrBoom, "cannot get object"), "cannot apply ProviderConfigUsage"), "cannot track ProviderConfig usage")},
 		},
 		"UnknownKind": {
 			reason: "A providerConfigRef of another kind should be refused.",
 			args: args{
 				kube: kube(t, namespacedConfig()),
-				mg:   managed(withUID("u1"), usingConfig("OtherConfig", "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig("OtherConfig", "default")),
 			},
 			want: want{err: errors.Errorf("providerConfigRef.kind %q is neither %s nor %s", "OtherConfig", v1alpha1.ProviderConfigKind, v1alpha1.ClusterProviderConfigKind)},
 		},
@@ -245,7 +211,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig that does not exist should be an error naming it.",
 			args: args{
 				kube: kube(t),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrapf(kerrors.NewNotFound(schema.GroupResource{Group: v1alpha1.Group, Resource: "providerconfigs"}, "default"), "cannot get ProviderConfig %q", "default")},
 		},
@@ -253,7 +219,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig should be looked up in the managed resource's namespace only.",
 			args: args{
 				kube: kube(t, func() *v1alpha1.ProviderConfig { pc := namespacedConfig(); pc.SetNamespace("team-b"); return pc }()),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrapf(kerrors.NewNotFound(schema.GroupResource{Group: v1alpha1.Group, Resource: "providerconfigs"}, "default"), "cannot get ProviderConfig %q", "default")},
 		},
@@ -261,7 +227,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ClusterProviderConfig that does not exist should be an error naming it, even when a ProviderConfig of that name exists.",
 			args: args{
 				kube: kube(t, namespacedConfig()),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Wrapf(kerrors.NewNotFound(schema.GroupResource{Group: v1alpha1.Group, Resource: "clusterproviderconfigs"}, "default"), "cannot get ClusterProviderConfig %q", "default")},
 		},
@@ -269,7 +235,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig with InjectedIdentity should reach the provider's own cluster, in the managed resource's namespace.",
 			args: args{
 				kube: kube(t, namespacedConfig()),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -277,7 +243,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ClusterProviderConfig with a target namespace should put objects there.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withTargetNamespace("desktops"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -285,7 +251,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig with InjectedIdentity should not reach a namespace other than its own, where other tenants' objects live, and no client should be made.",
 			args: args{
 				kube: kube(t, namespacedConfig(withTargetNamespace("desktops"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{err: errors.Errorf("ProviderConfig %q uses InjectedIdentity and so may only target its own namespace %q, not %q; use a ClusterProviderConfig or a kubeconfig Secret", "default", "team-a", "desktops")},
 		},
@@ -293,7 +259,7 @@ func TestConnect(t *testing.T) {
 			reason: "A ProviderConfig with InjectedIdentity may name its own namespace as the target namespace.",
 			args: args{
 				kube: kube(t, namespacedConfig(withTargetNamespace("team-a"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -304,7 +270,7 @@ func TestConnect(t *testing.T) {
 					namespacedConfig(withSecretRef("team-a", "gpu", "kubeconfig"), withTargetNamespace("desktops")),
 					secret("team-a", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -312,7 +278,7 @@ func TestConnect(t *testing.T) {
 			reason: "Secret credentials without a secretRef should be refused.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withSource(xpv2.CredentialsSourceSecret))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.New("credentials.secretRef is required when credentials.source is Secret")},
 		},
@@ -320,7 +286,7 @@ func TestConnect(t *testing.T) {
 			reason: "A credentials source other than InjectedIdentity or Secret should be refused.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withSource(xpv2.CredentialsSourceEnvironment))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Errorf("credentials.source %q is not supported; use InjectedIdentity or Secret", xpv2.CredentialsSourceEnvironment)},
 		},
@@ -328,7 +294,7 @@ func TestConnect(t *testing.T) {
 			reason: "A kubeconfig Secret that does not exist should be an error naming the Secret and key.",
 			args: args{
 				kube: kube(t, clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig"))),
-				mg:   managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg:   targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Wrapf(
 				errors.Wrap(kerrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "gpu"), "cannot get credentials secret"),
@@ -341,7 +307,7 @@ func TestConnect(t *testing.T) {
 					clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig")),
 					secret("crossplane-system", "gpu", map[string][]byte{"other": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Errorf("key %q of Secret %s/%s is empty; it must hold a kubeconfig", "kubeconfig", "crossplane-system", "gpu")},
 		},
@@ -352,7 +318,7 @@ func TestConnect(t *testing.T) {
 					clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig")),
 					secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": broken}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{err: errors.Wrapf(errBroken, "cannot use kubeconfig from key %q of Secret %s/%s", "kubeconfig", "crossplane-system", "gpu")},
 		},
@@ -363,7 +329,7 @@ func TestConnect(t *testing.T) {
 					clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig"), withTargetNamespace("desktops")),
 					secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")),
 			},
 			want: want{namespace: "desktops", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -375,7 +341,7 @@ func TestConnect(t *testing.T) {
 					secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://other.example:6443")}),
 					secret("team-a", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 				),
-				mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
 			},
 			want: want{namespace: "team-a", newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -383,17 +349,17 @@ func TestConnect(t *testing.T) {
 			reason: "An error making the target cluster's client should be returned, and no watch started.",
 			args: args{
 				kube:   kube(t, namespacedConfig()),
-				mg:     managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
-				newErr: errBoom,
+				mg:     targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				newErr: targettest.ErrBoom,
 			},
-			want: want{err: errors.Wrapf(errors.Wrap(errBoom, "cannot connect"), "cannot reach target cluster %q", local.Host), newHosts: []string{local.Host}},
+			want: want{err: errors.Wrapf(errors.Wrap(targettest.ErrBoom, "cannot connect"), "cannot reach target cluster %q", local.Host), newHosts: []string{local.Host}},
 		},
 		"WatchError": {
 			reason: "A watch that cannot start should not fail Connect: readiness still shows at the next poll.",
 			args: args{
 				kube:     kube(t, namespacedConfig()),
-				mg:       managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
-				watchErr: errBoom,
+				mg:       targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")),
+				watchErr: targettest.ErrBoom,
 			},
 			want: want{namespace: "team-a", newHosts: []string{local.Host}, watchHost: []string{local.Host}},
 		},
@@ -438,7 +404,7 @@ func TestConnectTracksUsage(t *testing.T) {
 	kc := kube(t, clusterProviderConfig("gpu"))
 	r := &recorder{}
 	c := NewConnector(kc, &rest.Config{}, WithNewClientFn(r.newFn), WithWatchFn(r.watchFn))
-	mg := managed(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu"))
+	mg := targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu"))
 	if _, err := tryConnect(t, c, mg); err != nil {
 		t.Fatalf("Connect(...): %v", err)
 	}
@@ -481,8 +447,8 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -490,8 +456,8 @@ func TestConnectCachesClients(t *testing.T) {
 			reason: "Connecting the same managed resource again should reuse its client and watch.",
 			kube:   kube(t, namespacedConfig()),
 			connects: []connect{
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://local.example:6443"}, watchHost: []string{"https://local.example:6443"}},
 		},
@@ -504,8 +470,8 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu-2", map[string][]byte{"config": kubeconfig("https://gpu.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://gpu.example:6443"}, watchHost: []string{"https://gpu.example:6443"}},
 		},
@@ -513,8 +479,8 @@ func TestConnectCachesClients(t *testing.T) {
 			reason: "A ProviderConfig and a ClusterProviderConfig that both use the injected identity should share a client, whatever their target namespaces.",
 			kube:   kube(t, namespacedConfig(), clusterProviderConfig("local", withTargetNamespace("desktops"))),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local")), sameAs: 0},
 			},
 			want: want{newHosts: []string{"https://local.example:6443"}, watchHost: []string{"https://local.example:6443"}},
 		},
@@ -527,9 +493,9 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu-2", map[string][]byte{"kubeconfig": kubeconfig("https://gpu-2.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: -1},
-				{mg: managed(withName("c"), withUID("u3"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: 0},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-2")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("c"), withUID("u3"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu-1")), sameAs: 0},
 			},
 			want: want{
 				newHosts:  []string{"https://gpu-1.example:6443", "https://gpu-2.example:6443"},
@@ -544,8 +510,8 @@ func TestConnectCachesClients(t *testing.T) {
 				secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": kubeconfig("https://gpu.example:6443")}),
 			),
 			connects: []connect{
-				{mg: managed(withName("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withName("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("a"), withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(targettest.Named("b"), withUID("u2"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu")), sameAs: -1},
 			},
 			want: want{
 				newHosts:  []string{"https://local.example:6443", "https://gpu.example:6443"},
@@ -555,12 +521,12 @@ func TestConnectCachesClients(t *testing.T) {
 		"WatchRetried": {
 			reason:    "A watch that failed to start should not be started again before its backoff has passed, then again at the next Connect, with the cached client, and not again once it runs.",
 			kube:      kube(t, namespacedConfig()),
-			watchErrs: []error{errBoom, nil},
+			watchErrs: []error{targettest.ErrBoom, nil},
 			connects: []connect{
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: 500 * time.Millisecond},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Second},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Hour},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: 500 * time.Millisecond},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Second},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: 0, after: time.Hour},
 			},
 			want: want{
 				newHosts:  []string{"https://local.example:6443"},
@@ -570,13 +536,13 @@ func TestConnectCachesClients(t *testing.T) {
 		"FailureBacksOff": {
 			reason: "A cluster that failed should not be dialled again until its backoff has passed, and Connect should fail at once meanwhile; then it should be dialled again, and its backoff should double with each failure in a row.",
 			kube:   kube(t, namespacedConfig()),
-			newErr: []error{errBoom, errBoom, nil},
+			newErr: []error{targettest.ErrBoom, targettest.ErrBoom, nil},
 			connects: []connect{
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 500 * time.Millisecond, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 1500 * time.Millisecond, wantErr: true},
-				{mg: managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 500 * time.Millisecond, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 1500 * time.Millisecond, wantErr: true},
+				{mg: targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default")), sameAs: -1, after: 600 * time.Millisecond},
 			},
 			want: want{
 				newHosts:  []string{"https://local.example:6443", "https://local.example:6443", "https://local.example:6443"},
@@ -641,7 +607,7 @@ func TestConnectDeletingAfterConfigGone(t *testing.T) {
 	kc := kube(t, pc, sec)
 	r := &recorder{}
 	c := NewConnector(kc, &rest.Config{}, WithNewClientFn(r.newFn), WithWatchFn(r.watchFn))
-	mg := managed(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default"))
+	mg := targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ProviderConfigKind, "default"))
 	first, err := tryConnect(t, c, mg)
 	if err != nil {
 		t.Fatalf("Connect(...): %v", err)
@@ -664,7 +630,7 @@ func TestConnectDeletingAfterConfigGone(t *testing.T) {
 	if got != first {
 		t.Errorf("\nA managed resource being deleted should get the cluster its config last reached")
 	}
-	other := managed(withName("bob"), withUID("u2"), usingConfig(v1alpha1.ProviderConfigKind, "other"))
+	other := targettest.Desktop(targettest.Named("bob"), withUID("u2"), usingConfig(v1alpha1.ProviderConfigKind, "other"))
 	other.SetDeletionTimestamp(&metav1.Time{Time: time.Now()})
 	if _, err := tryConnect(t, c, other); err == nil {
 		t.Errorf("\nA managed resource being deleted whose config this provider never reached should not connect")

@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
 
 // TestRotatedKubeconfigStopsOldWatch rotates the kubeconfig of a config and
@@ -48,7 +49,7 @@ func TestRotatedKubeconfigStopsOldWatch(t *testing.T) {
 			c := NewConnector(kube, &rest.Config{}, WithNewClientFn(r.newFn), WithWatchFn(r.watchFn))
 			mustConnect := func(name, config string) {
 				t.Helper()
-				if _, err := tryConnect(t, c, managed(withName(name), withUID(name), usingConfig(v1alpha1.ClusterProviderConfigKind, config))); err != nil {
+				if _, err := tryConnect(t, c, targettest.Desktop(targettest.Named(name), withUID(name), usingConfig(v1alpha1.ClusterProviderConfigKind, config))); err != nil {
 					t.Fatalf("Connect(%s): %v", name, err)
 				}
 			}

@@ -58,6 +58,26 @@ func RESTConfig(kubeconfig []byte, t Trust) (*rest.Config, error) {
 	return cfg, nil
 }
 
+// A setting is a field of a kubeconfig, whether it is set, and why a
+// restricted kubeconfig may not set it.
+type setting struct {
+	set    bool
+	field  string
+	reason string
+}
+
+// refused returns a problem for each of settings that is set in the
+// kubeconfig's entry of kind (user or cluster) name.
+func refused(kind, name string, settings ...setting) []string {
+	var p []string
+	for _, s := range settings {
+		if s.set {
+			p = append(p, kind+" "+strconv.Quote(name)+" sets "+s.field+", which "+s.reason)
+		}
+	}
+	return p
+}
+
 // RestrictedProblems lists what a Restricted kubeconfig may not ask for, in
 // every cluster and user it holds, not only the current context's:
 //
@@ -83,41 +103,25 @@ func RestrictedProblems(kc *clientcmdapi.Config) []string {
 		if u == nil {
 			continue
 		}
-		for _, f := range []struct {
-			set    bool
-			field  string
-			reason string
-		}{
-			{u.TokenFile != "", "tokenFile", "reads a file of the provider's; put the token in token"},
-			{u.ClientCertificate != "", "client-certificate", "reads a file of the provider's; use client-certificate-data"},
-			{u.ClientKey != "", "client-key", "reads a file of the provider's; use client-key-data"},
-			{u.Exec != nil, "exec", "runs a command as the provider"},
-			{u.AuthProvider != nil, "auth-provider", "runs an auth plugin as the provider"},
-		} {
-			if f.set {
-				p = append(p, "user "+strconv.Quote(name)+" sets "+f.field+", which "+f.reason)
-			}
-		}
+		p = append(p, refused("user", name,
+			setting{u.TokenFile != "", "tokenFile", "reads a file of the provider's; put the token in token"},
+			setting{u.ClientCertificate != "", "client-certificate", "reads a file of the provider's; use client-certificate-data"},
+			setting{u.ClientKey != "", "client-key", "reads a file of the provider's; use client-key-data"},
+			setting{u.Exec != nil, "exec", "runs a command as the provider"},
+			setting{u.AuthProvider != nil, "auth-provider", "runs an auth plugin as the provider"},
+		)...)
 	}
 	for _, name := range sortedKeys(kc.Clusters) {
 		c := kc.Clusters[name]
 		if c == nil {
 			continue
 		}
-		for _, f := range []struct {
-			set    bool
-			field  string
-			reason string
-		}{
-			{c.CertificateAuthority != "", "certificate-authority", "reads a file of the provider's; use certificate-authority-data"},
-			{c.InsecureSkipTLSVerify, "insecure-skip-tls-verify", "would not verify the server; give its CA in certificate-authority-data"},
-			{c.ProxyURL != "", "proxy-url", "routes the provider's traffic through another host"},
-			{!isHTTPS(c.Server), "server " + strconv.Quote(c.Server), "is not an https:// URL"},
-		} {
-			if f.set {
-				p = append(p, "cluster "+strconv.Quote(name)+" sets "+f.field+", which "+f.reason)
-			}
-		}
+		p = append(p, refused("cluster", name,
+			setting{c.CertificateAuthority != "", "certificate-authority", "reads a file of the provider's; use certificate-authority-data"},
+			setting{c.InsecureSkipTLSVerify, "insecure-skip-tls-verify", "would not verify the server; give its CA in certificate-authority-data"},
+			setting{c.ProxyURL != "", "proxy-url", "routes the provider's traffic through another host"},
+			setting{!isHTTPS(c.Server), "server " + strconv.Quote(c.Server), "is not an https:// URL"},
+		)...)
 	}
 	return p
 }

@@ -257,7 +257,7 @@ func TestTenantKubeconfigNeverSendsProviderToken(t *testing.T) {
 			if tc.kind == v1alpha1.ClusterProviderConfigKind {
 				name = "gpu"
 			}
-			_, err := tryConnect(t, c, managed(withUID("u1"), usingConfig(tc.kind, name)))
+			_, err := tryConnect(t, c, targettest.Desktop(withUID("u1"), usingConfig(tc.kind, name)))
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Errorf("\n%s\nConnect(...): %v", tc.reason, err)

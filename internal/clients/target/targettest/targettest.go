@@ -6,6 +6,8 @@ package targettest
 import (
 	"context"
 
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +15,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -95,4 +100,47 @@ func ErrOthers(kind, name, ns, other, mr string) error {
 // (plural, lower case) and name.
 func NotFound(resource, name string) error {
 	return kerrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}
+
+// ErrBoom is the error a test makes a fake fail with.
+var ErrBoom = errors.New("boom")
+
+// IgnoreHash leaves the spec hash annotation out of a comparison of
+// annotations, for tests of what else an object holds.
+var IgnoreHash = cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == v1alpha1.AnnotationSpecHash })
+
+// Conditions returns a modifier that sets the conditions c of a managed
+// resource.
+func Conditions[T resource.Managed](c ...xpv2.Condition) func(T) {
+	return func(mr T) { mr.SetConditions(c...) }
+}
+
+// Modified returns o after applying mods to it in order: the tail of every
+// fixture builder that takes modifiers.
+func Modified[T any](o T, mods ...func(T)) T {
+	for _, m := range mods {
+		m(o)
+	}
+	return o
+}
+
+// Desktop returns the Desktop alice of namespace team-a, with its type
+// meta as a managed resource read from the API server has it, modified by
+// mods.
+func Desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
+	return Modified(&v1alpha1.Desktop{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.DesktopGroupVersionKind.GroupVersion().String(), Kind: v1alpha1.DesktopKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice"},
+	}, mods...)
+}
+
+// Named returns a modifier that names a Desktop n.
+func Named(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.SetName(n) }
+}
+
+// ExternalName returns a modifier that sets the external name of a
+// Desktop to n.
+func ExternalName(n string) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { xpmeta.SetExternalName(d, n) }
 }
