@@ -154,8 +154,13 @@ func TestRemoteClusterIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A namespaced ProviderConfig's kubeconfig must verify its server.
+	ca, err := apiServerCA()
+	if err != nil {
+		t.Fatal(err)
+	}
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: cfg.Host, InsecureSkipTLSVerify: true}
+	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: ca}
 	kc.AuthInfos["provider-vdi"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
 	kc.Contexts["gpu"] = &clientcmdapi.Context{Cluster: "gpu", AuthInfo: "provider-vdi"}
 	kc.CurrentContext = "gpu"
