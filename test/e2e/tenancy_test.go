@@ -194,8 +194,11 @@ func apiServerCA() ([]byte, error) {
 		}
 		return err
 	})
-	if err != nil || found == "" {
-		return nil, fmt.Errorf("cannot find the API server's certificate under %s: %v", dir, err)
+	if err != nil {
+		return nil, fmt.Errorf("cannot find the API server's certificate under %s: %w", dir, err)
+	}
+	if found == "" {
+		return nil, fmt.Errorf("no apiserver.crt under %s", dir)
 	}
 	return os.ReadFile(found)
 }
