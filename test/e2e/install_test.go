@@ -28,6 +28,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	vditarget "github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/internal/packaging"
@@ -200,6 +202,13 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 			continue
 		}
 		o.SetNamespace(ns)
+		if o.GetKind() == "DesktopRoute" {
+			// A route serves only its own session's host in its namespace.
+			host := v1alpha1.HostLabel("alice-dev", ns) + ".vdi.example.org"
+			if err := unstructured.SetNestedField(o.Object, host, "spec", "forProvider", "host"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if pcRef != nil {
 			if err := unstructured.SetNestedMap(o.Object, pcRef, "spec", "providerConfigRef"); err != nil {
 				t.Fatal(err)
@@ -223,7 +232,10 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 		}
 		return len(waiting) == 0, fmt.Sprintf("%v", waiting)
 	})
-	made := []client.Object{pod(target, "alice-dev"), claim(target, "alice-dev-home"), service(target, "alice-dev"), route(target, "alice-dev")}
+	// Outside the managed resources' own namespace, objects carry it in
+	// their names (target.QualifiedName).
+	name := func(n string) string { return vditarget.QualifiedName(ns, target, n) }
+	made := []client.Object{pod(target, name("alice-dev")), claim(target, name("alice-dev-home")), service(target, name("alice-dev")), route(target, name("alice-dev"))}
 	for _, o := range made {
 		if !exists(ctx, o) {
 			t.Errorf("%T %s/%s was not created", o, target, o.GetName())

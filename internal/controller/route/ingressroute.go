@@ -2,7 +2,6 @@ package route
 
 import (
 	"fmt"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -52,19 +51,6 @@ func pathPrefix(p v1alpha1.DesktopRouteParameters) string {
 		return "/"
 	}
 	return p.PathPrefix
-}
-
-// URL is where the route serves the desktop.
-func URL(p v1alpha1.DesktopRouteParameters) string {
-	scheme := "http"
-	if p.TLS != nil {
-		scheme = "https"
-	}
-	path := pathPrefix(p)
-	if !strings.HasSuffix(path, "/") {
-		path += "/"
-	}
-	return fmt.Sprintf("%s://%s%s", scheme, p.Host, path)
 }
 
 // buildIngressRoute returns the desired IngressRoute of cr in namespace ns.

@@ -65,7 +65,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (mana
 	if err != nil || !exists {
 		return managed.ExternalObservation{}, traefikMissing(err)
 	}
-	cr.Status.AtProvider.URL = URL(cr.Spec.ForProvider)
+	cr.Status.AtProvider.URL = cr.Spec.ForProvider.URL()
 	cr.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: target.UpToDate(ir, want)}, nil
 }

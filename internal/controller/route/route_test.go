@@ -75,52 +75,6 @@ func withURL(u string) func(*v1alpha1.DesktopRoute) {
 
 var withConditions = targettest.Conditions[*v1alpha1.DesktopRoute]
 
-func TestURL(t *testing.T) {
-	cases := map[string]struct {
-		reason string
-		p      v1alpha1.DesktopRouteParameters
-		want   string
-	}{
-		"HTTP": {
-			reason: "A route without TLS should serve http at the root.",
-			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example"},
-			want:   "http://vdi.example/",
-		},
-		"HTTPS": {
-			reason: "A route with TLS should serve https.",
-			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", TLS: &v1alpha1.RouteTLS{CertResolver: "letsencrypt"}},
-			want:   "https://vdi.example/",
-		},
-		"HTTPSEmptyTLS": {
-			reason: "An empty TLS block still means https, with Traefik's default certificate.",
-			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", TLS: &v1alpha1.RouteTLS{}},
-			want:   "https://vdi.example/",
-		},
-		"PathPrefix": {
-			reason: "A path prefix should be the URL's path, with a trailing slash.",
-			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", PathPrefix: "/alice"},
-			want:   "http://vdi.example/alice/",
-		},
-		"PathPrefixWithSlash": {
-			reason: "A path prefix that ends in a slash should not get a second one.",
-			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", PathPrefix: "/alice/", TLS: &v1alpha1.RouteTLS{SecretName: "vdi-tls"}},
-			want:   "https://vdi.example/alice/",
-		},
-		"RootPrefix": {
-			reason: "A path prefix of / should be the root.",
-			p:      v1alpha1.DesktopRouteParameters{Host: "vdi.example", PathPrefix: "/"},
-			want:   "http://vdi.example/",
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, URL(tc.p)); diff != "" {
-				t.Errorf("\n%s\nURL(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
-}
-
 // spec returns the IngressRoute spec, as unstructured content, that serves
 // match at the Service alice-svc on port, modified by mods.
 func spec(match string, port int64, mods ...func(map[string]any)) map[string]any {
