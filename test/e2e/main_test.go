@@ -171,3 +171,21 @@ func managedPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
 	err := kube.List(ctx, l, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})
 	return l.Items, err
 }
+
+// copyTemplate creates VDITemplate name with the spec of the example
+// template from, so that a test may delete it without breaking others.
+func copyTemplate(t *testing.T, from, name string) *unstructured.Unstructured {
+	t.Helper()
+	tmpl := &unstructured.Unstructured{}
+	tmpl.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	tmpl.SetKind("VDITemplate")
+	if err := kube.Get(context.Background(), client.ObjectKey{Name: from}, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	mine := &unstructured.Unstructured{Object: map[string]any{"spec": tmpl.Object["spec"]}}
+	mine.SetAPIVersion("vdi.kasm.io/v1alpha1")
+	mine.SetKind("VDITemplate")
+	mine.SetName(name)
+	create(t, mine)
+	return mine
+}

@@ -240,17 +240,7 @@ func TestMissingTemplate(t *testing.T) {
 	}
 
 	// A template of its own, so that deleting it breaks no other test.
-	tmpl := &unstructured.Unstructured{}
-	tmpl.SetAPIVersion("vdi.kasm.io/v1alpha1")
-	tmpl.SetKind("VDITemplate")
-	if err := kube.Get(ctx, client.ObjectKey{Name: "ubuntu-gpu"}, tmpl); err != nil {
-		t.Fatal(err)
-	}
-	mine := &unstructured.Unstructured{Object: map[string]any{"spec": tmpl.Object["spec"]}}
-	mine.SetAPIVersion("vdi.kasm.io/v1alpha1")
-	mine.SetKind("VDITemplate")
-	mine.SetName("erin-gpu")
-	create(t, mine)
+	mine := copyTemplate(t, "ubuntu-gpu", "erin-gpu")
 	create(t, session(ns, "dev", "erin", "erin-gpu", nil))
 	waitPhase(t, ns, "dev", "Running")
 	p := pod(ns, "dev-desktop")

@@ -81,17 +81,7 @@ func TestMissingTemplateSessionExpires(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := userNamespace(t, "orphan")
-	tmpl := &unstructured.Unstructured{}
-	tmpl.SetAPIVersion("vdi.kasm.io/v1alpha1")
-	tmpl.SetKind("VDITemplate")
-	if err := kube.Get(ctx, client.ObjectKey{Name: "ubuntu-gpu"}, tmpl); err != nil {
-		t.Fatal(err)
-	}
-	mine := &unstructured.Unstructured{Object: map[string]any{"spec": tmpl.Object["spec"]}}
-	mine.SetAPIVersion("vdi.kasm.io/v1alpha1")
-	mine.SetKind("VDITemplate")
-	mine.SetName("orphan-gpu")
-	create(t, mine)
+	mine := copyTemplate(t, "ubuntu-gpu", "orphan-gpu")
 
 	start := time.Now()
 	create(t, session(ns, "stray", "mallory", "orphan-gpu", map[string]any{"timeout": "1m"}))

@@ -158,7 +158,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 
 	o := managed.ExternalObservation{
 		ResourceExists:   true,
-		ResourceUpToDate: !podStale(cr, pod) && cr.Status.AtProvider.NetworkPolicyReady,
+		ResourceUpToDate: !cr.Status.AtProvider.PendingRestart && !terminated(pod) && cr.Status.AtProvider.NetworkPolicyReady,
 	}
 	if secretExists {
 		o.ConnectionDetails = connectionDetails(cr, secret)
@@ -166,12 +166,9 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 	return o, nil
 }
 
-// podStale reports whether the desktop Pod, as observed into cr's status,
-// must be replaced: it was made from another spec, has terminated, or lost
-// its credentials Secret.
-func podStale(cr *v1alpha1.Desktop, pod *corev1.Pod) bool {
-	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
-	return cr.Status.AtProvider.PendingRestart || terminal
+// terminated reports whether pod has run to its end and must be replaced.
+func terminated(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
 // expiredObservation is the observation of a Desktop past its deadline. It
@@ -300,8 +297,8 @@ func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	if err != nil {
 		return managed.ExternalUpdate{}, err
 	}
-	cr.Status.AtProvider.PendingRestart = !target.UpToDate(pod, desired) || !secretExists
-	if !e.expired(cr) && !podStale(cr, pod) {
+	current := target.UpToDate(pod, desired) && secretExists && !terminated(pod)
+	if current && !e.expired(cr) {
 		return managed.ExternalUpdate{}, nil
 	}
 	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, desired)

@@ -162,6 +162,18 @@ func TestObserve(t *testing.T) {
 		return o
 	}
 
+	// policyDrift is the observation of a ready desktop whose NetworkPolicy
+	// is missing or changed: not Ready, saying why, and not up to date, so
+	// that Update restores the policy.
+	const driftMsg = "the desktop's NetworkPolicy is missing or was changed; it is being restored"
+	policyDrift := observed{
+		O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+		CR: desktop(
+			withConditions(xpv2.Unavailable().WithMessage(driftMsg)),
+			withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: driftMsg})),
+		),
+	}
+
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
@@ -196,13 +208,7 @@ func TestObserve(t *testing.T) {
 			reason: "A Desktop whose Pod runs and is ready but whose NetworkPolicy is gone should not be Ready, saying why, nor up to date, so that Update restores the policy.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
 			cr:     desktop(),
-			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				CR: desktop(
-					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
-					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: "the desktop's NetworkPolicy is missing or was changed; it is being restored"})),
-				),
-			},
+			want:   policyDrift,
 		},
 		"PolicyEdited": {
 			reason: "A NetworkPolicy edited in the cluster, here to allow all egress, should read as drift even though its annotations are intact.",
@@ -210,14 +216,8 @@ func TestObserve(t *testing.T) {
 				storedPolicy(func(np *networkingv1.NetworkPolicy) {
 					np.Spec.Egress = append(np.Spec.Egress, networkingv1.NetworkPolicyEgressRule{})
 				})),
-			cr: desktop(),
-			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
-				CR: desktop(
-					withConditions(xpv2.Unavailable().WithMessage("the desktop's NetworkPolicy is missing or was changed; it is being restored")),
-					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: "the desktop's NetworkPolicy is missing or was changed; it is being restored"})),
-				),
-			},
+			cr:   desktop(),
+			want: policyDrift,
 		},
 		"PolicyOfOtherDesktop": {
 			reason: "A NetworkPolicy of the desktop's name that another Desktop made should be an error, not taken over.",
