@@ -3,6 +3,8 @@ package controlplane
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -61,6 +63,7 @@ func (cp *ControlPlane) teardownRealNode() {
 func teardownHost(dir string, w io.Writer) {
 	sock := filepath.Join(dir, "run", "containerd.sock")
 	var shims []int
+	var sockets []string
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
@@ -71,10 +74,15 @@ func teardownHost(dir string, w io.Writer) {
 		if strings.HasSuffix(args[0], "containerd-shim-runc-v2") && containsPair(args, "-address", sock) {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 			shims = append(shims, pid)
+			sockets = append(sockets, shimSockets(sock, flagValue(args, "-namespace"), flagValue(args, "-id"))...)
 		}
 	}
 	for _, pid := range shims {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	// A killed shim leaves its socket behind.
+	for _, s := range sockets {
+		_ = os.Remove(s)
 	}
 	cgroups := kubepodsCgroups()
 	for range 50 {
@@ -108,7 +116,8 @@ func teardownHost(dir string, w io.Writer) {
 	// libcni's cache of our network, the kubelet's links to pod logs, its
 	// device-plugin socket: paths the kubelet and libcni hard-code.
 	results, _ := filepath.Glob("/var/lib/cni/results/" + realNetwork + "-*")
-	for _, f := range results {
+	loopback, _ := filepath.Glob("/var/lib/cni/results/cni-loopback-*")
+	for _, f := range append(results, loopback...) {
 		_ = os.Remove(f)
 	}
 	links, _ := filepath.Glob("/var/log/containers/*.log")
@@ -137,6 +146,25 @@ func progressOr(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// shimSockets are the sockets of the shim of container id in namespace ns of
+// the containerd at address, as containerd's shim.SocketAddress names them.
+func shimSockets(address, ns, id string) []string {
+	var out []string
+	for _, p := range []string{filepath.Join(address, ns, id), filepath.Join(address, ns, id, "debug")} {
+		out = append(out, fmt.Sprintf("/run/containerd/s/%x", sha256.Sum256([]byte(p))))
+	}
+	return out
+}
+
+func flagValue(args []string, flag string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 func containsPair(args []string, flag, value string) bool {

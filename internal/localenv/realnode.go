@@ -208,10 +208,9 @@ func (e *Env) traefikIdentity(ctx context.Context, dir string) (string, error) {
 	return path, writeKubeconfig(path, e.CP.Host, filepath.Join(e.opts.Dir, "pki", "apiserver.crt"), "traefik", tr.Status.Token)
 }
 
-// IngressClient returns an HTTP client that sends every request for a host
-// under Domain to Traefik on IngressAddress, as a browser resolving
-// *.localhost does, and trusts only the environment's ingress CA.
-func (e *Env) IngressClient() (*http.Client, error) {
+// IngressTLS returns the TLS configuration of a client of Traefik: it
+// trusts only the environment's ingress CA.
+func (e *Env) IngressTLS() (*tls.Config, error) {
 	b, err := os.ReadFile(e.IngressCA)
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot read the ingress CA")
@@ -220,11 +219,22 @@ func (e *Env) IngressClient() (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(b) {
 		return nil, errors.Errorf("no certificate in %s", e.IngressCA)
 	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// IngressClient returns an HTTP client that sends every request to Traefik
+// on IngressAddress, as a browser resolving *.localhost does, verifies
+// Traefik's certificate with IngressTLS, and follows no redirect.
+func (e *Env) IngressClient() (*http.Client, error) {
+	tc, err := e.IngressTLS()
+	if err != nil {
+		return nil, err
+	}
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			TLSClientConfig: tc,
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				return d.DialContext(ctx, network, IngressAddress)
 			},
