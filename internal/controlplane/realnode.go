@@ -273,7 +273,7 @@ func (cp *ControlPlane) runNode(n *RealNode, name string, env []string, args ...
 	if err != nil {
 		return errors.Wrapf(err, "cannot create log of %s", name)
 	}
-	cmd := exec.Command(filepath.Join(n.bin, name), args...) //nolint:gosec // Our own pinned binaries.
+	cmd := exec.Command(filepath.Join(n.bin, name), args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// containerd finds its shim, and the shim runc, on PATH.
 	cmd.Env = append(append(os.Environ(), "PATH="+n.bin+":"+os.Getenv("PATH")), env...)
