@@ -2,6 +2,7 @@ package targettest
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -89,6 +90,28 @@ func (k Kind[T]) errs() (notOurs, others error) {
 		ErrOthers(k.Kind, k.name(), Namespace, k.other(), cr.GetNamespace()+"/"+cr.GetName())
 }
 
+// refused returns the cases in which op finds, in the target cluster that
+// kube returns, a target object that provider-vdi did not make, or made for
+// another managed resource: op must return the ownership error, keep the
+// object, and not count it as its own.
+func (k Kind[T]) refused(op string, kube func(objs ...client.Object) client.Client) map[string]kindCase {
+	notOurs, others := k.errs()
+	return map[string]kindCase{
+		"NotOurs": {
+			reason: op + " should refuse a " + k.Kind + " of the same name that provider-vdi did not make, and keep it.",
+			kube:   kube(OwnedBy(k.Object(), "")),
+			err:    notOurs,
+			exists: true,
+		},
+		"OfOther": {
+			reason: op + " should refuse a " + k.Kind + " of the same name that another managed resource made, and keep it.",
+			kube:   kube(OwnedBy(k.Object(), k.other())),
+			err:    others,
+			exists: true,
+		},
+	}
+}
+
 // kindCase is one case of the shared tests: a target cluster, the error the
 // call should return, and whether the target object should exist after it.
 type kindCase struct {
@@ -114,17 +137,21 @@ func (k Kind[T]) run(t *testing.T, op string, call func(managed.TypedExternalCli
 	}
 }
 
+// with returns cases with more added.
+func with(cases, more map[string]kindCase) map[string]kindCase {
+	maps.Copy(cases, more)
+	return cases
+}
+
 // TestCreate checks that Create makes the target object, counts one it made
 // before as made, and refuses one that it did not make.
 func (k Kind[T]) TestCreate(t *testing.T) {
 	t.Helper()
-	notOurs, others := k.errs()
-	other := k.other()
 	writes := 0
 	k.run(t, "Create", func(e managed.TypedExternalClient[T]) error {
 		_, err := e.Create(context.Background(), k.CR())
 		return err
-	}, map[string]kindCase{
+	}, with(k.refused("Create", k.kube), map[string]kindCase{
 		"Created": {
 			reason: "Create should create the " + k.Kind + ".",
 			kube:   k.kube(),
@@ -135,62 +162,37 @@ func (k Kind[T]) TestCreate(t *testing.T) {
 			kube:   k.kube(k.Object()),
 			exists: true,
 		},
-		"AlreadyExistsNotOurs": {
-			reason: "A " + k.Kind + " of the same name that provider-vdi did not make should be an error, not counted as created.",
-			kube:   k.kube(OwnedBy(k.Object(), "")),
-			err:    notOurs,
-			exists: true,
-		},
-		"AlreadyExistsOfOther": {
-			reason: "A " + k.Kind + " of the same name that another managed resource made should be an error, not counted as created.",
-			kube:   k.kube(OwnedBy(k.Object(), other)),
-			err:    others,
-			exists: true,
-		},
 		"CreateError": {
 			reason: "An error creating the " + k.Kind + " should be returned.",
 			kube:   failing{Client: k.kube(), err: ErrBoom, writes: &writes},
 			err:    errors.Wrapf(ErrBoom, "cannot create %s %q", k.Kind, k.name()),
 		},
-	})
+	}))
 }
 
 // TestUpdate checks that Update refuses, writing nothing, a target object
 // that it did not make, and returns the target cluster's errors.
 func (k Kind[T]) TestUpdate(t *testing.T) {
 	t.Helper()
-	notOurs, others := k.errs()
-	other := k.other()
 	writes := 0
-	k.run(t, "Update", func(e managed.TypedExternalClient[T]) error {
+	readOnly := func(objs ...client.Object) client.Client {
+		return failing{Client: k.kube(objs...), err: errors.New("nothing must be written"), writes: &writes}
+	}
+	update := func(e managed.TypedExternalClient[T]) error {
 		_, err := e.Update(context.Background(), k.Changed())
 		return err
-	}, map[string]kindCase{
-		"NotOurs": {
-			reason: "Update should refuse a " + k.Kind + " of the same name that provider-vdi did not make, and write nothing.",
-			kube:   failing{Client: k.kube(OwnedBy(k.Object(), "")), err: errors.New("nothing must be written"), writes: &writes},
-			err:    notOurs,
-			exists: true,
-		},
-		"OfOther": {
-			reason: "Update should refuse a " + k.Kind + " that another managed resource made, and write nothing.",
-			kube:   failing{Client: k.kube(OwnedBy(k.Object(), other)), err: errors.New("nothing must be written"), writes: &writes},
-			err:    others,
-			exists: true,
-		},
+	}
+	k.run(t, "Update", update, with(k.refused("Update", readOnly), map[string]kindCase{
 		"GetError": {
 			reason: "An error reading the " + k.Kind + " should be returned.",
 			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
 			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
 		},
-	})
+	}))
 	if writes != 0 {
 		t.Errorf("Update(...): want no writes to a %s that is not the managed resource's, got %d", k.Kind, writes)
 	}
-	k.run(t, "Update", func(e managed.TypedExternalClient[T]) error {
-		_, err := e.Update(context.Background(), k.Changed())
-		return err
-	}, map[string]kindCase{
+	k.run(t, "Update", update, map[string]kindCase{
 		"UpdateError": {
 			reason: "An error writing the " + k.Kind + " should be returned.",
 			kube:   failing{Client: k.kube(k.Object()), err: ErrBoom, writes: &writes},
@@ -204,13 +206,11 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 // is gone as deleted, and keeps one that it did not make.
 func (k Kind[T]) TestDelete(t *testing.T) {
 	t.Helper()
-	notOurs, others := k.errs()
-	other := k.other()
 	writes := 0
 	k.run(t, "Delete", func(e managed.TypedExternalClient[T]) error {
 		_, err := e.Delete(context.Background(), k.CR())
 		return err
-	}, map[string]kindCase{
+	}, with(k.refused("Delete", k.kube), map[string]kindCase{
 		"Deleted": {
 			reason: "Delete should delete the " + k.Kind + ".",
 			kube:   k.kube(k.Object()),
@@ -222,19 +222,7 @@ func (k Kind[T]) TestDelete(t *testing.T) {
 		"GoneBeforeDelete": {
 			reason: "A " + k.Kind + " that is gone by the time it is deleted should count as deleted.",
 			kube:   failing{Client: k.kube(k.Object()), err: NotFound(k.Resource, k.name()), writes: &writes},
-			exists: true, // The fake still holds it; the point is the error.
-		},
-		"NotOurs": {
-			reason: "Delete should refuse to delete a " + k.Kind + " of the same name that provider-vdi did not make, and keep it.",
-			kube:   k.kube(OwnedBy(k.Object(), "")),
-			err:    notOurs,
-			exists: true,
-		},
-		"OfOther": {
-			reason: "Delete should refuse to delete a " + k.Kind + " that another managed resource made, and keep it.",
-			kube:   k.kube(OwnedBy(k.Object(), other)),
-			err:    others,
-			exists: true,
+			exists: true, // The fake still holds it; what counts is the error.
 		},
 		"GetError": {
 			reason: "An error reading the " + k.Kind + " should be returned.",
@@ -247,5 +235,5 @@ func (k Kind[T]) TestDelete(t *testing.T) {
 			err:    errors.Wrapf(ErrBoom, "cannot delete %s %q", k.Kind, k.name()),
 			exists: true,
 		},
-	})
+	}))
 }
