@@ -33,7 +33,12 @@ kube_ldflags="-s -w \
 build() {
   local tool=$1 ldflags=$2; shift 2
   local stamp="$tools_dir/stamps/$tool" want have=""
-  want=$( (cat "$here/$tool/go.mod" "$here/$tool/go.sum"; echo "$ldflags" "${CGO_ENABLED:-}" "${tags:-}" "$@") | sha256sum | cut -d' ' -f1)
+  # CGO_ENABLED and tags count only when set, so that the stamps of the
+  # tools built without them keep their value.
+  local how=()
+  [[ -n ${CGO_ENABLED:-} ]] && how+=("CGO_ENABLED=$CGO_ENABLED")
+  [[ -n ${tags:-} ]] && how+=("tags=$tags")
+  want=$( (cat "$here/$tool/go.mod" "$here/$tool/go.sum"; echo "$ldflags" "$@" "${how[@]}") | sha256sum | cut -d' ' -f1)
   [[ -f $stamp ]] && have=$(cat "$stamp")
   local missing=0 spec
   for spec in "$@"; do [[ -x $bin/${spec%%=*} ]] || missing=1; done
@@ -122,7 +127,16 @@ desktop_rootfs() {
 }
 
 all=(etcd kube containerd cni crossplane crossplane-crds cli cli-v2.2 kwok kwok-stages crane traefik traefik-crds desktop-rootfs images)
-for tool in "${@:-${all[@]}}"; do
+tools=("${@:-${all[@]}}")
+# debootstrap waits on Debian's mirror more than on the CPU: start it first,
+# beside the compiles, and collect it in its turn.
+rootfs_pid=""
+if [[ " ${tools[*]} " == *" desktop-rootfs "* ]]; then
+  mkdir -p "$tools_dir/desktop"
+  desktop_rootfs > "$tools_dir/desktop/build.log" 2>&1 &
+  rootfs_pid=$!
+fi
+for tool in "${tools[@]}"; do
   case $tool in
     etcd) build etcd "-s -w" etcd=go.etcd.io/etcd/server/v3 ;;
     kube) build kube "$kube_ldflags" \
@@ -163,7 +177,10 @@ for tool in "${@:-${all[@]}}"; do
     traefik) CGO_ENABLED=0 build traefik "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v3.6.12" \
       traefik=github.com/traefik/traefik/v3/cmd/traefik ;;
     traefik-crds) traefik_crds ;;
-    desktop-rootfs) desktop_rootfs ;;
+    desktop-rootfs)
+      rc=0; wait "$rootfs_pid" || rc=$?
+      cat "$tools_dir/desktop/build.log"
+      [[ $rc == 0 ]] || exit "$rc" ;;
     # The real node's pause and web desktop images (cluster/images), each
     # rebuilt only when what it is made of changes.
     images) (cd "$root" && go run ./cluster/images --tools "$tools_dir") ;;

@@ -148,6 +148,11 @@ func lockRealNode(ctx context.Context, cp *ControlPlane) (*os.File, error) {
 			progress(cp.opts.Progress, "controlplane: waiting for lock %s: one real node per machine, held by %s (waited %s)\n",
 				RealNodeLock, strings.TrimSpace(string(holder)), time.Since(start).Round(time.Second))
 			last = time.Now()
+			if dir := orphaned(string(holder)); dir != "" {
+				if n := killShims(dir); n > 0 {
+					progress(cp.opts.Progress, "controlplane: the kubelet and containerd of %s are gone; killed its %d container shims, which held the lock\n", dir, n)
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -157,9 +162,30 @@ func lockRealNode(ctx context.Context, cp *ControlPlane) (*os.File, error) {
 		}
 	}
 	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(fmt.Sprintf("PID %d for %s\n", os.Getpid(), cp.opts.Dir)), 0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("PID %d for %s\n", os.Getpid(), filepath.Join(cp.opts.Dir, "realnode"))), 0)
 	progress(cp.opts.Progress, "controlplane: holding lock %s for the real node (waited %s)\n", RealNodeLock, time.Since(start).Round(time.Second))
 	return f, nil
+}
+
+// orphaned returns the node folder that holder (the lock file's content)
+// names if neither its kubelet nor its containerd runs: then only the
+// container shims, which inherited the lock, hold it, as after a test
+// process was killed.
+func orphaned(holder string) string {
+	_, dir, ok := strings.Cut(strings.TrimSpace(holder), " for ")
+	if !ok || !filepath.IsAbs(dir) {
+		return ""
+	}
+	for _, name := range []string{"kubelet", "containerd"} {
+		b, err := os.ReadFile(filepath.Join(dir, "run", name+".pid")) //nolint:gosec // The lock names the folder.
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && syscall.Kill(pid, 0) == nil {
+			return ""
+		}
+	}
+	return dir
 }
 
 // prepareRealNode takes the lock and makes the node's credentials, before
@@ -174,7 +200,7 @@ func (cp *ControlPlane) prepareRealNode(ctx context.Context, tokens *strings.Bui
 	n := &RealNode{Name: RealNodeName, IP: realNodeIP, Dir: filepath.Join(cp.opts.Dir, "realnode"), bin: cp.opts.Bin, lock: lock}
 	cp.node = n
 	// What a node that ran before us and was not torn down left behind.
-	teardownHost(n.Dir, cp.opts.Progress)
+	teardownHost(n.Dir, cp.opts.Progress, true)
 	for _, d := range []string{"pki", "etc/certs.d", "run", "cni/net.d", "cni/ipam", "containerd", "kubelet", "logs"} {
 		if err := os.MkdirAll(filepath.Join(n.Dir, d), 0o750); err != nil {
 			return nil, errors.Wrapf(err, "cannot create %s", d)

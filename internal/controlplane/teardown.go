@@ -19,10 +19,16 @@ import (
 // StopRealNode tears down the real node whose folder is dir (the
 // environment's folder + "/realnode"), as `make down` does after a detached
 // run: the kubelet and containerd by the PIDs they recorded, then what they
-// leave on the host. It is safe to run when nothing runs.
+// leave on the host. What belongs to the machine rather than to dir (the
+// kubelet's cgroups, the bridge, the sysctls) it cleans only once it holds
+// RealNodeLock, which another environment's running node would hold. It is
+// safe to run when nothing runs.
 func StopRealNode(dir string, progress io.Writer) {
 	if progress == nil {
 		progress = io.Discard
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return
 	}
 	for _, name := range []string{"kubelet", "containerd"} {
 		b, err := os.ReadFile(filepath.Join(dir, "run", name+".pid"))
@@ -33,7 +39,23 @@ func StopRealNode(dir string, progress io.Writer) {
 			StopPIDs([]int{pid}, 15*time.Second)
 		}
 	}
-	teardownHost(dir, progress)
+	lock, err := os.OpenFile(RealNodeLock, os.O_CREATE|os.O_RDWR, 0o644) //nolint:gosec // Anyone may read who holds it.
+	if err != nil {
+		teardownHost(dir, progress, false)
+		return
+	}
+	defer lock.Close() //nolint:errcheck // Closing releases the lock.
+	// The shims inherited the lock from containerd: they go first, and the
+	// lock is free moments after.
+	killShims(dir)
+	held := false
+	for range 30 {
+		if held = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil; held {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	teardownHost(dir, progress, held)
 }
 
 // teardownRealNode stops the kubelet, then containerd, of a node this
@@ -47,7 +69,7 @@ func (cp *ControlPlane) teardownRealNode() {
 			}
 		}
 	}
-	teardownHost(n.Dir, cp.opts.Progress)
+	teardownHost(n.Dir, cp.opts.Progress, true)
 	if n.lock != nil {
 		_ = n.lock.Close()
 		n.lock = nil
@@ -55,36 +77,18 @@ func (cp *ControlPlane) teardownRealNode() {
 }
 
 // teardownHost undoes what a real node in dir does to the host once its
-// kubelet and containerd are gone: it kills the containers' shims (found by
-// the containerd socket of dir in their command line) and the processes
-// left in the kubelet's cgroups, unmounts everything under dir, removes the
-// cgroups, the bridge and the files the kubelet and the CNI plugins write
-// outside dir, and puts back the sysctls they changed.
-func teardownHost(dir string, w io.Writer) {
-	sock := filepath.Join(dir, "run", "containerd.sock")
-	var shims []int
-	var sockets []string
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
-		if strings.HasSuffix(args[0], "containerd-shim-runc-v2") && containsPair(args, "-address", sock) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			shims = append(shims, pid)
-			sockets = append(sockets, shimSockets(sock, flagValue(args, "-namespace"), flagValue(args, "-id"))...)
-		}
+// kubelet and containerd are gone: it kills the containers' shims and the
+// processes left in the kubelet's cgroups, unmounts everything under dir,
+// removes the cgroups, the bridge and the files the kubelet and the CNI
+// plugins write outside dir, and puts back the sysctls they changed. Only
+// what is under dir unless machine is set: the caller holds RealNodeLock,
+// so no other node runs.
+func teardownHost(dir string, w io.Writer, machine bool) {
+	shims := killShims(dir)
+	var cgroups []string
+	if machine {
+		cgroups = kubepodsCgroups()
 	}
-	for _, pid := range shims {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	// A killed shim leaves its socket behind.
-	for _, s := range sockets {
-		_ = os.Remove(s)
-	}
-	cgroups := kubepodsCgroups()
 	for range 50 {
 		left := 0
 		for _, cg := range cgroups {
@@ -110,6 +114,10 @@ func teardownHost(dir string, w io.Writer) {
 		_ = syscall.Rmdir(cg)
 	}
 	removed := []string{}
+	if !machine {
+		progress(progressOr(w), "controlplane: real node stopped (%d shims, %d mounts); another node holds %s, so its bridge, cgroups and sysctls stay\n", shims, len(mounts), RealNodeLock)
+		return
+	}
 	if exec.Command("ip", "link", "show", realBridge).Run() == nil && exec.Command("ip", "link", "del", realBridge).Run() == nil {
 		removed = append(removed, "bridge "+realBridge)
 	}
@@ -135,9 +143,9 @@ func teardownHost(dir string, w io.Writer) {
 	if restoreSysctls() {
 		removed = append(removed, "sysctls restored")
 	}
-	if len(shims)+len(mounts)+len(cgroups)+len(removed) > 0 {
+	if shims+len(mounts)+len(cgroups)+len(removed) > 0 {
 		progress(progressOr(w), "controlplane: real node torn down: %d shims killed, %d mounts and %d cgroups removed; %s\n",
-			len(shims), len(mounts), len(cgroups), strings.Join(removed, ", "))
+			shims, len(mounts), len(cgroups), strings.Join(removed, ", "))
 	}
 }
 
@@ -279,4 +287,33 @@ func stopProcess(p *exec.Cmd) {
 		_ = syscall.Kill(p.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
+}
+
+// killShims kills the shims of the containerd of dir, found by its socket
+// in their command line, and removes their sockets. It returns how many.
+func killShims(dir string) int {
+	sock := filepath.Join(dir, "run", "containerd.sock")
+	var shims []int
+	var sockets []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p) //nolint:gosec // A process's command line.
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
+		if strings.HasSuffix(args[0], "containerd-shim-runc-v2") && containsPair(args, "-address", sock) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			shims = append(shims, pid)
+			sockets = append(sockets, shimSockets(sock, flagValue(args, "-namespace"), flagValue(args, "-id"))...)
+		}
+	}
+	for _, pid := range shims {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	// A killed shim leaves its socket behind.
+	for _, s := range sockets {
+		_ = os.Remove(s)
+	}
+	return len(shims)
 }

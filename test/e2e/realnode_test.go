@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"image/png"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,8 +39,8 @@ import (
 // written in the desktop's home is there after Stop and Start.
 func TestDesktopOnRealNode(t *testing.T) {
 	ctx := context.Background()
-	ns := userNamespace(t, "erin")
-	create(t, session(ns, "web", "erin", "web-desktop", map[string]any{"resources": map[string]any{"gpu": int64(1)}}))
+	ns := userNamespace(t, "wendy")
+	create(t, session(ns, "web", "wendy", "web-desktop", map[string]any{"resources": map[string]any{"gpu": int64(1)}}))
 	s := waitPhase(t, ns, "web", "Running")
 
 	p := runningOnRealNode(t, ns, "web-desktop")
@@ -220,7 +221,7 @@ func screenshot(t *testing.T, link, user, password string) {
 	); err != nil {
 		t.Fatalf("Chromium did not show the desktop at %s: %v", link, err)
 	}
-	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+	shot, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("cannot take a screenshot: %v", err)
 	}
@@ -229,13 +230,38 @@ func screenshot(t *testing.T, link, user, password string) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(out, "desktop.png")
-	if err := os.WriteFile(file, png, 0o600); err != nil {
+	if err := os.WriteFile(file, shot, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(png, []byte("\x89PNG")) || len(png) < 20000 {
-		t.Errorf("screenshot %s: %d bytes, not a picture of a desktop", file, len(png))
+	// The xterm's white window fills a good part of the desktop; noVNC's
+	// dark page before it connects, or a black screen, has next to no white.
+	white, err := whiteShare(shot)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", file, err)
 	}
-	t.Logf("Chromium showed the connected desktop after %s: %s (%d bytes)", time.Since(start).Round(100*time.Millisecond), file, len(png))
+	if white < 0.05 {
+		t.Errorf("screenshot %s: %.1f%% white pixels; the desktop's xterm is not in the picture", file, 100*white)
+	}
+	t.Logf("Chromium showed the connected desktop after %s: %s (%d bytes, %.0f%% white: the xterm)", time.Since(start).Round(100*time.Millisecond), file, len(shot), 100*white)
+}
+
+// whiteShare returns the share of the PNG's pixels that are near white.
+func whiteShare(b []byte) (float64, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	r := img.Bounds()
+	white := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr > 0xf000 && cg > 0xf000 && cb > 0xf000 {
+				white++
+			}
+		}
+	}
+	return float64(white) / float64(r.Dx()*r.Dy()), nil
 }
 
 // leafSPKI returns the base64 SHA-256 of the public key of the PEM
