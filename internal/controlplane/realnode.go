@@ -177,7 +177,7 @@ func orphaned(holder string) string {
 		return ""
 	}
 	for _, name := range []string{"kubelet", "containerd"} {
-		b, err := os.ReadFile(filepath.Join(dir, "run", name+".pid")) //nolint:gosec // The lock names the folder.
+		b, err := os.ReadFile(filepath.Join(dir, "run", name+".pid"))
 		if err != nil {
 			continue
 		}

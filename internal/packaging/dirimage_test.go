@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"archive/tar"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestDirImage(t *testing.T) {
 	r := tar.NewReader(mutate.Extract(img))
 	for {
 		h, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		must(err)

@@ -215,6 +215,8 @@ func screenshot(t *testing.T, link, user, password string) {
 	// noVNC marks the page noVNC_connected once the VNC session is up; the
 	// first frame follows within moments.
 	if err := chromedp.Do(bctx,
+		// The desktop's own size, so that noVNC shows it unscaled.
+		chromedp.EmulateViewport(1280, 800),
 		chromedp.Navigate(u.String()),
 		chromedp.WaitReady(`html.noVNC_connected`),
 		chromedp.Sleep(2*time.Second),
