@@ -278,7 +278,6 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 		"--hostname-override="+n.Name,
 		"--node-ip="+n.IP,
 		"--node-labels="+RealNodeLabel+"=true",
-		"--register-with-taints="+RealNodeTaint+"=true:NoSchedule",
 		"--v=1",
 	); err != nil {
 		return err
@@ -500,6 +499,7 @@ func kubeletConfig(n *RealNode) *kubeletv1beta1.KubeletConfiguration {
 		// No DNS: pods have no route to any resolver.
 		ResolverConfig:      ptr.To(""),
 		RegisterNode:        ptr.To(true),
+		RegisterWithTaints:  []corev1.Taint{{Key: RealNodeTaint, Value: "true", Effect: corev1.TaintEffectNoSchedule}},
 		VolumePluginDir:     filepath.Join(n.Dir, "kubelet", "volume-plugins"),
 		StaticPodPath:       "",
 		MaxPods:             32,

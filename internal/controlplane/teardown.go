@@ -115,7 +115,7 @@ func teardownHost(dir string, w io.Writer, machine bool) {
 	}
 	removed := []string{}
 	if !machine {
-		progress(progressOr(w), "controlplane: real node stopped (%d shims, %d mounts); another node holds %s, so its bridge, cgroups and sysctls stay\n", shims, len(mounts), RealNodeLock)
+		progress(progressOr(w), "controlplane: real node stopped (%d shims, %d mounts); the node that now holds %s cleans the machine's bridge, cgroups and sysctls as it starts\n", shims, len(mounts), RealNodeLock)
 		return
 	}
 	if exec.Command("ip", "link", "show", realBridge).Run() == nil && exec.Command("ip", "link", "del", realBridge).Run() == nil {

@@ -135,6 +135,8 @@ func (e *Env) startTraefik(ctx context.Context) error {
 	e.progress("starting Traefik on https://%s (entry point websecure) for *.%s, CA %s", IngressAddress, Domain, ca.Cert)
 	cmd, err := e.start("traefik", filepath.Join(e.opts.Tools, "bin", "traefik"), kubeconfig,
 		"--entryPoints.websecure.address="+IngressAddress,
+		// Stopping waits this long for open connections (10s by default).
+		"--entryPoints.websecure.transport.lifeCycle.graceTimeOut=2s",
 		"--entryPoints.ping.address=127.0.0.1:"+ports[0],
 		"--ping.entryPoint=ping",
 		"--providers.kubernetescrd=true",
