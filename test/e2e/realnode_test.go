@@ -64,6 +64,13 @@ func TestDesktopOnRealNode(t *testing.T) {
 	}
 	screenshot(t, page.Link, page.Username, page.Password)
 
+	// The Pod's network reaches the node's bridge only: no default route.
+	for _, line := range strings.Split(strings.TrimSpace(kubectl(t, "exec", "-n", ns, p.Name, "--", "cat", "/proc/net/route")), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == "00000000" {
+			t.Errorf("the desktop Pod has a default route: %s", line)
+		}
+	}
+
 	// The home volume: a file written in the desktop survives Stop and
 	// Start, on the same claim, on the real node.
 	claimBefore := homeClaim(p)
