@@ -95,9 +95,9 @@ type RealNode struct {
 	lock  *os.File
 	token string
 	// The kubelet's CA, and the API server's client certificate for it.
-	ca                     *CA
-	clientCert, clientKey  string
-	servingCert, servingKy string
+	ca                      *CA
+	clientCert, clientKey   string
+	servingCert, servingKey string
 }
 
 func (n *RealNode) sock() string { return filepath.Join(n.Dir, "run", "containerd.sock") }
@@ -210,7 +210,7 @@ func (cp *ControlPlane) prepareRealNode(ctx context.Context, tokens *strings.Bui
 	if n.ca, err = NewCA(pki, "kubelet-ca", "provider-vdi kubelet CA"); err != nil {
 		return nil, err
 	}
-	if n.servingCert, n.servingKy, err = n.ca.Issue(pki, Leaf{Name: "kubelet", CommonName: "system:node:" + n.Name, DNSNames: []string{n.Name}, IPs: []net.IP{net.ParseIP(n.IP)}}); err != nil {
+	if n.servingCert, n.servingKey, err = n.ca.Issue(pki, Leaf{Name: "kubelet", CommonName: "system:node:" + n.Name, DNSNames: []string{n.Name}, IPs: []net.IP{net.ParseIP(n.IP)}}); err != nil {
 		return nil, err
 	}
 	// The API server reaches the kubelet (logs, exec, port-forward) with a
@@ -257,7 +257,7 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 		return err
 	}
 	progress(cp.opts.Progress, "controlplane: real node %s: starting containerd\n", n.Name)
-	if err := cp.runNode(n, "containerd", nil, "--config", filepath.Join(n.Dir, "etc", "containerd.toml")); err != nil {
+	if err := cp.runNode(n, "containerd", "--config", filepath.Join(n.Dir, "etc", "containerd.toml")); err != nil {
 		return err
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -269,7 +269,7 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 		return err
 	}
 	progress(cp.opts.Progress, "controlplane: real node %s: starting the kubelet on %s:%d\n", n.Name, n.IP, kubeletPort)
-	if err := cp.runNode(n, "kubelet", nil,
+	if err := cp.runNode(n, "kubelet",
 		"--config="+filepath.Join(n.Dir, "etc", "kubelet.yaml"),
 		"--kubeconfig="+filepath.Join(n.Dir, "etc", "kubelet.kubeconfig"),
 		"--root-dir="+filepath.Join(n.Dir, "kubelet"),
@@ -293,7 +293,7 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 // file in the node's folder. It inherits the node lock, so that the lock
 // is held as long as any of them runs, even after a detached `make run`
 // has exited.
-func (cp *ControlPlane) runNode(n *RealNode, name string, env []string, args ...string) error {
+func (cp *ControlPlane) runNode(n *RealNode, name string, args ...string) error {
 	log, err := os.Create(filepath.Join(n.Dir, "logs", name+".log"))
 	if err != nil {
 		return errors.Wrapf(err, "cannot create log of %s", name)
@@ -301,7 +301,7 @@ func (cp *ControlPlane) runNode(n *RealNode, name string, env []string, args ...
 	cmd := exec.Command(filepath.Join(n.bin, name), args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// containerd finds its shim, and the shim runc, on PATH.
-	cmd.Env = append(append(os.Environ(), "PATH="+n.bin+":"+os.Getenv("PATH")), env...)
+	cmd.Env = append(os.Environ(), "PATH="+n.bin+":"+os.Getenv("PATH"))
 	cmd.ExtraFiles = []*os.File{n.lock}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if cp.opts.Detach {
@@ -484,7 +484,7 @@ func kubeletConfig(n *RealNode) *kubeletv1beta1.KubeletConfiguration {
 		HealthzBindAddress:       "127.0.0.1",
 		HealthzPort:              ptr.To[int32](kubeletHealthzPort),
 		TLSCertFile:              n.servingCert,
-		TLSPrivateKeyFile:        n.servingKy,
+		TLSPrivateKeyFile:        n.servingKey,
 		Authentication: kubeletv1beta1.KubeletAuthentication{
 			Anonymous: kubeletv1beta1.KubeletAnonymousAuthentication{Enabled: ptr.To(false)},
 			Webhook:   kubeletv1beta1.KubeletWebhookAuthentication{Enabled: ptr.To(true)},
