@@ -22,9 +22,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/net/websocket"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
@@ -302,4 +307,48 @@ func kubectl(t *testing.T, args ...string) string {
 		t.Fatalf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// TestRealNodePullsFromLocalRegistry: the real node pulls an image pushed
+// to the environment's local registry (plain HTTP on loopback), through
+// the containerd hosts.toml the environment writes for it.
+func TestRealNodePullsFromLocalRegistry(t *testing.T) {
+	ctx := context.Background()
+	img, err := tarball.ImageFromPath(filepath.Join(toolsDir(), "images", "pause.tar"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(env.Registry + "/e2e/pause:pulled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
+		t.Fatalf("cannot push %s: %v", ref, err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pulls"}}
+	create(t, ns)
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "pulled"},
+		Spec: corev1.PodSpec{
+			NodeSelector:                 map[string]string{controlplane.RealNodeLabel: "true"},
+			Tolerations:                  []corev1.Toleration{{Key: controlplane.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			AutomountServiceAccountToken: ptr.To(false),
+			Containers:                   []corev1.Container{{Name: "pause", Image: ref.String(), ImagePullPolicy: corev1.PullAlways}},
+		},
+	}
+	create(t, p)
+	eventually(t, "a Pod of an image from the local registry runs on the real node", func(ctx context.Context) (bool, string) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			return false, err.Error()
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Waiting != nil {
+				return false, cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
+			}
+		}
+		return p.Status.Phase == corev1.PodRunning, "phase " + string(p.Status.Phase)
+	})
+	if err := kube.Delete(ctx, ns); err != nil {
+		t.Error(err)
+	}
 }
