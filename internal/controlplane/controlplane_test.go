@@ -3,6 +3,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -19,7 +20,8 @@ import (
 // TestGPUPodRuns shows the fake cluster schedules a Pod by its GPU limit onto
 // a GPU node, and kwok runs it to Ready.
 func TestGPUPodRuns(t *testing.T) {
-	tools, _ := filepath.Abs("../../.cache/tools")
+	// make exports TOOLS_DIR; go test run by hand uses the checkout's cache.
+	tools, _ := filepath.Abs(cmp.Or(os.Getenv("TOOLS_DIR"), "../../.cache/tools"))
 	cp, err := Start(context.Background(), Options{
 		Bin: filepath.Join(tools, "bin"), Dir: t.TempDir(), Stages: filepath.Join(tools, "kwok"),
 		Nodes:    []Node{GPUNode("gpu-0", 2), SystemNode("system-0")},

@@ -6,6 +6,7 @@
 package integration
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -48,7 +49,8 @@ func run(m *testing.M) int {
 	ctx := context.Background()
 	wd, _ := os.Getwd()
 	root = filepath.Join(wd, "..", "..")
-	tools := filepath.Join(root, ".cache", "tools")
+	// make exports TOOLS_DIR; go test run by hand uses the checkout's cache.
+	tools := cmp.Or(os.Getenv("TOOLS_DIR"), filepath.Join(root, ".cache", "tools"))
 	dir, err := os.MkdirTemp("", "vdi-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
