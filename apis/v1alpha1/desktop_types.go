@@ -64,10 +64,12 @@ type DesktopParameters struct {
 	// +optional
 	Home *HomeVolume `json:"home,omitempty"`
 
-	// URL where the desktop is reached; published as the url connection
-	// detail beside the username and password.
-	// +optional
-	URL string `json:"url,omitempty"`
+	// URL where the desktop is reached, its route's URL; published as the
+	// url connection detail beside the username and password, and with a
+	// signed token as the link detail. The gate in front of the desktop
+	// accepts only links to this URL's host.
+	// +kubebuilder:validation:Pattern=`^https?://[^/?#]+`
+	URL string `json:"url"`
 
 	// Deadline after which the desktop must not run, whatever else its
 	// spec or its session says: the provider deletes the Pod at the

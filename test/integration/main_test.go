@@ -30,6 +30,13 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 )
 
+// providerNamespace is the provider's own namespace; gateImage the gate's
+// image it puts in desktop Pods (no kubelet runs them here).
+const (
+	providerNamespace = "vdi-system"
+	gateImage         = "127.0.0.1:5000/provider-vdi/gate:integration"
+)
+
 var (
 	kube client.Client
 	cp   *controlplane.ControlPlane
@@ -48,7 +55,11 @@ func run(m *testing.M) int {
 	ctx := context.Background()
 	wd, _ := os.Getwd()
 	root = filepath.Join(wd, "..", "..")
-	tools := filepath.Join(root, ".cache", "tools")
+	// The cache `make tools` fills: $TOOLS_DIR, else .cache/tools.
+	tools := os.Getenv("TOOLS_DIR")
+	if tools == "" {
+		tools = filepath.Join(root, ".cache", "tools")
+	}
 	dir, err := os.MkdirTemp("", "vdi-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -88,6 +99,13 @@ func run(m *testing.M) int {
 		Spec:       v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}},
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot create ClusterProviderConfig:", err)
+		return 1
+	}
+
+	// The provider's own namespace, where it keeps the key that signs
+	// session links.
+	if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: providerNamespace}}); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot create the provider's namespace:", err)
 		return 1
 	}
 
@@ -139,7 +157,8 @@ func (p *provider) start() error {
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
 	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
-		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health)
+		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health,
+		"--link-key-namespace="+providerNamespace, "--gate-image="+gateImage)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
