@@ -394,7 +394,7 @@ func TestNamespaceUser(t *testing.T) {
 	pc.SetName("mine")
 	desktop := func(ns string) *unstructured.Unstructured {
 		d := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{
-			"session": "x", "user": "x", "image": "example.org/desktop:1", "port": int64(8080),
+			"session": "x", "user": "x", "image": "example.org/desktop:1", "port": int64(8080), "url": "https://x.example/",
 		}}}}
 		d.SetAPIVersion("vdi.m.kasm.io/v1alpha1")
 		d.SetKind("Desktop")
