@@ -64,7 +64,7 @@ func run() error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Printf("gate: serving %s for %s, in front of %s", listen, os.Getenv(gate.EnvAudience), up.Redacted())
+	log.Printf("gate: serving %q for %q, in front of %q", listen, os.Getenv(gate.EnvAudience), up.Redacted()) //nolint:gosec // The provider sets these variables; %q quotes them.
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

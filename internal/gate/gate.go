@@ -71,7 +71,7 @@ func New(cfg Config) (*Gate, error) {
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: g.rewrite,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			g.cfg.Log.Printf("gate: cannot reach the desktop for %s %s: %v", r.Method, r.URL.Path, err)
+			g.cfg.Log.Printf("gate: cannot reach the desktop for %s %q: %v", r.Method, r.URL.Path, err)
 			http.Error(w, "the desktop does not answer yet", http.StatusBadGateway)
 		},
 	}
@@ -125,7 +125,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuse answers 401 with a short body and logs why, without the token or
 // the query that may hold it.
 func (g *Gate) refuse(w http.ResponseWriter, r *http.Request, why error) {
-	g.cfg.Log.Printf("gate: refused %s %s from %s: %v", r.Method, r.URL.Path, r.RemoteAddr, why)
+	g.cfg.Log.Printf("gate: refused %s %q from %s: %v", r.Method, r.URL.Path, r.RemoteAddr, why)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "unauthorized: open the desktop with its link", http.StatusUnauthorized)
 }

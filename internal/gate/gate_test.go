@@ -269,7 +269,7 @@ func TestGateRefuses(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("\n%s\nServeHTTP(...): -want, +got:\n%s", tc.reason, diff)
 			}
-			if !strings.Contains(logs.String(), "refused GET /vnc.html") {
+			if !strings.Contains(logs.String(), `refused GET "/vnc.html"`) {
 				t.Errorf("\n%s\nThe refusal should be logged with its path; logs: %q", tc.reason, logs.String())
 			}
 			if token != "" && strings.Contains(logs.String(), token) {
