@@ -368,17 +368,10 @@ func pushIndex(ctx context.Context, dir, ref string) error {
 	if err != nil {
 		return errors.Wrapf(err, "cannot read image layout %s", dir)
 	}
-	ii, err := p.ImageIndex()
+	// layout.Write stores the index itself as the layout's index.json.
+	idx, err := p.ImageIndex()
 	if err != nil {
 		return errors.Wrapf(err, "cannot read image layout %s", dir)
-	}
-	im, err := ii.IndexManifest()
-	if err != nil || len(im.Manifests) != 1 {
-		return errors.Errorf("cannot read image layout %s: want one index in it", dir)
-	}
-	idx, err := ii.ImageIndex(im.Manifests[0].Digest)
-	if err != nil {
-		return errors.Wrapf(err, "cannot read the index of image layout %s", dir)
 	}
 	tag, err := name.NewTag(ref)
 	if err != nil {
