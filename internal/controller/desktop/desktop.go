@@ -118,7 +118,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		if err := e.bounds.check(cr.Spec.ForProvider.Resources); err != nil {
 			return managed.ExternalObservation{}, err
 		}
-		if _, err := audience(cr); err != nil {
+		if err := checkGate(cr); err != nil {
 			return managed.ExternalObservation{}, err
 		}
 	}

@@ -66,6 +66,19 @@ func audience(cr *v1alpha1.Desktop) (string, error) {
 	return gate.Audience(u), nil
 }
 
+// checkGate refuses a Desktop the gate cannot stand in front of: one
+// without an absolute URL, or one that would listen on the gate's own port.
+// The schema refuses both already; this holds for objects it did not check.
+func checkGate(cr *v1alpha1.Desktop) error {
+	if _, err := audience(cr); err != nil {
+		return err
+	}
+	if desktopPort(cr.Spec.ForProvider) == v1alpha1.GatePort {
+		return errors.Errorf("cannot run desktop %q on port %d: it is the gate's, in front of every desktop; the desktop must listen on another", cr.GetName(), v1alpha1.GatePort)
+	}
+	return nil
+}
+
 // container returns the gate's container for the desktop of cr, which
 // listens on port and whose password is in Secret secret. It passes the
 // Pod Security "restricted" profile on its own: non-root, no privilege

@@ -99,10 +99,11 @@ func TestCreatePublishesLink(t *testing.T) {
 	}
 }
 
-func TestObserveNeedsURL(t *testing.T) {
+func TestObserveRefusesWhatTheGateCannotFront(t *testing.T) {
 	cases := map[string]struct {
 		reason string
 		url    string
+		port   int32
 	}{
 		"NoURL": {
 			reason: "A desktop without a URL has no host for its gate to accept links to, and should be refused before anything is made.",
@@ -111,11 +112,16 @@ func TestObserveNeedsURL(t *testing.T) {
 			reason: "A URL without a host should be refused too.",
 			url:    "/alice/",
 		},
+		"GatePort": {
+			reason: "A desktop on the gate's own port should be refused.",
+			url:    "https://vdi.example/alice/",
+			port:   v1alpha1.GatePort,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{gate: testGate, now: at(testNow), kube: targettest.Kube(), namespace: "team-a", bounds: DefaultBounds}
-			cr := desktop(func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL = tc.url })
+			cr := desktop(func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL, d.Spec.ForProvider.Port = tc.url, tc.port })
 			if _, err := e.Observe(context.Background(), cr); err == nil {
 				t.Errorf("\n%s\nObserve(...): want error, got none", tc.reason)
 			}
