@@ -65,6 +65,13 @@ func TestObservePastDeadline(t *testing.T) {
 			now:    deadline.Add(time.Hour),
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}, expired: true, message: msg},
 		},
+		"DeletedPastDeadlineWithPod": {
+			reason: "A desktop being deleted past its deadline whose Pod still runs should be observed without error, so that Delete removes the Pod, and publish no link.",
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
+			cr:     desktop(withDeadline(deadline), beingDeleted()),
+			now:    deadline.Add(time.Second),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}},
+		},
 		"DeletedPastDeadline": {
 			reason: "A desktop being deleted past its deadline should be observed as usual, so that its deletion completes once its objects are gone.",
 			kube:   targettest.Kube(),

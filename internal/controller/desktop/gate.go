@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/gate"
@@ -119,14 +120,17 @@ func (g Gate) container(cr *v1alpha1.Desktop, port int32, password *corev1.EnvVa
 }
 
 // link returns the link that opens cr's desktop Pod at now, or "" if the
-// Pod serves no one: it is terminating or has terminated, or (as a Pod the
-// API server has not stored yet) has no UID.
+// Pod serves no one: the Desktop is being deleted or past its deadline, the
+// Pod is terminating or has terminated, or (as a Pod the API server has
+// not stored yet) it has no UID. Only a failure to sign is an error.
 func (g Gate) link(cr *v1alpha1.Desktop, pod *corev1.Pod, now time.Time) (string, error) {
-	if g.links == nil || pod.UID == "" || pod.DeletionTimestamp != nil || terminated(pod) {
+	d := cr.Spec.ForProvider.Deadline
+	if g.links == nil || meta.WasDeleted(cr) || (d != nil && !now.Before(d.Time)) ||
+		pod.UID == "" || pod.DeletionTimestamp != nil || terminated(pod) {
 		return "", nil
 	}
 	s := gate.Session{URL: cr.Spec.ForProvider.URL, User: cr.Spec.ForProvider.User, Pod: string(pod.UID)}
-	if d := cr.Spec.ForProvider.Deadline; d != nil {
+	if d != nil {
 		s.Deadline = &d.Time
 	}
 	l, err := g.links.Link(s, now)
