@@ -325,7 +325,7 @@ func (e *Env) waitPackages(ctx context.Context) error {
 				waiting = append(waiting, p.kind+" "+p.name+": not created yet")
 				continue
 			}
-			if ok, msg := conditionTrue(u, "Healthy"); ok {
+			if ok, msg := Condition(u, "Healthy"); ok {
 				healthy++
 			} else {
 				waiting = append(waiting, p.kind+" "+p.name+": "+msg)
@@ -363,7 +363,7 @@ func (e *Env) wireFunction(ctx context.Context) error {
 				return errors.Wrapf(err, "cannot wire FunctionRevision %q to the local function", r.GetName())
 			}
 		}
-		if ok, _ := conditionTrue(r, "RuntimeHealthy"); ok || !e.functionServes() {
+		if ok, _ := Condition(r, "RuntimeHealthy"); ok || !e.functionServes() {
 			continue
 		}
 		conds, _, _ := unstructured.NestedSlice(r.Object, "status", "conditions")
@@ -398,7 +398,9 @@ func (e *Env) functionServes() bool {
 	return e.function != nil && e.function.ProcessState == nil
 }
 
-func conditionTrue(u *unstructured.Unstructured, ct string) (bool, string) {
+// Condition returns whether condition ct of u is True, and a description
+// of it for progress lines and errors.
+func Condition(u *unstructured.Unstructured, ct string) (bool, string) {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)

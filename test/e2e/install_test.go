@@ -225,7 +225,7 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 				return false, err.Error()
 			}
 			for _, ct := range []string{"Synced", "Ready"} {
-				if ok, msg := condition(u, ct); !ok {
+				if ok, msg := localenv.Condition(u, ct); !ok {
 					waiting = append(waiting, u.GetKind()+": "+msg)
 				}
 			}
@@ -314,7 +314,7 @@ func TestMissingVerb(t *testing.T) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(ds), u); err != nil {
 			return false, err.Error()
 		}
-		ok, msg := condition(u, "Synced")
+		ok, msg := localenv.Condition(u, "Synced")
 		if ok {
 			return false, "Synced=True: " + msg
 		}
@@ -332,7 +332,7 @@ func TestMissingVerb(t *testing.T) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(ds), u); err != nil {
 			return false, err.Error()
 		}
-		return condition(u, "Synced")
+		return localenv.Condition(u, "Synced")
 	})
 }
 
@@ -524,16 +524,4 @@ func localenvSession(ns, name string) *unstructured.Unstructured {
 	s.SetNamespace(ns)
 	s.SetName(name)
 	return s
-}
-
-// condition returns whether condition ct of u is True, and a description.
-func condition(u *unstructured.Unstructured, ct string) (bool, string) {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == ct {
-			return m["status"] == "True", fmt.Sprintf("%s=%v %v: %v", ct, m["status"], m["reason"], m["message"])
-		}
-	}
-	return false, ct + " not reported yet"
 }

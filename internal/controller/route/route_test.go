@@ -300,14 +300,6 @@ func errOthers(other string) error {
 	return targettest.ErrOthers("IngressRoute", "alice-route", "team-a", other, "team-a/alice-route")
 }
 
-// getIngressRoute answers every Get with ir.
-func getIngressRoute(ir *unstructured.Unstructured) test.MockGetFn {
-	return test.NewMockGetFn(nil, func(o client.Object) error {
-		ir.DeepCopyInto(o.(*unstructured.Unstructured))
-		return nil
-	})
-}
-
 // TestConnect checks what this kind's connector makes of a connected
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
@@ -408,104 +400,64 @@ func TestObserve(t *testing.T) {
 	}
 }
 
+// kind is the DesktopRoute's external client, for the cases that every kind
+// shares.
+var kind = targettest.Kind[*v1alpha1.DesktopRoute]{
+	Kind:     "IngressRoute",
+	Resource: "ingressroutes",
+	CR:       func() *v1alpha1.DesktopRoute { return desktopRoute() },
+	Changed:  func() *v1alpha1.DesktopRoute { return desktopRoute(withHost("s1-team-a-2.other.example")) },
+	Object:   func() client.Object { return actual(desktopRoute()) },
+	Kube:     kubeServingRoutes,
+	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopRoute] {
+		return &external{kube: kube, namespace: "team-a"}
+	},
+}
+
 func TestCreate(t *testing.T) {
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   error
-	}{
-		"Created": {
-			reason: "Create should create the IngressRoute.",
-			kube:   kubeServingRoutes(),
-		},
-		"AlreadyExists": {
-			reason: "An IngressRoute that this route made already should count as created.",
-			kube:   kubeServingRoutes(actual(desktopRoute())),
-		},
-		"AlreadyExistsNotOurs": {
-			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not counted as created.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
-			want:   errNotOurs,
-		},
-		"AlreadyExistsOfOtherRoute": {
-			reason: "An IngressRoute of the route's name that another DesktopRoute made should be an error, not counted as created.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
-			want:   errOthers("team-b/alice-route"),
-		},
-		"NoTraefik": {
-			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(noMatch)},
-			want:   errors.Wrap(errors.Wrapf(noMatch, "cannot create %s %q", "IngressRoute", "alice-route"), errNoTraefik),
-		},
-		"CreateError": {
-			reason: "Any other error creating the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "IngressRoute", "alice-route"),
-		},
+	kind.TestCreate(t)
+	kube := kubeServingRoutes()
+	e := &external{kube: kube, namespace: "team-a"}
+	if _, err := e.Create(context.Background(), desktopRoute()); err != nil {
+		t.Fatalf("Create(...): %v", err)
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Create(context.Background(), desktopRoute())
-			if !targettest.CheckError(t, tc.reason, "Create", tc.want, err) {
-				return
-			}
-			got := &unstructured.Unstructured{}
-			got.SetGroupVersionKind(IngressRouteGVK)
-			targettest.MustGet(t, tc.reason, tc.kube, "alice-route", got)
-			if !target.UpToDate(got, actual(desktopRoute())) {
-				t.Errorf("\n%s\nCreate(...): want the IngressRoute made from the current spec, got hash %q", tc.reason, target.Hash(got))
-			}
-		})
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(IngressRouteGVK)
+	targettest.MustGet(t, "Create should create the IngressRoute.", kube, "alice-route", got)
+	if !target.UpToDate(got, actual(desktopRoute())) {
+		t.Errorf("Create(...): want the IngressRoute made from the current spec, got hash %q", target.Hash(got))
 	}
 }
 
-func TestUpdate(t *testing.T) {
+func TestUpdate(t *testing.T) { kind.TestUpdate(t) }
+
+func TestDelete(t *testing.T) { kind.TestDelete(t) }
+
+// TestNoTraefik checks that every call on a target cluster without
+// Traefik's CRDs says to install them.
+func TestNoTraefik(t *testing.T) {
+	reason := "A target cluster without Traefik's CRDs should be an error saying to install them."
 	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   error
+		call func(*external) error
+		want error
 	}{
-		"NoTraefik": {
-			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
-			want:   errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+		"Create": {
+			call: func(e *external) error { _, err := e.Create(context.Background(), desktopRoute()); return err },
+			want: errors.Wrap(errors.Wrapf(noMatch, "cannot create %s %q", "IngressRoute", "alice-route"), errNoTraefik),
 		},
-		"GetError": {
-			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
+		"Update": {
+			call: func(e *external) error { _, err := e.Update(context.Background(), desktopRoute()); return err },
+			want: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
 		},
-		"NotOurs": {
-			reason: "Update should refuse an IngressRoute of the route's name that provider-vdi did not make, and not write it.",
-			kube: &test.MockClient{
-				MockGet:    getIngressRoute(targettest.OwnedBy(actual(desktopRoute()), "")),
-				MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written")),
-			},
-			want: errNotOurs,
-		},
-		"OfOtherRoute": {
-			reason: "Update should refuse an IngressRoute that another DesktopRoute made, and not write it.",
-			kube: &test.MockClient{
-				MockGet:    getIngressRoute(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
-				MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written")),
-			},
-			want: errOthers("team-b/alice-route"),
-		},
-		"UpdateError": {
-			reason: "An error writing the IngressRoute should be returned.",
-			kube: &test.MockClient{
-				MockGet:    test.NewMockGetFn(nil),
-				MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom),
-			},
-			want: errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "IngressRoute", "alice-route"),
+		"Delete": {
+			call: func(e *external) error { _, err := e.Delete(context.Background(), desktopRoute()); return err },
+			want: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Update(context.Background(), desktopRoute(withHost("s1-team-a-2.other.example")))
-			targettest.CheckError(t, tc.reason, "Update", tc.want, err)
+			kube := &test.MockClient{MockGet: test.NewMockGetFn(noMatch), MockCreate: test.NewMockCreateFn(noMatch)}
+			targettest.CheckError(t, reason, name, tc.want, tc.call(&external{kube: kube, namespace: "team-a"}))
 		})
 	}
 }
@@ -550,65 +502,6 @@ func TestUpdateInCluster(t *testing.T) {
 			if diff := cmp.Diff("kept", got.GetLabels()["extra"]); diff != "" {
 				t.Errorf("\n%s\nUpdate(...): -want label of others, +got label of others:\n%s", tc.reason, diff)
 			}
-		})
-	}
-}
-
-func TestDelete(t *testing.T) {
-	type want struct {
-		err error
-		// kept is whether the IngressRoute should still exist; checked
-		// only for fake clusters.
-		kept bool
-	}
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   want
-	}{
-		"Deleted": {
-			reason: "Delete should delete the IngressRoute.",
-			kube:   kubeServingRoutes(actual(desktopRoute())),
-		},
-		"AlreadyGone": {
-			reason: "An IngressRoute that is already gone should count as deleted.",
-			kube:   kubeServingRoutes(),
-		},
-		"NotOurs": {
-			reason: "Delete should refuse to delete an IngressRoute of the route's name that provider-vdi did not make, and keep it.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
-			want:   want{err: errNotOurs, kept: true},
-		},
-		"OfOtherRoute": {
-			reason: "Delete should refuse to delete an IngressRoute that another DesktopRoute made, and keep it.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
-			want:   want{err: errOthers("team-b/alice-route"), kept: true},
-		},
-		"NoTraefik": {
-			reason: "A target cluster without Traefik's CRDs should be an error saying to install them.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(noMatch)},
-			want:   want{err: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik)},
-		},
-		"DeleteError": {
-			reason: "Any other error deleting the IngressRoute should be returned.",
-			kube: &test.MockClient{
-				MockGet:    getIngressRoute(actual(desktopRoute())),
-				MockDelete: test.NewMockDeleteFn(targettest.ErrBoom),
-			},
-			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "IngressRoute", "alice-route")},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Delete(context.Background(), desktopRoute())
-			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
-			if _, ok := tc.kube.(*test.MockClient); ok {
-				return
-			}
-			got := &unstructured.Unstructured{}
-			got.SetGroupVersionKind(IngressRouteGVK)
-			targettest.CheckExists(t, tc.reason, tc.kube, got, "alice-route", tc.want.kept)
 		})
 	}
 }

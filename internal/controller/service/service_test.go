@@ -6,9 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -255,41 +253,22 @@ func TestObserve(t *testing.T) {
 	}
 }
 
-func TestCreate(t *testing.T) {
-	svc := actual(desktopService(), "10.96.0.10")
-	alreadyExists := kerrors.NewAlreadyExists(schema.GroupResource{Resource: "services"}, "alice-svc")
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   error
-	}{
-		"Creates": {
-			reason: "Create should create the Service.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(nil)},
-		},
-		"ServiceExists": {
-			reason: "A Service that this DesktopService made already should count as created.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(alreadyExists), MockGet: getFn(svc)},
-		},
-		"ServiceExistsNotOurs": {
-			reason: "A Service of the same name that provider-vdi did not make should be an error.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(alreadyExists), MockGet: getFn(targettest.OwnedBy(svc, ""))},
-			want:   errNotOurs("Service"),
-		},
-		"ServiceError": {
-			reason: "An error creating the Service should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Service", "alice-svc"),
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Create(context.Background(), desktopService())
-			targettest.CheckError(t, tc.reason, "Create", tc.want, err)
-		})
-	}
+// kind is the DesktopService's external client, for the cases that every
+// kind shares.
+var kind = targettest.Kind[*v1alpha1.DesktopService]{
+	Kind:     "Service",
+	Resource: "services",
+	CR:       func() *v1alpha1.DesktopService { return desktopService() },
+	Changed:  func() *v1alpha1.DesktopService { return desktopService(withPort(3000)) },
+	Object:   func() client.Object { return actual(desktopService(), "10.96.0.10") },
+	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopService] {
+		return &external{kube: kube, namespace: "team-a"}
+	},
+}
 
+func TestCreate(t *testing.T) {
+	kind.TestCreate(t)
+	svc := actual(desktopService(), "10.96.0.10")
 	t.Run("InCluster", func(t *testing.T) {
 		kube := targettest.Kube()
 		e := &external{kube: kube, namespace: "team-a"}
@@ -304,48 +283,7 @@ func TestCreate(t *testing.T) {
 	})
 }
 
-// getFn reads svc into a Service, or fails with NotFound when svc is nil.
-func getFn(svc *corev1.Service) test.MockGetFn {
-	return func(_ context.Context, _ client.ObjectKey, o client.Object) error {
-		if svc == nil {
-			return targettest.NotFound("services", "alice-svc")
-		}
-		svc.DeepCopyInto(o.(*corev1.Service))
-		return nil
-	}
-}
-
-func TestUpdate(t *testing.T) {
-	svc := actual(desktopService(), "10.96.0.10")
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   error
-	}{
-		"GetServiceError": {
-			reason: "An error reading the Service should be returned, and nothing written.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"),
-		},
-		"UpdateServiceError": {
-			reason: "An error writing the Service should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "Service", "alice-svc"),
-		},
-		"ServiceNotOurs": {
-			reason: "Update should refuse a Service of the same name that provider-vdi did not make, and write nothing.",
-			kube:   &test.MockClient{MockGet: getFn(targettest.OwnedBy(svc, "")), MockUpdate: test.NewMockUpdateFn(errors.New("nothing must be written"))},
-			want:   errNotOurs("Service"),
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Update(context.Background(), desktopService(withPort(3000)))
-			targettest.CheckError(t, tc.reason, "Update", tc.want, err)
-		})
-	}
-}
+func TestUpdate(t *testing.T) { kind.TestUpdate(t) }
 
 func TestUpdateInCluster(t *testing.T) {
 	cases := map[string]struct {
@@ -391,41 +329,4 @@ func TestUpdateInCluster(t *testing.T) {
 	}
 }
 
-func TestDelete(t *testing.T) {
-	svc := actual(desktopService(), "10.96.0.10")
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   error
-	}{
-		"Deletes": {
-			reason: "Delete should delete the Service.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(nil)},
-		},
-		"AlreadyGone": {
-			reason: "A Service that is already gone should count as deleted.",
-			kube:   &test.MockClient{MockGet: getFn(nil), MockDelete: test.NewMockDeleteFn(errors.New("nothing must be deleted"))},
-		},
-		"GoneBeforeDelete": {
-			reason: "A Service that is gone by the time it is deleted should count as deleted.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(targettest.NotFound("services", "alice-svc"))},
-		},
-		"DeleteError": {
-			reason: "An error deleting the Service should be returned.",
-			kube:   &test.MockClient{MockGet: getFn(svc), MockDelete: test.NewMockDeleteFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "Service", "alice-svc"),
-		},
-		"NotOurs": {
-			reason: "Delete should refuse to delete a Service of the same name that provider-vdi did not make.",
-			kube:   &test.MockClient{MockGet: getFn(targettest.OwnedBy(svc, "")), MockDelete: test.NewMockDeleteFn(errors.New("nothing must be deleted"))},
-			want:   errNotOurs("Service"),
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Delete(context.Background(), desktopService())
-			targettest.CheckError(t, tc.reason, "Delete", tc.want, err)
-		})
-	}
-}
+func TestDelete(t *testing.T) { kind.TestDelete(t) }

@@ -273,53 +273,35 @@ func TestObserve(t *testing.T) {
 	}
 }
 
+// kind is the DesktopVolume's external client, for the cases that every
+// kind shares.
+var kind = targettest.Kind[*v1alpha1.DesktopVolume]{
+	Kind:     "PersistentVolumeClaim",
+	Resource: "persistentvolumeclaims",
+	CR:       func() *v1alpha1.DesktopVolume { return volume() },
+	Changed:  func() *v1alpha1.DesktopVolume { return volume(withSize("20Gi")) },
+	Object:   func() client.Object { return claim(bound("10Gi")) },
+	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
+		return &external{kube: kube, namespace: "team-a"}
+	},
+}
+
 func TestCreate(t *testing.T) {
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   error
-	}{
-		"Created": {
-			reason: "Create should create the claim.",
-			kube:   targettest.Kube(),
-		},
-		"AlreadyExists": {
-			reason: "A claim that this volume made already should count as created.",
-			kube:   targettest.Kube(claim()),
-		},
-		"AlreadyExistsNotOurs": {
-			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not counted as created.",
-			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim](""))),
-			want:   errNotOurs,
-		},
-		"AlreadyExistsOfOtherVolume": {
-			reason: "A claim of the volume's name that another DesktopVolume made should be an error, not counted as created.",
-			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
-			want:   errOthers("team-b/alice-home"),
-		},
-		"CreateError": {
-			reason: "An error creating the claim should be returned.",
-			kube:   &test.MockClient{MockCreate: test.NewMockCreateFn(targettest.ErrBoom)},
-			want:   errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "PersistentVolumeClaim", "alice-home"),
-		},
+	kind.TestCreate(t)
+	kube := targettest.Kube()
+	e := &external{kube: kube, namespace: "team-a"}
+	if _, err := e.Create(context.Background(), volume()); err != nil {
+		t.Fatalf("Create(...): %v", err)
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Create(context.Background(), volume())
-			if !targettest.CheckError(t, tc.reason, "Create", tc.want, err) {
-				return
-			}
-			got := &corev1.PersistentVolumeClaim{}
-			targettest.MustGet(t, tc.reason, tc.kube, "alice-home", got)
-			if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
-				t.Errorf("\n%s\nCreate(...): -want claim spec, +got claim spec:\n%s", tc.reason, diff)
-			}
-		})
+	got := &corev1.PersistentVolumeClaim{}
+	targettest.MustGet(t, "Create should create the claim.", kube, "alice-home", got)
+	if diff := cmp.Diff(claim().Spec, got.Spec); diff != "" {
+		t.Errorf("\nCreate(...): -want claim spec, +got claim spec:\n%s", diff)
 	}
 }
 
 func TestUpdate(t *testing.T) {
+	kind.TestUpdate(t)
 	type want struct {
 		err error
 		// claim the target cluster should hold afterwards; nil when not
@@ -347,30 +329,6 @@ func TestUpdate(t *testing.T) {
 			want: want{claim: claim(bound("10Gi"), func(c *corev1.PersistentVolumeClaim) {
 				c.Labels["extra"] = "kept"
 			})},
-		},
-		"NotOurs": {
-			reason: "Update should refuse to grow a claim of the volume's name that provider-vdi did not make, and leave it as it was.",
-			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
-			cr:     volume(withSize("20Gi")),
-			want:   want{err: errNotOurs, claim: claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))},
-		},
-		"GetError": {
-			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     volume(withSize("20Gi")),
-			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
-		},
-		"UpdateError": {
-			reason: "An error writing the claim should be returned.",
-			kube: &test.MockClient{
-				MockGet: test.NewMockGetFn(nil, func(o client.Object) error {
-					claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
-					return nil
-				}),
-				MockUpdate: test.NewMockUpdateFn(targettest.ErrBoom),
-			},
-			cr:   volume(withSize("20Gi")),
-			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot update %s %q", "PersistentVolumeClaim", "alice-home")},
 		},
 	}
 	for name, tc := range cases {
@@ -443,65 +401,4 @@ func TestUpdateRefusesShrink(t *testing.T) {
 	}
 }
 
-func TestDelete(t *testing.T) {
-	// found answers every Get with the claim of volume().
-	found := test.NewMockGetFn(nil, func(o client.Object) error {
-		claim(bound("10Gi")).DeepCopyInto(o.(*corev1.PersistentVolumeClaim))
-		return nil
-	})
-	type want struct {
-		err error
-		// kept is whether the claim should still exist; checked only for
-		// fake clusters.
-		kept bool
-	}
-	cases := map[string]struct {
-		reason string
-		kube   client.Client
-		want   want
-	}{
-		"Deleted": {
-			reason: "Delete should delete the claim.",
-			kube:   targettest.Kube(claim()),
-		},
-		"AlreadyGone": {
-			reason: "A claim that is already gone should count as deleted.",
-			kube:   targettest.Kube(),
-		},
-		"GoneBeforeDelete": {
-			reason: "A claim that is gone by the time it is deleted should count as deleted.",
-			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(targettest.NotFound("persistentvolumeclaims", "alice-home"))},
-		},
-		"NotOurs": {
-			reason: "Delete should refuse to delete a claim of the volume's name that provider-vdi did not make, and keep it with its data.",
-			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim](""))),
-			want:   want{err: errNotOurs, kept: true},
-		},
-		"OfOtherVolume": {
-			reason: "Delete should refuse to delete a claim that another DesktopVolume made, and keep it with its data.",
-			kube:   targettest.Kube(claim(targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
-			want:   want{err: errOthers("team-b/alice-home"), kept: true},
-		},
-		"GetError": {
-			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home")},
-		},
-		"DeleteError": {
-			reason: "An error deleting the claim should be returned.",
-			kube:   &test.MockClient{MockGet: found, MockDelete: test.NewMockDeleteFn(targettest.ErrBoom)},
-			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot delete %s %q", "PersistentVolumeClaim", "alice-home")},
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a"}
-			_, err := e.Delete(context.Background(), volume())
-			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
-			if _, ok := tc.kube.(*test.MockClient); ok {
-				return
-			}
-			targettest.CheckExists(t, tc.reason, tc.kube, &corev1.PersistentVolumeClaim{}, "alice-home", tc.want.kept)
-		})
-	}
-}
+func TestDelete(t *testing.T) { kind.TestDelete(t) }
