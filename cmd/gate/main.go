@@ -29,33 +29,10 @@ func main() {
 }
 
 func run() error {
-	key, err := gate.ParsePublicKeyPEM(os.Getenv(gate.EnvPublicKey))
-	if err != nil {
-		return fmt.Errorf("%s: %w", gate.EnvPublicKey, err)
-	}
-	up, err := url.Parse(os.Getenv(gate.EnvUpstream))
-	if err != nil {
-		return fmt.Errorf("%s: %w", gate.EnvUpstream, err)
-	}
-	g, err := gate.New(gate.Config{
-		Links: gate.Verifier{
-			Key:      key,
-			Audience: os.Getenv(gate.EnvAudience),
-			Subject:  os.Getenv(gate.EnvSubject),
-			Pod:      os.Getenv(gate.EnvPodUID),
-		},
-		Upstream: up,
-		User:     os.Getenv(gate.EnvUpstreamUser),
-		Password: os.Getenv(gate.EnvUpstreamPassword),
-	})
+	srv, err := server(os.Getenv)
 	if err != nil {
 		return err
 	}
-	listen := os.Getenv(gate.EnvListen)
-	if listen == "" {
-		return errors.New(gate.EnvListen + " is not set")
-	}
-	srv := &http.Server{Addr: listen, Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() {
@@ -64,9 +41,41 @@ func run() error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Printf("gate: serving %q for %q, in front of %q", listen, os.Getenv(gate.EnvAudience), up.Redacted()) //nolint:gosec // The provider sets these variables; %q quotes them.
+	log.Printf("gate: serving %q for %q", srv.Addr, os.Getenv(gate.EnvAudience)) //nolint:gosec // The provider sets these variables; %q quotes them.
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// server returns the gate's server as the environment getenv reads
+// configures it, or an error naming what is missing or wrong.
+func server(getenv func(string) string) (*http.Server, error) {
+	key, err := gate.ParsePublicKeyPEM(getenv(gate.EnvPublicKey))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", gate.EnvPublicKey, err)
+	}
+	up, err := url.Parse(getenv(gate.EnvUpstream))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", gate.EnvUpstream, err)
+	}
+	g, err := gate.New(gate.Config{
+		Links: gate.Verifier{
+			Key:      key,
+			Audience: getenv(gate.EnvAudience),
+			Subject:  getenv(gate.EnvSubject),
+			Pod:      getenv(gate.EnvPodUID),
+		},
+		Upstream: up,
+		User:     getenv(gate.EnvUpstreamUser),
+		Password: getenv(gate.EnvUpstreamPassword),
+	})
+	if err != nil {
+		return nil, err
+	}
+	listen := getenv(gate.EnvListen)
+	if listen == "" {
+		return nil, errors.New(gate.EnvListen + " is not set")
+	}
+	return &http.Server{Addr: listen, Handler: g, ReadHeaderTimeout: 10 * time.Second}, nil
 }
