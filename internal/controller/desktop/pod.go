@@ -25,6 +25,10 @@ const (
 	homeVolume    = "home"
 	passwordKey   = "password"
 
+	// annotationDefaultContainer names the container kubectl picks when
+	// none is given.
+	annotationDefaultContainer = "kubectl.kubernetes.io/default-container"
+
 	// uid and gid of the desktop user in the Selkies-GStreamer images.
 	desktopUID = 1000
 )
@@ -53,6 +57,8 @@ func buildPod(cr *v1alpha1.Desktop, ns string, g Gate) *corev1.Pod {
 	p := cr.Spec.ForProvider
 	om := target.ObjectMeta(cr, ns, target.ComponentDesktop, p.Owner)
 	om.Labels[v1alpha1.LabelDesktop] = om.Name
+	// kubectl exec, logs and attach mean the desktop, not the gate.
+	om.Annotations[annotationDefaultContainer] = containerName
 	secret := secretName(om.Name)
 	port := desktopPort(p)
 

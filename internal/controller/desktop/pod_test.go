@@ -140,7 +140,10 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 				"vdi.kasm.io/user":             "alice",
 				"vdi.kasm.io/desktop":          "alice-desktop",
 			},
-			Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
+			Annotations: map[string]string{
+				"vdi.m.kasm.io/managed-resource":          "team-a/alice-desktop",
+				"kubectl.kubernetes.io/default-container": "desktop",
+			},
 		},
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken: ptr.To(false),
