@@ -19,7 +19,8 @@ help: ## Show this help.
 
 ##@ Development
 
-tools: ## Build the pinned control plane, Crossplane core and CLI, kwok and crane into .cache/tools (once).
+tools: ## Install runc, debootstrap and Chromium (apt-get), then build the pinned control plane, real node, Traefik, Crossplane core and CLI, kwok, crane and the node's images into .cache/tools (once).
+	@cluster/tools/setup.sh
 	@cluster/tools/build.sh
 
 generate: ## Regenerate deepcopy, managed-resource method sets and CRDs.

@@ -91,6 +91,9 @@ func recordPID(state, name string, pid int) error {
 }
 
 func down(state string) error {
+	// The real node first: its kubelet and containerd by PID, then its
+	// containers, mounts, cgroups, bridge and sysctls.
+	controlplane.StopRealNode(filepath.Join(state, "env", "realnode"), os.Stdout)
 	names, pids := readPIDs(state)
 	if len(pids) == 0 {
 		fmt.Println("down: nothing recorded as running")
@@ -132,7 +135,7 @@ func up(ctx context.Context, state, tools string, gpuNodes int) error {
 	root, _ := os.Getwd()
 	tools, _ = filepath.Abs(tools)
 	start := time.Now()
-	env, err := localenv.Up(ctx, localenv.Options{Root: root, Tools: tools, Dir: dir, GPUNodes: gpuNodes, Detach: true, Progress: os.Stdout})
+	env, err := localenv.Up(ctx, localenv.Options{Root: root, Tools: tools, Dir: dir, GPUNodes: gpuNodes, Detach: true, RealNode: true, Progress: os.Stdout})
 	if env != nil {
 		for _, p := range env.Processes() {
 			if rerr := recordPID(state, p.Name, p.PID); rerr != nil {
@@ -154,18 +157,22 @@ func up(ctx context.Context, state, tools string, gpuNodes int) error {
 	return nil
 }
 
-// session applies the example session and waits until it runs.
+// session applies the example sessions, waits until they run, opens the
+// real node's desktop through Traefik, and prints how to reach it.
 func session(ctx context.Context, env *localenv.Env, tools, state string, start time.Time) error {
-	fmt.Println("up: applying examples/run/session.yaml: VDISession alice-gpu in namespace alice")
+	fmt.Println("up: applying examples/run/session.yaml: VDISessions alice-gpu (a fake GPU node) and alice-desktop (the real node) in namespace alice")
 	if err := controlplane.Apply(ctx, env.Kube, "examples/run/session.yaml"); err != nil {
 		return err
 	}
-	s, err := localenv.WaitForPhase(ctx, env.Kube, os.Stdout, "alice", "alice-gpu", "Running", 5*time.Minute)
+	if _, err := localenv.WaitForPhase(ctx, env.Kube, os.Stdout, "alice", "alice-gpu", "Running", 5*time.Minute); err != nil {
+		return err
+	}
+	s, err := localenv.WaitForPhase(ctx, env.Kube, os.Stdout, "alice", "alice-desktop", "Running", 5*time.Minute)
 	if err != nil {
 		return err
 	}
 	kubectl := filepath.Join(tools, "bin", "kubectl")
-	show := exec.CommandContext(ctx, kubectl, "--kubeconfig", env.CP.Kubeconfig, "get", "vdisessions", "-A")
+	show := exec.CommandContext(ctx, kubectl, "--kubeconfig", env.CP.Kubeconfig, "get", "vdisessions", "-A", "-o", "wide")
 	show.Stdout, show.Stderr = os.Stdout, os.Stderr
 	_ = show.Run()
 	fmt.Println("\nThe provider's credentials (kubectl auth whoami --kubeconfig " + env.ProviderKubeconfig + "):")
@@ -178,20 +185,30 @@ func session(ctx context.Context, env *localenv.Env, tools, state string, start 
 		return err
 	}
 	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
+	node, _, _ := unstructured.NestedString(s.Object, "status", "node")
 	secret, _, _ := unstructured.NestedString(s.Object, "status", "credentialsSecretName")
+	page, err := localenv.OpenDesktop(ctx, env, "alice", secret)
+	if err != nil {
+		return err
+	}
 	fmt.Printf(`
-A GPU desktop session is Running (%s after start).
+A desktop session is Running on the real node %s (%s after start); Traefik
+served its page (%s) from the desktop Pod.
 
-  URL:          %s
+link: %s
+  open:         %s in a browser that trusts the CA %s
+                (Traefik listens on %s; *.localhost resolves to loopback)
   credentials:  Secret %s in namespace alice (keys url, username, password):
                 %s get secret -n alice %s -o jsonpath='{.data.password}' | base64 -d
+  curl:         curl --cacert %s -u alice:"$(%s get secret -n alice %s -o jsonpath='{.data.password}' | base64 -d)" %s
   cluster:      export KUBECONFIG=%s
-                %s get vdisessions,desktops,pods -A
+                %s get vdisessions,desktops,pods,nodes -A -o wide
   packages:     %s, binaries extracted from their
                 linux/amd64 runtime images: sha256 in %s
 
 Logs and PIDs are in %s. Stop everything with: make down
-`, time.Since(start).Round(time.Second), url, secret, kubectl, secret, env.CP.Kubeconfig, kubectl,
+`, node, time.Since(start).Round(time.Second), page, page.Link, url, env.IngressCA, localenv.IngressAddress,
+		secret, kubectl, secret, env.IngressCA, kubectl, secret, url, env.CP.Kubeconfig, kubectl,
 		env.Version, env.BinaryRecord(), state)
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +54,10 @@ type Options struct {
 	// Detach keeps the processes running after the caller exits, for
 	// `make run`; they are then stopped by PID with StopPIDs.
 	Detach bool
+	// RealNode also runs a real worker node (containerd, runc, CNI bridge,
+	// kubelet) beside kwok's fake ones, and kube-scheduler. One real node
+	// runs per machine: Start waits for RealNodeLock.
+	RealNode *RealNodeOptions
 }
 
 // A ControlPlane is a running local control plane.
@@ -67,7 +72,11 @@ type ControlPlane struct {
 	opts  Options
 	procs []*exec.Cmd
 	names []string
+	node  *RealNode
 }
+
+// RealNode returns the real node, or nil if Options asked for none.
+func (cp *ControlPlane) RealNode() *RealNode { return cp.node }
 
 // A Process is a component the control plane started.
 type Process struct {
@@ -100,7 +109,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		return err
 	}
 	etcdClient, etcdPeer, apiPort, kcmPort := ports[0], ports[1], ports[2], ports[3]
-	if len(o.Nodes) > 0 {
+	if len(o.Nodes) > 0 || o.RealNode != nil {
 		o.ControllerManager = true
 	}
 
@@ -113,8 +122,21 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 	if err := writeServiceAccountKeys(saKey, saPub); err != nil {
 		return err
 	}
+	var tokenLines strings.Builder
+	tokenLines.WriteString(adminToken + `,admin,admin,"system:masters"` + "\n")
+	var nodeFlags []string
+	authz := "RBAC"
+	if o.RealNode != nil {
+		// The kubelet authenticates as system:node:<name>; the Node
+		// authorizer and NodeRestriction give it exactly its own node's
+		// objects.
+		authz = "Node,RBAC"
+		if nodeFlags, err = cp.prepareRealNode(ctx, &tokenLines); err != nil {
+			return err
+		}
+	}
 	tokens := filepath.Join(pki, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(adminToken+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(tokenLines.String()), 0o600); err != nil {
 		return errors.Wrap(err, "cannot write token file")
 	}
 
@@ -132,21 +154,21 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 	}
 
 	progress(o.Progress, "controlplane: starting kube-apiserver on 127.0.0.1:%d\n", apiPort)
-	if err := cp.run("kube-apiserver",
-		"--etcd-servers="+etcdURL,
+	if err := cp.run("kube-apiserver", append([]string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(apiPort),
-		"--cert-dir="+pki,
-		"--token-auth-file="+tokens,
-		"--authorization-mode=RBAC",
-		"--service-account-key-file="+saPub,
-		"--service-account-signing-key-file="+saKey,
+		"--secure-port=" + strconv.Itoa(apiPort),
+		"--cert-dir=" + pki,
+		"--token-auth-file=" + tokens,
+		"--authorization-mode=" + authz,
+		"--service-account-key-file=" + saPub,
+		"--service-account-signing-key-file=" + saKey,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 		"--v=1",
-	); err != nil {
+	}, nodeFlags...)...); err != nil {
 		return err
 	}
 
@@ -182,8 +204,13 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(o.Nodes) > 0 {
+	if len(o.Nodes) > 0 || o.RealNode != nil {
 		if err := cp.startNodes(ctx); err != nil {
+			return err
+		}
+	}
+	if o.RealNode != nil {
+		if err := cp.startRealNode(ctx); err != nil {
 			return err
 		}
 	}
@@ -232,8 +259,12 @@ func (cp *ControlPlane) Processes() []Process {
 	return ps
 }
 
-// Stop ends every process Start started, newest first, and waits for them.
+// Stop ends every process Start started, newest first, and waits for them;
+// the real node first, with what it leaves on the host.
 func (cp *ControlPlane) Stop() {
+	if cp.node != nil {
+		cp.teardownRealNode()
+	}
 	for i := len(cp.procs) - 1; i >= 0; i-- {
 		p := cp.procs[i]
 		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)

@@ -79,6 +79,9 @@ func (cp *ControlPlane) startNodes(ctx context.Context) error {
 	); err != nil {
 		return err
 	}
+	if len(o.Nodes) == 0 {
+		return nil
+	}
 	stages, err := filepath.Glob(filepath.Join(o.Stages, "*.yaml"))
 	if err != nil || len(stages) == 0 {
 		return errors.Errorf("no kwok stages in %q: run `make tools`", o.Stages)

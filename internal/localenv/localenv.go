@@ -77,6 +77,14 @@ type Options struct {
 	Volumes int
 	// Detach leaves everything running when the caller exits (make run).
 	Detach bool
+	// RealNode also runs a real worker node (see controlplane.RealNode)
+	// with the web desktop image and Images imported, local volumes on it
+	// in the default storage class, and Traefik serving the sessions'
+	// routes on IngressAddress. One runs per machine: Up waits for the
+	// node's lock while another environment holds it.
+	RealNode bool
+	// Images are more image tarballs for the real node to import.
+	Images []string
 	// Progress receives a line per step.
 	Progress io.Writer
 }
@@ -95,11 +103,15 @@ type Env struct {
 	// from the amd64 runtime images of the installed packages, by name
 	// (provider-vdi, function-vdi).
 	Binaries map[string]Binary
+	// IngressCA is the CA certificate that Traefik's certificate for
+	// *.Domain chains to, with Options.RealNode.
+	IngressCA string
 
 	opts     Options
 	bin      string
 	provider *exec.Cmd
 	function *exec.Cmd
+	traefik  *exec.Cmd
 	fnAddr   string
 	starts   int
 }
@@ -134,6 +146,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	cp, err := controlplane.Start(ctx, controlplane.Options{
 		Bin: filepath.Join(o.Tools, "bin"), Dir: o.Dir, Nodes: nodes,
 		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
+		RealNode: o.realNodeOptions(),
 	})
 	if err != nil {
 		return nil, err
@@ -150,6 +163,12 @@ func (e *Env) up(ctx context.Context) error {
 	var err error
 	if e.Registry, err = e.CP.StartRegistry(ctx); err != nil {
 		return err
+	}
+	if n := e.CP.RealNode(); n != nil {
+		// Images pushed to the local registry are pullable on the node.
+		if err := n.TrustRegistry(e.Registry); err != nil {
+			return err
+		}
 	}
 	if err := e.CP.StartCrossplane(ctx, filepath.Join(o.Tools, "crossplane-crds")); err != nil {
 		return err
@@ -171,6 +190,11 @@ func (e *Env) up(ctx context.Context) error {
 	e.progress("installing Traefik's CRDs")
 	if err := controlplane.Apply(ctx, e.Kube, filepath.Join(o.Tools, "crds", "traefik.yaml")); err != nil {
 		return err
+	}
+	if o.RealNode {
+		if err := e.startTraefik(ctx); err != nil {
+			return err
+		}
 	}
 	if err := e.applyInstall(ctx); err != nil {
 		return err
@@ -203,7 +227,8 @@ func (e *Env) up(ctx context.Context) error {
 	return controlplane.Apply(ctx, e.Kube,
 		filepath.Join(o.Root, "examples", "provider", "clusterproviderconfig.yaml"),
 		filepath.Join(o.Root, "examples", "templates", "ubuntu-gpu.yaml"),
-		filepath.Join(o.Root, "examples", "templates", "ubuntu-cpu.yaml"))
+		filepath.Join(o.Root, "examples", "templates", "ubuntu-cpu.yaml"),
+		filepath.Join(o.Root, "examples", "templates", "web-desktop.yaml"))
 }
 
 // crossplane runs the pinned Crossplane CLI against the environment.
@@ -232,6 +257,8 @@ func (e *Env) pushPackages(ctx context.Context) error {
 		Root: e.opts.Root, Out: filepath.Join(e.opts.Dir, "packages"),
 		Crossplane: filepath.Join(e.opts.Tools, "bin", "crossplane"),
 		Version:    v, Revision: rev, Created: created, Progress: e.opts.Progress,
+		// The platform's domain here: one that resolves to loopback.
+		IngressDomain: Domain,
 	}
 	e.progress("building packages %s with linux/amd64 and linux/arm64 runtime images", v)
 	pkgs, err := packaging.Build(ctx, o)
@@ -257,7 +284,9 @@ func (e *Env) pushPackages(ctx context.Context) error {
 func (e *Env) localOrg() string { return e.Registry + "/" + packaging.Org }
 
 // storage makes a default storage class of static volumes that bind when
-// their first consumer is scheduled, standing in for a CSI driver.
+// their first consumer is scheduled, standing in for a CSI driver: hostPath
+// volumes for the fake nodes, which nothing mounts, and local volumes on
+// the real node.
 func (e *Env) storage(ctx context.Context) error {
 	n := e.opts.Volumes
 	if n == 0 {
@@ -287,11 +316,15 @@ func (e *Env) storage(ctx context.Context) error {
 				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Gi")},
 				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/vdi/home-" + strconv.Itoa(i)}},
+				NodeAffinity:                  onNodes("type", "kwok"),
 			},
 		}
 		if err := e.Kube.Create(ctx, pv); err != nil && !kerrors.IsAlreadyExists(err) {
 			return errors.Wrapf(err, "cannot create volume %q", pv.Name)
 		}
+	}
+	if e.CP.RealNode() != nil {
+		return e.realNodeVolumes(ctx, 4)
 	}
 	return nil
 }
@@ -474,7 +507,7 @@ func (e *Env) Processes() []controlplane.Process {
 	if e.CP != nil {
 		ps = e.CP.Processes()
 	}
-	for name, c := range map[string]*exec.Cmd{"provider": e.provider, "function": e.function} {
+	for name, c := range map[string]*exec.Cmd{"provider": e.provider, "function": e.function, "traefik": e.traefik} {
 		if c != nil && c.Process != nil {
 			ps = append(ps, controlplane.Process{Name: name, PID: c.Process.Pid})
 		}
@@ -484,7 +517,7 @@ func (e *Env) Processes() []controlplane.Process {
 
 // Stop ends every process the environment started.
 func (e *Env) Stop() {
-	for _, c := range []*exec.Cmd{e.provider, e.function} {
+	for _, c := range []*exec.Cmd{e.provider, e.function, e.traefik} {
 		if c != nil && c.Process != nil {
 			_ = c.Process.Signal(syscall.SIGTERM)
 			done := make(chan struct{})

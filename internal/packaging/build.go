@@ -56,6 +56,9 @@ type Options struct {
 	Registry string
 	// Platforms to build runtime images for. Default Platforms.
 	Platforms []v1.Platform
+	// IngressDomain, if set, replaces the ingress domain of the
+	// Composition's function input, as a platform sets its own.
+	IngressDomain string
 	// Progress receives a line per step; nil discards them.
 	Progress io.Writer
 }
@@ -305,6 +308,11 @@ func (o *Options) configurationRoot(root string) (string, error) {
 				return "", err
 			}
 		}
+		if e.Name() == "composition.yaml" && o.IngressDomain != "" {
+			if b, err = SetIngressDomain(b, o.IngressDomain); err != nil {
+				return "", err
+			}
+		}
 		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600); err != nil {
 			return "", errors.Wrapf(err, "cannot write %s", e.Name())
 		}
@@ -338,6 +346,31 @@ func PinDependencies(meta []byte, registry, version string) ([]byte, error) {
 	}
 	b, err := yaml.Marshal(m)
 	return b, errors.Wrap(err, "cannot write crossplane.yaml")
+}
+
+// SetIngressDomain returns the Composition composition with the ingress
+// domain of every pipeline step's input set to domain.
+func SetIngressDomain(composition []byte, domain string) ([]byte, error) {
+	m := map[string]any{}
+	if err := yaml.Unmarshal(composition, &m); err != nil {
+		return nil, errors.Wrap(err, "cannot parse composition.yaml")
+	}
+	spec, _ := m["spec"].(map[string]any)
+	steps, _ := spec["pipeline"].([]any)
+	set := 0
+	for _, s := range steps {
+		step, _ := s.(map[string]any)
+		in, _ := step["input"].(map[string]any)
+		if ingress, ok := in["ingress"].(map[string]any); ok {
+			ingress["domain"] = domain
+			set++
+		}
+	}
+	if set == 0 {
+		return nil, errors.New("composition.yaml has no step whose input sets an ingress domain")
+	}
+	b, err := yaml.Marshal(m)
+	return b, errors.Wrap(err, "cannot write composition.yaml")
 }
 
 // Push pushes each package to its repository in registry, tagged version:

@@ -44,14 +44,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	tools := os.Getenv("TOOLS_DIR")
-	if tools == "" {
-		tools = filepath.Join(root, ".cache", "tools")
-	}
+	tools := toolsDir()
 	start := time.Now()
 	env, err = localenv.Up(context.Background(), localenv.Options{
 		Root: root, Tools: tools, Dir: dir,
-		GPUNodes: 12, Volumes: 40, Progress: os.Stderr,
+		GPUNodes: 12, Volumes: 40, RealNode: true, Progress: os.Stderr,
 	})
 	if env != nil {
 		defer env.Stop()
@@ -67,8 +64,19 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "logs of the failed run are in %s\n", dir)
 		return code
 	}
+	// The real node's mounts and volumes live in dir: stop it first.
+	env.Stop()
 	_ = os.RemoveAll(dir)
 	return 0
+}
+
+// toolsDir is the cache `make tools` fills.
+func toolsDir() string {
+	if d := os.Getenv("TOOLS_DIR"); d != "" {
+		return d
+	}
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, "..", "..", ".cache", "tools")
 }
 
 // userNamespace creates a namespace that enforces the restricted Pod

@@ -31,7 +31,7 @@ func TestSessionRuns(t *testing.T) {
 	s := waitPhase(t, ns, "dev", "Running")
 
 	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
-	if url != "https://dev-alice-3.vdi.example.com/" {
+	if url != "https://dev-alice-3.vdi.localhost/" {
 		t.Errorf("status.url: got %q", url)
 	}
 	p := pod(ns, "dev-desktop")

@@ -1,0 +1,142 @@
+package controlplane
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+)
+
+// TestKubeletServesOnlyWithAuth: the kubelet listens on the node's bridge
+// address only, refuses anonymous requests, asks the API server to
+// authorize every request, and has no read-only port.
+func TestKubeletServesOnlyWithAuth(t *testing.T) {
+	n := &RealNode{Name: RealNodeName, IP: realNodeIP, Dir: "/x", ca: &CA{Cert: "/x/pki/kubelet-ca.crt"}}
+	c := kubeletConfig(n)
+	type view struct {
+		Address, ClientCA, HealthzBind string
+		ReadOnlyPort                   int32
+		Anonymous, Webhook             bool
+		Authorization                  kubeletv1beta1.KubeletAuthorizationMode
+	}
+	got := view{c.Address, c.Authentication.X509.ClientCAFile, c.HealthzBindAddress, c.ReadOnlyPort,
+		*c.Authentication.Anonymous.Enabled, *c.Authentication.Webhook.Enabled, c.Authorization.Mode}
+	want := view{realNodeIP, "/x/pki/kubelet-ca.crt", "127.0.0.1", 0, false, true, kubeletv1beta1.KubeletAuthorizationModeWebhook}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("kubeletConfig: -want, +got:\n%s", diff)
+	}
+}
+
+// TestPodNetworkStaysOnTheMachine: pods get addresses on the node's own
+// bridge, no default route and no masquerading.
+func TestPodNetworkStaysOnTheMachine(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"cni/net.d", "etc"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := &RealNode{Name: RealNodeName, IP: realNodeIP, Dir: dir, bin: "/bin", ca: &CA{}}
+	if err := n.writeConfig(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cni", "net.d", "10-provider-vdi.conflist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		Plugins []struct {
+			Type, Bridge string
+			IPMasq       bool `json:"ipMasq"`
+			IPAM         struct {
+				Ranges [][]map[string]string `json:"ranges"`
+				Routes []any                 `json:"routes"`
+			} `json:"ipam"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal(b, &conf); err != nil {
+		t.Fatal(err)
+	}
+	p := conf.Plugins[0]
+	if p.Type != "bridge" || p.Bridge != realBridge || p.IPMasq || len(p.IPAM.Routes) != 0 {
+		t.Errorf("CNI network: %+v; want bridge %s, no masquerading, no routes", p, realBridge)
+	}
+	if got := p.IPAM.Ranges[0][0]; got["subnet"] != realPodCIDR || got["gateway"] != realNodeIP {
+		t.Errorf("CNI range: %v; want %s via %s", got, realPodCIDR, realNodeIP)
+	}
+	_, cidr, _ := net.ParseCIDR(realPodCIDR)
+	if !cidr.Contains(net.ParseIP(realNodeIP)) {
+		t.Errorf("node IP %s is not on the pod network %s", realNodeIP, realPodCIDR)
+	}
+	toml, err := os.ReadFile(filepath.Join(dir, "etc", "containerd.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"restrict_oom_score_adj = true", `sandbox = "` + PauseImage + `"`, `BinaryName = "/usr/sbin/runc"`} {
+		if !strings.Contains(string(toml), want) {
+			t.Errorf("containerd.toml lacks %q", want)
+		}
+	}
+}
+
+// TestCAIssues: a serving certificate for the kubelet's IP and a client
+// certificate for the API server, both verifying against the CA, each only
+// for its use.
+func TestCAIssues(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := NewCA(dir, "ca", "test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(ca.Cert)
+	roots.AppendCertsFromPEM(caPEM)
+	cases := map[string]struct {
+		reason string
+		leaf   Leaf
+		usage  x509.ExtKeyUsage
+		other  x509.ExtKeyUsage
+		name   string
+	}{
+		"Serving": {
+			reason: "A serving certificate verifies for its IP address as a server, not as a client.",
+			leaf:   Leaf{Name: "kubelet", CommonName: "system:node:real-0", IPs: []net.IP{net.ParseIP(realNodeIP)}},
+			usage:  x509.ExtKeyUsageServerAuth, other: x509.ExtKeyUsageClientAuth, name: realNodeIP,
+		},
+		"Client": {
+			reason: "A client certificate verifies as a client, not as a server.",
+			leaf:   Leaf{Name: "client", CommonName: "kube-apiserver-kubelet-client", Organizations: []string{"system:masters"}, Client: true},
+			usage:  x509.ExtKeyUsageClientAuth, other: x509.ExtKeyUsageServerAuth,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			crt, key, err := ca.Issue(dir, tc.leaf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("\n%s\nkey %s: %v, mode %v; want 0600", tc.reason, key, err, fi.Mode().Perm())
+			}
+			b, _ := os.ReadFile(crt)
+			block, _ := pem.Decode(b)
+			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, DNSName: tc.name, KeyUsages: []x509.ExtKeyUsage{tc.usage}}); err != nil {
+				t.Errorf("\n%s\nVerify: %v", tc.reason, err)
+			}
+			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{tc.other}}); err == nil {
+				t.Errorf("\n%s\nVerify for the other use: no error", tc.reason)
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package localenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+)
+
+// Credentials are what a session's credentials Secret gives its user.
+type Credentials struct {
+	URL, Username, Password string
+	// Link is the URL to open: the Secret's link if it has one, else its
+	// URL.
+	Link string
+}
+
+// SessionCredentials reads the credentials Secret ns/name of a session.
+func SessionCredentials(ctx context.Context, kube client.Client, ns, name string) (Credentials, error) {
+	s := &corev1.Secret{}
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
+		return Credentials{}, errors.Wrapf(err, "cannot get credentials Secret %s/%s", ns, name)
+	}
+	c := Credentials{URL: string(s.Data["url"]), Username: string(s.Data["username"]), Password: string(s.Data["password"]), Link: string(s.Data["link"])}
+	if c.Link == "" {
+		c.Link = c.URL
+	}
+	return c, nil
+}
+
+// A DesktopPage is what Traefik served of a desktop: its start page and
+// noVNC's page.
+type DesktopPage struct {
+	Credentials
+	// Status and Body of noVNC's page, vnc.html.
+	Status int
+	Body   string
+}
+
+func (p DesktopPage) String() string {
+	return fmt.Sprintf("%s -> HTTP %d, noVNC's vnc.html of %d bytes", p.URL, p.Status, len(p.Body))
+}
+
+// OpenDesktop fetches, through Traefik and with the credentials of Secret
+// ns/secret, a session's start page and noVNC's page, as a browser would,
+// and fails unless both are served.
+func OpenDesktop(ctx context.Context, e *Env, ns, secret string) (DesktopPage, error) {
+	c, err := SessionCredentials(ctx, e.Kube, ns, secret)
+	if err != nil {
+		return DesktopPage{}, err
+	}
+	hc, err := e.IngressClient()
+	if err != nil {
+		return DesktopPage{}, err
+	}
+	p := DesktopPage{Credentials: c}
+	for _, u := range []string{c.URL, strings.TrimSuffix(c.URL, "/") + "/vnc.html"} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return p, errors.Wrapf(err, "cannot make request for %s", u)
+		}
+		req.SetBasicAuth(c.Username, c.Password)
+		rsp, err := hc.Do(req)
+		if err != nil {
+			return p, errors.Wrapf(err, "cannot get %s through Traefik", u)
+		}
+		b, err := io.ReadAll(rsp.Body)
+		_ = rsp.Body.Close()
+		if err != nil {
+			return p, errors.Wrapf(err, "cannot read %s", u)
+		}
+		if rsp.StatusCode != http.StatusOK {
+			return p, errors.Errorf("GET %s through Traefik: HTTP %d: %.200s", u, rsp.StatusCode, b)
+		}
+		p.Status, p.Body = rsp.StatusCode, string(b)
+	}
+	if !strings.Contains(p.Body, "noVNC") {
+		return p, errors.Errorf("%svnc.html is not noVNC's page: %.200s", c.URL, p.Body)
+	}
+	return p, nil
+}

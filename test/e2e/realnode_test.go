@@ -1,0 +1,296 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"image/png"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/net/websocket"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+	"github.com/provider-vdi/provider-vdi/internal/localenv"
+)
+
+// TestDesktopOnRealNode: a session of the web-desktop template, asking for
+// one GPU, runs on the real node under the restricted Pod Security level;
+// through real Traefik, with TLS verified against the environment's CA, its
+// URL serves noVNC only with the desktop's password, and a WebSocket to
+// /websockify carries the VNC handshake; Chromium shows the desktop; a file
+// written in the desktop's home is there after Stop and Start.
+func TestDesktopOnRealNode(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "wendy")
+	create(t, session(ns, "web", "wendy", "web-desktop", map[string]any{"resources": map[string]any{"gpu": int64(1)}}))
+	s := waitPhase(t, ns, "web", "Running")
+
+	p := runningOnRealNode(t, ns, "web-desktop")
+	if got := p.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"]; got.Value() != 1 {
+		t.Errorf("GPU limit: got %s, want 1", got.String())
+	}
+	secret, _, _ := unstructured.NestedString(s.Object, "status", "credentialsSecretName")
+	page, err := localenv.OpenDesktop(ctx, env, ns, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("through Traefik: %s", page)
+	if got := status(t, page.URL, "", ""); got != http.StatusUnauthorized {
+		t.Errorf("GET %s without the password: HTTP %d, want 401", page.URL, got)
+	}
+	if got := status(t, page.URL, page.Username, "not-"+page.Password); got != http.StatusUnauthorized {
+		t.Errorf("GET %s with a wrong password: HTTP %d, want 401", page.URL, got)
+	}
+	if got := rfbHandshake(t, page.URL, page.Username, page.Password); got != "RFB 003.008\n" {
+		t.Errorf("first message of the desktop's WebSocket: got %q, want the VNC handshake %q", got, "RFB 003.008\n")
+	}
+	screenshot(t, page.Link, page.Username, page.Password)
+
+	// The home volume: a file written in the desktop survives Stop and
+	// Start, on the same claim, on the real node.
+	claimBefore := homeClaim(p)
+	kubectl(t, "exec", "-n", ns, p.Name, "--", "sh", "-c", "echo kept-across-restarts > $HOME/marker")
+	setState(t, ns, "web", "Stopped")
+	waitPhase(t, ns, "web", "Stopped")
+	eventually(t, "the desktop Pod is gone after Stop", func(ctx context.Context) (bool, string) {
+		return !exists(ctx, pod(ns, "web-desktop")), "Pod web-desktop still exists"
+	})
+	setState(t, ns, "web", "Running")
+	waitPhase(t, ns, "web", "Running")
+	p = runningOnRealNode(t, ns, "web-desktop")
+	if got := homeClaim(p); got != claimBefore {
+		t.Errorf("home claim after Start: got %q, want %q", got, claimBefore)
+	}
+	if got := strings.TrimSpace(kubectl(t, "exec", "-n", ns, p.Name, "--", "cat", "/home/desktop/marker")); got != "kept-across-restarts" {
+		t.Errorf("the file written before Stop, after Start: got %q", got)
+	}
+	if _, err := localenv.OpenDesktop(ctx, env, ns, secret); err != nil {
+		t.Errorf("after Start: %v", err)
+	}
+}
+
+// runningOnRealNode returns desktop Pod ns/name once it is Ready, and checks
+// that it runs on the real node's runtime under the namespace's restricted
+// Pod Security level.
+func runningOnRealNode(t *testing.T, ns, name string) *corev1.Pod {
+	t.Helper()
+	p := pod(ns, name)
+	eventually(t, "desktop Pod "+name+" is Ready", func(ctx context.Context) (bool, string) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			return false, err.Error()
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, ""
+			}
+		}
+		return false, "phase " + string(p.Status.Phase)
+	})
+	if p.Spec.NodeName != controlplane.RealNodeName {
+		t.Fatalf("desktop runs on %q, want the real node %q", p.Spec.NodeName, controlplane.RealNodeName)
+	}
+	if id := p.Status.ContainerStatuses[0].ContainerID; !strings.HasPrefix(id, "containerd://") {
+		t.Errorf("container ID %q: want one of the real node's containerd", id)
+	}
+	nsObj := &corev1.Namespace{}
+	if err := kube.Get(context.Background(), client.ObjectKey{Name: ns}, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	if got := nsObj.Labels["pod-security.kubernetes.io/enforce"]; got != "restricted" {
+		t.Errorf("namespace %s enforces Pod Security %q, want restricted", ns, got)
+	}
+	return p
+}
+
+// status returns the HTTP status of GET u through Traefik, with basic auth
+// if user is set.
+func status(t *testing.T, u, user, password string) int {
+	t.Helper()
+	hc, err := env.IngressClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	rsp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	_ = rsp.Body.Close()
+	return rsp.StatusCode
+}
+
+// rfbHandshake opens a WebSocket to the desktop's /websockify through
+// Traefik and returns its first message.
+func rfbHandshake(t *testing.T, desktop, user, password string) string {
+	t.Helper()
+	u, err := url.Parse(desktop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := websocket.NewConfig("wss://"+u.Host+"/websockify", "https://"+u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Protocol = []string{"binary"}
+	cfg.Header = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}}
+	if cfg.TlsConfig, err = env.IngressTLS(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.TlsConfig.ServerName = u.Hostname()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", localenv.IngressAddress, cfg.TlsConfig)
+	if err != nil {
+		t.Fatalf("cannot reach Traefik: %v", err)
+	}
+	ws, err := websocket.NewClient(cfg, conn)
+	if err != nil {
+		t.Fatalf("WebSocket to %s through Traefik: %v", cfg.Location, err)
+	}
+	defer ws.Close() //nolint:errcheck // Read only.
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var msg []byte
+	if err := websocket.Message.Receive(ws, &msg); err != nil {
+		t.Fatalf("cannot read from the desktop's WebSocket: %v", err)
+	}
+	return string(msg)
+}
+
+// screenshot opens link in headless Chromium (Debian's package), as the
+// user with the desktop's password, waits until noVNC has connected to the
+// desktop, and keeps the picture as _output/e2e/desktop.png.
+func screenshot(t *testing.T, link, user, password string) {
+	t.Helper()
+	spki, err := leafSPKI(filepath.Join(filepath.Dir(env.IngressCA), "wildcard.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(user, password)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		// Chromium trusts Traefik's certificate by its key, the one the
+		// environment's CA signed for *.vdi.localhost, and no other.
+		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	// noVNC marks the page noVNC_connected once the VNC session is up; the
+	// first frame follows within moments.
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(u.String()),
+		chromedp.WaitReady(`html.noVNC_connected`),
+		chromedp.Sleep(2*time.Second),
+	); err != nil {
+		t.Fatalf("Chromium did not show the desktop at %s: %v", link, err)
+	}
+	shot, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("cannot take a screenshot: %v", err)
+	}
+	out := filepath.Join("..", "..", "_output", "e2e")
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(out, "desktop.png")
+	if err := os.WriteFile(file, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The xterm's white window fills a good part of the desktop; noVNC's
+	// dark page before it connects, or a black screen, has next to no white.
+	white, err := whiteShare(shot)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", file, err)
+	}
+	if white < 0.05 {
+		t.Errorf("screenshot %s: %.1f%% white pixels; the desktop's xterm is not in the picture", file, 100*white)
+	}
+	t.Logf("Chromium showed the connected desktop after %s: %s (%d bytes, %.0f%% white: the xterm)", time.Since(start).Round(100*time.Millisecond), file, len(shot), 100*white)
+}
+
+// whiteShare returns the share of the PNG's pixels that are near white.
+func whiteShare(b []byte) (float64, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	r := img.Bounds()
+	white := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr > 0xf000 && cg > 0xf000 && cb > 0xf000 {
+				white++
+			}
+		}
+	}
+	return float64(white) / float64(r.Dx()*r.Dy()), nil
+}
+
+// leafSPKI returns the base64 SHA-256 of the public key of the PEM
+// certificate in file, as Chromium's --ignore-certificate-errors-spki-list
+// takes it.
+func leafSPKI(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return "", os.ErrInvalid
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:]), nil
+}
+
+// kubectl runs the pinned kubectl as the admin and returns its output.
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(toolsDir(), "bin", "kubectl"), append([]string{"--kubeconfig", env.CP.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
