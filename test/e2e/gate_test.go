@@ -70,6 +70,8 @@ func tokenOf(t *testing.T, link string) string {
 func TestGateThroughTraefik(t *testing.T) {
 	ns := userNamespace(t, "gina")
 	create(t, session(ns, "gated", "gina", "web-desktop", nil))
+	// The real node has room for one web desktop at a time.
+	t.Cleanup(func() { deleteSession(t, ns, "gated", "gated-desktop") })
 	// Another session, on a fake GPU node: its link is validly signed, for
 	// another host and Pod.
 	other := userNamespace(t, "hank")
@@ -331,4 +333,20 @@ func linkCookie(t *testing.T, link string) *http.Cookie {
 		t.Fatalf("GET the link: HTTP %d with cookies %v, want 303 with the gate's cookie", rsp.StatusCode, cs)
 	}
 	return cs[0]
+}
+
+// deleteSession deletes session ns/name and waits until its desktop Pod is
+// gone, so that the real node has room for the next test's.
+func deleteSession(t *testing.T, ns, name, desktop string) {
+	t.Helper()
+	s := localenv.Session()
+	s.SetNamespace(ns)
+	s.SetName(name)
+	if err := kube.Delete(context.Background(), s); client.IgnoreNotFound(err) != nil {
+		t.Errorf("cannot delete session %s/%s: %v", ns, name, err)
+		return
+	}
+	eventually(t, "the desktop Pod of the deleted session "+name+" is gone", func(ctx context.Context) (bool, string) {
+		return !exists(ctx, pod(ns, desktop)), "Pod " + desktop + " still exists"
+	})
 }
