@@ -9,12 +9,12 @@ PACKAGES_ARGS = --out $(OUTPUT) --crossplane $(CROSSPLANE) --registry $(REGISTRY
 
 ##@ Packages
 
-packages: ## Build provider-vdi, function-vdi (each with linux/amd64 and linux/arm64 runtime images) and configuration-vdi into _output/.
+packages: ## Build provider-vdi, function-vdi (each with linux/amd64 and linux/arm64 runtime images), configuration-vdi and the gate's image into _output/.
 	@cluster/tools/build.sh cli
 	@go run ./cluster/packages build $(PACKAGES_ARGS)
 	@ls -l $(OUTPUT)/*.xpkg
 
-publish: ## Build and push the three packages to $(REGISTRY)/provider-vdi/<package>:$(VERSION), each multi-platform.
+publish: ## Build and push the three packages and the gate's image to $(REGISTRY)/provider-vdi/<name>:$(VERSION), each multi-platform.
 	@cluster/tools/build.sh cli
 	@go run ./cluster/packages publish $(PACKAGES_ARGS)
 

@@ -20,6 +20,17 @@ func HostLabel(session, namespace string) string {
 // TestDefaultDesktopPort holds the generated CRDs to it.
 const DefaultDesktopPort int32 = 8080
 
+// GatePort is the port of the gate in front of every desktop: the sidecar
+// that checks a session's signed link or cookie and only then proxies to
+// the desktop's port on the Pod's loopback. The desktop's Service and
+// NetworkPolicy admit this port only. A desktop may therefore not use it
+// itself; the port fields of Desktop, DesktopService and VDITemplate refuse
+// it with a CEL rule that cannot name a constant either, and
+// TestGatePortRefused holds the generated CRDs to it. It is clear of the
+// ports the Selkies-GStreamer images use (8080 nginx, 8081 Selkies, 9081
+// its metrics, 3478 TURN).
+const GatePort int32 = 8090
+
 // Owner names the session and user an object belongs to. Every object the
 // provider creates in the target cluster carries them as labels, so that an
 // operator can find everything of one session or one user with a selector.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -73,6 +74,57 @@ func TestDefaultDesktopPort(t *testing.T) {
 				}
 				if diff := cmp.Diff(v1alpha1.DefaultDesktopPort, got); diff != "" {
 					t.Errorf("\n%s\n%s %s: default of %v: -want, +got:\n%s", tc.reason, tc.crd, v.Name, tc.path, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestGatePortRefused holds the CEL rules that keep desktops off the gate's
+// port to GatePort, which their markers cannot name.
+func TestGatePortRefused(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		crd    string
+		path   []string
+	}{
+		"Desktop": {
+			reason: "A Desktop's port should refuse GatePort.",
+			crd:    "vdi.m.kasm.io_desktops.yaml",
+			path:   []string{"spec", "forProvider", "port"},
+		},
+		"VDITemplate": {
+			reason: "A VDITemplate's port should refuse GatePort.",
+			crd:    "vdi.kasm.io_vditemplates.yaml",
+			path:   []string{"spec", "port"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "..", "package", "crds", tc.crd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			crd := &extv1.CustomResourceDefinition{}
+			if err := yaml.UnmarshalStrict(b, crd); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range crd.Spec.Versions {
+				s := v.Schema.OpenAPIV3Schema
+				for _, p := range tc.path {
+					next, ok := s.Properties[p]
+					if !ok {
+						t.Fatalf("%s %s: no property %v", tc.crd, v.Name, tc.path)
+					}
+					s = &next
+				}
+				rules := make([]string, 0, len(s.XValidations))
+				for _, r := range s.XValidations {
+					rules = append(rules, r.Rule)
+				}
+				want := []string{"self != " + strconv.Itoa(int(v1alpha1.GatePort))}
+				if diff := cmp.Diff(want, rules); diff != "" {
+					t.Errorf("\n%s\n%s %s: rules of %v: -want, +got:\n%s", tc.reason, tc.crd, v.Name, tc.path, diff)
 				}
 			}
 		})

@@ -23,6 +23,7 @@ type DesktopParameters struct {
 	// +kubebuilder:default=8080
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:validation:XValidation:rule="self != 8090",message="port 8090 is the gate's, in front of every desktop; the desktop must listen on another"
 	Port int32 `json:"port,omitempty"`
 
 	// Resources of the desktop container. CPU and memory are both requested
@@ -63,10 +64,12 @@ type DesktopParameters struct {
 	// +optional
 	Home *HomeVolume `json:"home,omitempty"`
 
-	// URL where the desktop is reached; published as the url connection
-	// detail beside the username and password.
-	// +optional
-	URL string `json:"url,omitempty"`
+	// URL where the desktop is reached, its route's URL; published as the
+	// url connection detail beside the username and password, and with a
+	// signed token as the link detail. The gate in front of the desktop
+	// accepts only links to this URL's host.
+	// +kubebuilder:validation:Pattern=`^https?://[^/?#]+`
+	URL string `json:"url"`
 
 	// Deadline after which the desktop must not run, whatever else its
 	// spec or its session says: the provider deletes the Pod at the

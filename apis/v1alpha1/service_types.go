@@ -14,7 +14,9 @@ type DesktopServiceParameters struct {
 	// +kubebuilder:validation:MinLength=1
 	DesktopName string `json:"desktopName"`
 
-	// Port of the desktop's web client, served under the same port.
+	// Port of the desktop's web client: the Service serves under this port
+	// and forwards to the gate (port 8090, v1alpha1.GatePort) in front of
+	// the desktop, never to the desktop's own port.
 	// +optional
 	// +kubebuilder:default=8080
 	// +kubebuilder:validation:Minimum=1

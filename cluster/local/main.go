@@ -196,19 +196,21 @@ A desktop session is Running on the real node %s (%s after start); Traefik
 served its page (%s) from the desktop Pod.
 
 link: %s
-  open:         %s in a browser that trusts the CA %s
-                (Traefik listens on %s; *.localhost resolves to loopback)
-  credentials:  Secret %s in namespace alice (keys url, username, password):
-                %s get secret -n alice %s -o jsonpath='{.data.password}' | base64 -d
-  curl:         curl --cacert %s -u alice:"$(%s get secret -n alice %s -o jsonpath='{.data.password}' | base64 -d)" %s
+  open:         the link in a browser that trusts the CA %s
+                (Traefik listens on %s; *.localhost resolves to loopback): the gate in
+                the desktop Pod sets a cookie for %s and drops the token
+  credentials:  Secret %s in namespace alice (keys link, url, username, password); the link
+                is signed anew every 10 minutes and lasts 20, so read the current one with
+                %s get secret -n alice %s -o jsonpath='{.data.link}' | base64 -d
+  curl:         curl --cacert %s -L -b '' "$(%s get secret -n alice %s -o jsonpath='{.data.link}' | base64 -d)"
   cluster:      export KUBECONFIG=%s
                 %s get vdisessions,desktops,pods,nodes -A -o wide
   packages:     %s, binaries extracted from their
                 linux/amd64 runtime images: sha256 in %s
 
 Logs and PIDs are in %s. Stop everything with: make down
-`, node, time.Since(start).Round(time.Second), page, page.Link, url, env.IngressCA, localenv.IngressAddress,
-		secret, kubectl, secret, env.IngressCA, kubectl, secret, url, env.CP.Kubeconfig, kubectl,
+`, node, time.Since(start).Round(time.Second), page, page.Link, env.IngressCA, localenv.IngressAddress, url,
+		secret, kubectl, secret, env.IngressCA, kubectl, secret, env.CP.Kubeconfig, kubectl,
 		env.Version, env.BinaryRecord(), state)
 	return nil
 }

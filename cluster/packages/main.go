@@ -1,6 +1,7 @@
 // Command packages builds provider-vdi's three Crossplane packages, with
 // the provider's and the function's runtime images for linux/amd64 and
-// linux/arm64 embedded, and publishes them. `make packages` and `make
+// linux/arm64 embedded, and the image of the gate in front of every
+// desktop, and publishes them. `make packages` and `make
 // publish` run it.
 //
 //	go run ./cluster/packages build   --out _output --crossplane .cache/tools/bin/crossplane [--version V] [--registry R]
@@ -85,7 +86,10 @@ func relative(out string, pkgs []packaging.Package) []packaging.Package {
 	}
 	cp := make([]packaging.Package, 0, len(pkgs))
 	for _, p := range pkgs {
-		q := packaging.Package{Name: p.Name, Images: map[string]packaging.Image{}}
+		q := packaging.Package{Name: p.Name, Images: map[string]packaging.Image{}, Index: p.Index}
+		if p.Layout != "" {
+			q.Layout = rel(p.Layout)
+		}
 		for _, f := range p.Files {
 			q.Files = append(q.Files, rel(f))
 		}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -37,7 +39,13 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	vdicontroller "github.com/provider-vdi/provider-vdi/internal/controller"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
+	"github.com/provider-vdi/provider-vdi/internal/gate/signingkey"
 )
+
+// defaultGateImage is the gate's image unless --gate-image names another;
+// internal/packaging links in the image published with the provider's own
+// version and registry.
+var defaultGateImage = "ghcr.io/provider-vdi/gate:latest"
 
 func main() {
 	var (
@@ -53,6 +61,9 @@ func main() {
 		maxDesktopCPU    = app.Flag("max-desktop-cpu", "The most CPU one desktop may have, whatever its template or whoever made it.").Default(desktop.DefaultBounds.CPU.String()).String()
 		maxDesktopMemory = app.Flag("max-desktop-memory", "The most memory one desktop may have.").Default(desktop.DefaultBounds.Memory.String()).String()
 		maxDesktopGPUs   = app.Flag("max-desktop-gpus", "The most GPUs one desktop may have.").Default(strconv.Itoa(int(desktop.DefaultBounds.GPUs))).Int32()
+		gateImage        = app.Flag("gate-image", "Image of the gate in front of every desktop, which checks session links.").Default(defaultGateImage).String()
+		linkKeyNamespace = app.Flag("link-key-namespace", "Namespace of the Secret holding the key that signs session links: the provider's own, which no tenant may read.").Default("crossplane-system").Envar("POD_NAMESPACE").String()
+		linkKeySecret    = app.Flag("link-key-secret", "Name of the Secret holding the key that signs session links; made with a new key if missing.").Default("provider-vdi-link-signing-key").String()
 	)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
 
@@ -110,15 +121,24 @@ func main() {
 	// when it does.
 	conn := connection.NewConnector(mgr.GetClient(), cfg, connection.WithLogger(log.WithValues("component", "target-clusters")))
 	kingpin.FatalIfError(mgr.Add(conn), "cannot add the target cluster connector to the manager")
-	bounds := desktop.Bounds{GPUs: *maxDesktopGPUs}
-	bounds.CPU, err = resource.ParseQuantity(*maxDesktopCPU)
+	d := desktop.Options{Bounds: desktop.Bounds{GPUs: *maxDesktopGPUs}}
+	d.Bounds.CPU, err = resource.ParseQuantity(*maxDesktopCPU)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-cpu")
-	bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)
+	d.Bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-memory")
+	// The manager's client cannot read before the manager starts.
+	kc, err := client.New(cfg, client.Options{Scheme: s})
+	kingpin.FatalIfError(err, "cannot create a client of the API server")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	key, err := signingkey.Ensure(ctx, kc, *linkKeyNamespace, *linkKeySecret)
+	cancel()
+	kingpin.FatalIfError(err, "cannot get the key that signs session links")
+	d.Gate, err = desktop.NewGate(*gateImage, key)
+	kingpin.FatalIfError(err, "cannot set up the gate")
 	// Safe start: each managed kind's controller starts once its CRD is
 	// served, which Crossplane makes so when an activation policy names it.
 	kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "cannot set up the CRD gate")
-	kingpin.FatalIfError(vdicontroller.SetupGated(mgr, o, conn, bounds), "cannot set up provider-vdi controllers")
-	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress)
+	kingpin.FatalIfError(vdicontroller.SetupGated(mgr, o, conn, d), "cannot set up provider-vdi controllers")
+	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress, "gate-image", *gateImage)
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }

@@ -23,11 +23,11 @@ type kind struct {
 	gvk   schema.GroupVersionKind
 }
 
-// managedKinds are the controllers of the managed kinds; desktops may have
-// at most b.
-func managedKinds(b desktop.Bounds) []kind {
+// managedKinds are the controllers of the managed kinds; desktops are
+// reconciled with d.
+func managedKinds(d desktop.Options) []kind {
 	return []kind{
-		{desktop.SetupWithBounds(b), v1alpha1.DesktopGroupVersionKind},
+		{desktop.Setup(d), v1alpha1.DesktopGroupVersionKind},
 		{volume.Setup, v1alpha1.DesktopVolumeGroupVersionKind},
 		{service.Setup, v1alpha1.DesktopServiceGroupVersionKind},
 		{route.Setup, v1alpha1.DesktopRouteGroupVersionKind},
@@ -36,12 +36,12 @@ func managedKinds(b desktop.Bounds) []kind {
 
 // Setup adds every controller of the provider to mgr. All of them reach
 // target clusters through c, which caches one client per credential set;
-// desktops may have at most b.
-func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, b desktop.Bounds) error {
+// desktops are reconciled with d.
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, d desktop.Options) error {
 	if err := config.Setup(mgr, o, c); err != nil {
 		return err
 	}
-	for _, k := range managedKinds(b) {
+	for _, k := range managedKinds(d) {
 		if err := k.setup(mgr, o, c); err != nil {
 			return err
 		}
@@ -55,14 +55,14 @@ func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, b de
 // when a ManagedResourceActivationPolicy activates it, and a controller of a
 // kind that is not served cannot start. The ProviderConfig kinds are not
 // managed resources and are always installed.
-func SetupGated(mgr ctrl.Manager, o controller.Options, c *connection.Connector, b desktop.Bounds) error {
+func SetupGated(mgr ctrl.Manager, o controller.Options, c *connection.Connector, d desktop.Options) error {
 	if o.Gate == nil {
 		return errors.New("SetupGated needs a gate in the controller options")
 	}
 	if err := config.Setup(mgr, o, c); err != nil {
 		return err
 	}
-	for _, k := range managedKinds(b) {
+	for _, k := range managedKinds(d) {
 		o.Gate.Register(func() {
 			if err := k.setup(mgr, o, c); err != nil {
 				// As provider-template does: a controller that cannot be

@@ -33,7 +33,7 @@ func TestSetupGated(t *testing.T) {
 	o := controllertest.Options()
 	o.Gate = g
 	conn := connection.NewConnector(mgr.GetClient(), &rest.Config{})
-	if err := SetupGated(mgr, o, conn, desktop.DefaultBounds); err != nil {
+	if err := SetupGated(mgr, o, conn, desktop.Options{Bounds: desktop.DefaultBounds}); err != nil {
 		t.Fatalf("SetupGated(...): %v", err)
 	}
 	want := []schema.GroupVersionKind{
@@ -51,7 +51,7 @@ func TestSetupGated(t *testing.T) {
 	}
 
 	o.Gate = nil
-	if err := SetupGated(mgr, o, conn, desktop.DefaultBounds); err == nil {
+	if err := SetupGated(mgr, o, conn, desktop.Options{Bounds: desktop.DefaultBounds}); err == nil {
 		t.Errorf("\nSetupGated without a gate should be an error, not start ungated controllers:\nSetupGated(...): want error, got none")
 	}
 }

@@ -47,9 +47,11 @@ func (p DesktopPage) String() string {
 	return fmt.Sprintf("%s -> HTTP %d, noVNC's vnc.html of %d bytes", p.URL, p.Status, len(p.Body))
 }
 
-// OpenDesktop fetches, through Traefik and with the credentials of Secret
-// ns/secret, a session's start page and noVNC's page, as a browser would,
-// and fails unless both are served.
+// OpenDesktop opens, through Traefik, the link in the credentials Secret
+// ns/secret of a session as a browser would: the gate in front of the
+// desktop exchanges it for a cookie and redirects to the session's URL,
+// which, with the cookie, serves the start page and noVNC's page. It
+// fails unless all of that happens.
 func OpenDesktop(ctx context.Context, e *Env, ns, secret string) (DesktopPage, error) {
 	c, err := SessionCredentials(ctx, e.Kube, ns, secret)
 	if err != nil {
@@ -60,12 +62,16 @@ func OpenDesktop(ctx context.Context, e *Env, ns, secret string) (DesktopPage, e
 		return DesktopPage{}, err
 	}
 	p := DesktopPage{Credentials: c}
+	cookie, err := exchangeLink(ctx, hc, c.Link)
+	if err != nil {
+		return p, err
+	}
 	for _, u := range []string{c.URL, strings.TrimSuffix(c.URL, "/") + "/vnc.html"} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return p, errors.Wrapf(err, "cannot make request for %s", u)
 		}
-		req.SetBasicAuth(c.Username, c.Password)
+		req.AddCookie(cookie)
 		rsp, err := hc.Do(req)
 		if err != nil {
 			return p, errors.Wrapf(err, "cannot get %s through Traefik", u)
@@ -76,7 +82,7 @@ func OpenDesktop(ctx context.Context, e *Env, ns, secret string) (DesktopPage, e
 			return p, errors.Wrapf(err, "cannot read %s", u)
 		}
 		if rsp.StatusCode != http.StatusOK {
-			return p, errors.Errorf("GET %s through Traefik: HTTP %d: %.200s", u, rsp.StatusCode, b)
+			return p, errors.Errorf("GET %s through Traefik with the link's cookie: HTTP %d: %.200s", u, rsp.StatusCode, b)
 		}
 		p.Status, p.Body = rsp.StatusCode, string(b)
 	}
@@ -84,4 +90,27 @@ func OpenDesktop(ctx context.Context, e *Env, ns, secret string) (DesktopPage, e
 		return p, errors.Errorf("%svnc.html is not noVNC's page: %.200s", c.URL, p.Body)
 	}
 	return p, nil
+}
+
+// exchangeLink opens link with hc, which follows no redirect, and returns
+// the cookie the gate sets for it. The gate answers a valid link with 303
+// and the cookie, and anything else with 401.
+func exchangeLink(ctx context.Context, hc *http.Client, link string) (*http.Cookie, error) {
+	if !strings.Contains(link, "?token=") {
+		return nil, errors.Errorf("the credentials hold no link with a token, only %q", link)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot make request for the link")
+	}
+	rsp, err := hc.Do(req)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot open the link through Traefik")
+	}
+	_ = rsp.Body.Close()
+	cs := rsp.Cookies()
+	if rsp.StatusCode != http.StatusSeeOther || len(cs) != 1 {
+		return nil, errors.Errorf("opening the link through Traefik: HTTP %d with %d cookies, want 303 with the gate's cookie", rsp.StatusCode, len(cs))
+	}
+	return cs[0], nil
 }

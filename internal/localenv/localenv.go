@@ -450,8 +450,10 @@ func (e *Env) StartProvider() error {
 	if err != nil {
 		return err
 	}
+	// The gate's image as pushed to the local registry with the packages.
 	cmd, err := e.start("provider", e.Binaries["provider-vdi"].Path, e.ProviderKubeconfig, "--debug", "--poll=1m",
-		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-address=127.0.0.1:"+ports[1])
+		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-address=127.0.0.1:"+ports[1],
+		"--gate-image="+packaging.GateImage(e.Registry, e.Version))
 	e.provider = cmd
 	return err
 }

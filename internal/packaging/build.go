@@ -16,7 +16,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -68,6 +73,11 @@ type Package struct {
 	// Images are the runtime images embedded in Files, by platform
 	// ("linux/amd64"), with the digest of each and of its binary.
 	Images map[string]Image `json:"images,omitempty"`
+	// Layout is, for an image that is no Crossplane package (the gate), the
+	// OCI image layout holding its index of Images; it has no Files.
+	Layout string `json:"layout,omitempty"`
+	// Index is the digest of the image index in Layout.
+	Index string `json:"index,omitempty"`
 }
 
 // An Image is a runtime image that a package embeds.
@@ -85,6 +95,25 @@ func (p Package) Repository(registry string) string {
 // program is a Go program of this repository that becomes a runtime image.
 type program struct {
 	name, pkg string
+	// ldflags returns -X flags that tell the program about the build.
+	ldflags func(o *Options) string
+}
+
+// gateProgram is the gate in front of every desktop. It is no Crossplane
+// package: the provider puts its image in desktop Pods, so it is published
+// as an image of its own, <registry>/provider-vdi/gate:<version>, which the
+// provider's binary names by default.
+var gateProgram = program{name: "gate", pkg: "./cmd/gate"}
+
+// GateImage returns the reference of the gate's image of version in
+// registry.
+func GateImage(registry, version string) string {
+	return registry + "/" + Org + "/" + gateProgram.name + ":" + version
+}
+
+// providerLDFlags name the gate image of the same build in the provider.
+func providerLDFlags(o *Options) string {
+	return "-X main.defaultGateImage=" + GateImage(o.Registry, o.Version)
 }
 
 // packages of the repository: the provider's root is package/ without the
@@ -94,8 +123,8 @@ var packages = []struct {
 	name, root, ignore, examples string
 	runtime                      *program
 }{
-	{"provider-vdi", "package", "function/*,function/*/*,configuration/*", "examples/provider", &program{"provider-vdi", "./cmd/provider"}},
-	{"function-vdi", "package/function", "", "examples/sessions", &program{"function-vdi", "./cmd/function"}},
+	{"provider-vdi", "package", "function/*,function/*/*,configuration/*", "examples/provider", &program{"provider-vdi", "./cmd/provider", providerLDFlags}},
+	{"function-vdi", "package/function", "", "examples/sessions", &program{name: "function-vdi", pkg: "./cmd/function"}},
 	{"configuration-vdi", "package/configuration", "", "examples/sessions", nil},
 }
 
@@ -116,13 +145,14 @@ func (o *Options) progress(format string, args ...any) {
 }
 
 // Build builds the provider and function binaries and runtime images for
-// every platform and the three packages into o.Out.
+// every platform and the three packages into o.Out, and the gate's image
+// for every platform as one index in an OCI layout.
 func Build(ctx context.Context, o Options) ([]Package, error) {
 	o.defaults()
 	if o.Version == "" {
 		return nil, errors.New("a version is required")
 	}
-	out := make([]Package, 0, len(packages))
+	out := make([]Package, 0, len(packages)+1)
 	for _, p := range packages {
 		pkg := Package{Name: p.name, Images: map[string]Image{}}
 		root := filepath.Join(o.Root, p.root)
@@ -161,7 +191,43 @@ func Build(ctx context.Context, o Options) ([]Package, error) {
 		}
 		out = append(out, pkg)
 	}
-	return out, nil
+	g, err := o.gateImage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, g), nil
+}
+
+// gateImage builds the gate's image for every platform and writes their
+// index as an OCI layout.
+func (o *Options) gateImage(ctx context.Context) (Package, error) {
+	pkg := Package{Name: gateProgram.name, Images: map[string]Image{}, Layout: filepath.Join(o.Out, "images", gateProgram.name)}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, pl := range o.Platforms {
+		img, tar, err := o.runtimeImage(ctx, gateProgram, pl)
+		if err != nil {
+			return Package{}, err
+		}
+		pkg.Images[pl.OS+"/"+pl.Architecture] = img
+		i, err := tarball.ImageFromPath(tar, nil)
+		if err != nil {
+			return Package{}, errors.Wrapf(err, "cannot read image tarball %s", tar)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: i, Descriptor: v1.Descriptor{Platform: &pl}})
+	}
+	if err := os.RemoveAll(pkg.Layout); err != nil {
+		return Package{}, errors.Wrap(err, "cannot clear the gate's image layout")
+	}
+	if _, err := layout.Write(pkg.Layout, idx); err != nil {
+		return Package{}, errors.Wrap(err, "cannot write the gate's image layout")
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return Package{}, errors.Wrap(err, "cannot compute the gate's index digest")
+	}
+	pkg.Index = d.String()
+	o.progress("gate image index %s: %s", GateImage(o.Registry, o.Version), d)
+	return pkg, nil
 }
 
 func platformOr(p v1.Platform, none string) string {
@@ -176,7 +242,11 @@ func platformOr(p v1.Platform, none string) string {
 func (o *Options) runtimeImage(ctx context.Context, p program, pl v1.Platform) (Image, string, error) {
 	bin := filepath.Join(o.Out, "bin", pl.OS+"_"+pl.Architecture, p.name)
 	o.progress("go build %s for %s (static)", p.name, platformOr(pl, ""))
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bin, p.pkg)
+	ldflags := "-s -w -buildid="
+	if p.ldflags != nil {
+		ldflags += " " + p.ldflags(o)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, p.pkg)
 	cmd.Dir = o.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+pl.OS, "GOARCH="+pl.Architecture)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -304,17 +374,43 @@ func SetIngressDomain(composition []byte, domain string) ([]byte, error) {
 }
 
 // Push pushes each package to its repository in registry, tagged version:
-// the packages with a runtime as one index of their platforms.
+// the packages with a runtime as one index of their platforms, and the
+// gate's image index.
 func Push(ctx context.Context, o Options, pkgs []Package, registry, version string) error {
 	o.defaults()
 	for _, p := range pkgs {
 		ref := p.Repository(registry) + ":" + version
+		if p.Layout != "" {
+			o.progress("push %s (%d platforms)", ref, len(p.Images))
+			if err := pushIndex(ctx, p.Layout, ref); err != nil {
+				return err
+			}
+			continue
+		}
 		o.progress("crossplane xpkg push %s (%d platforms)", ref, len(p.Files))
 		if err := o.crossplane(ctx, "xpkg", "push", "--package-files="+strings.Join(p.Files, ","), ref); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pushIndex pushes the image index of the OCI layout dir to ref.
+func pushIndex(ctx context.Context, dir, ref string) error {
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return errors.Wrapf(err, "cannot read image layout %s", dir)
+	}
+	// layout.Write stores the index itself as the layout's index.json.
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return errors.Wrapf(err, "cannot read image layout %s", dir)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return errors.Wrapf(err, "cannot name %q", ref)
+	}
+	return errors.Wrapf(remote.WriteIndex(tag, idx, remote.WithContext(ctx)), "cannot push %s", ref)
 }
 
 func (o *Options) crossplane(ctx context.Context, args ...string) error {

@@ -296,7 +296,7 @@ func TestMissingVerb(t *testing.T) {
 	// A Desktop makes its NetworkPolicy before its Pod.
 	ds := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{
 		"session": "mv", "user": "mv", "image": "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
-		"resources": map[string]any{"cpu": "1", "memory": "1Gi"},
+		"resources": map[string]any{"cpu": "1", "memory": "1Gi"}, "url": "https://mv-missing-verb-2.vdi.example.com/",
 	}}}}
 	ds.SetAPIVersion("vdi.m.kasm.io/v1alpha1")
 	ds.SetKind("Desktop")
@@ -394,7 +394,7 @@ func TestNamespaceUser(t *testing.T) {
 	pc.SetName("mine")
 	desktop := func(ns string) *unstructured.Unstructured {
 		d := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{
-			"session": "x", "user": "x", "image": "example.org/desktop:1", "port": int64(8080),
+			"session": "x", "user": "x", "image": "example.org/desktop:1", "port": int64(8080), "url": "https://x.example/",
 		}}}}
 		d.SetAPIVersion("vdi.m.kasm.io/v1alpha1")
 		d.SetKind("Desktop")

@@ -6,12 +6,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"image/png"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,10 +20,13 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+<<<<<<< HEAD
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/net/websocket"
+=======
+>>>>>>> gate
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,9 +40,10 @@ import (
 // TestDesktopOnRealNode: a session of the web-desktop template, asking for
 // one GPU, runs on the real node under the restricted Pod Security level;
 // through real Traefik, with TLS verified against the environment's CA, its
-// URL serves noVNC only with the desktop's password, and a WebSocket to
-// /websockify carries the VNC handshake; Chromium shows the desktop; a file
-// written in the desktop's home is there after Stop and Start.
+// URL serves noVNC only with the session's link (not even with the
+// desktop's own password), and a WebSocket to /websockify carries the VNC
+// handshake; Chromium, opening the link, shows the desktop; a file written
+// in the desktop's home is there after Stop and Start.
 func TestDesktopOnRealNode(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "wendy")
@@ -59,15 +61,17 @@ func TestDesktopOnRealNode(t *testing.T) {
 	}
 	t.Logf("through Traefik: %s", page)
 	if got := status(t, page.URL, "", ""); got != http.StatusUnauthorized {
-		t.Errorf("GET %s without the password: HTTP %d, want 401", page.URL, got)
+		t.Errorf("GET %s without the link: HTTP %d, want 401", page.URL, got)
 	}
-	if got := status(t, page.URL, page.Username, "not-"+page.Password); got != http.StatusUnauthorized {
-		t.Errorf("GET %s with a wrong password: HTTP %d, want 401", page.URL, got)
+	// The gate in front of the desktop takes the link or its cookie, not
+	// the desktop's own password, which it supplies itself.
+	if got := status(t, page.URL, page.Username, page.Password); got != http.StatusUnauthorized {
+		t.Errorf("GET %s with the desktop's password but without the link: HTTP %d, want 401", page.URL, got)
 	}
-	if got := rfbHandshake(t, page.URL, page.Username, page.Password); got != "RFB 003.008\n" {
-		t.Errorf("first message of the desktop's WebSocket: got %q, want the VNC handshake %q", got, "RFB 003.008\n")
+	if got, err := vncGreeting(page.URL, linkCookie(t, page.Link)); err != nil || got != "RFB 003.008\n" {
+		t.Errorf("first message of the desktop's WebSocket: got %q (%v), want the VNC handshake %q", got, err, "RFB 003.008\n")
 	}
-	screenshot(t, page.Link, page.Username, page.Password)
+	screenshot(t, page.Link)
 
 	// The Pod's network reaches the node's bridge only: no default route.
 	for _, line := range strings.Split(strings.TrimSpace(kubectl(t, "exec", "-n", ns, p.Name, "--", "cat", "/proc/net/route")), "\n")[1:] {
@@ -79,7 +83,7 @@ func TestDesktopOnRealNode(t *testing.T) {
 	// The home volume: a file written in the desktop survives Stop and
 	// Start, on the same claim, on the real node.
 	claimBefore := homeClaim(p)
-	kubectl(t, "exec", "-n", ns, p.Name, "--", "sh", "-c", "echo kept-across-restarts > $HOME/marker")
+	kubectl(t, "exec", "-n", ns, p.Name, "-c", "desktop", "--", "sh", "-c", "echo kept-across-restarts > $HOME/marker")
 	setState(t, ns, "web", "Stopped")
 	waitPhase(t, ns, "web", "Stopped")
 	eventually(t, "the desktop Pod is gone after Stop", func(ctx context.Context) (bool, string) {
@@ -91,7 +95,7 @@ func TestDesktopOnRealNode(t *testing.T) {
 	if got := homeClaim(p); got != claimBefore {
 		t.Errorf("home claim after Start: got %q, want %q", got, claimBefore)
 	}
-	if got := strings.TrimSpace(kubectl(t, "exec", "-n", ns, p.Name, "--", "cat", "/home/desktop/marker")); got != "kept-across-restarts" {
+	if got := strings.TrimSpace(kubectl(t, "exec", "-n", ns, p.Name, "-c", "desktop", "--", "cat", "/home/desktop/marker")); got != "kept-across-restarts" {
 		t.Errorf("the file written before Stop, after Start: got %q", got)
 	}
 	if _, err := localenv.OpenDesktop(ctx, env, ns, secret); err != nil {
@@ -152,45 +156,12 @@ func status(t *testing.T, u, user, password string) int {
 	return rsp.StatusCode
 }
 
-// rfbHandshake opens a WebSocket to the desktop's /websockify through
-// Traefik and returns its first message.
-func rfbHandshake(t *testing.T, desktop, user, password string) string {
-	t.Helper()
-	u, err := url.Parse(desktop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := websocket.NewConfig("wss://"+u.Host+"/websockify", "https://"+u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Protocol = []string{"binary"}
-	cfg.Header = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}}
-	if cfg.TlsConfig, err = env.IngressTLS(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.TlsConfig.ServerName = u.Hostname()
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", localenv.IngressAddress, cfg.TlsConfig)
-	if err != nil {
-		t.Fatalf("cannot reach Traefik: %v", err)
-	}
-	ws, err := websocket.NewClient(cfg, conn)
-	if err != nil {
-		t.Fatalf("WebSocket to %s through Traefik: %v", cfg.Location, err)
-	}
-	defer ws.Close() //nolint:errcheck // Read only.
-	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var msg []byte
-	if err := websocket.Message.Receive(ws, &msg); err != nil {
-		t.Fatalf("cannot read from the desktop's WebSocket: %v", err)
-	}
-	return string(msg)
-}
-
-// screenshot opens link in headless Chromium (Debian's package), as the
-// user with the desktop's password, waits until noVNC has connected to the
-// desktop, and keeps the picture as _output/e2e/desktop.png.
-func screenshot(t *testing.T, link, user, password string) {
+// screenshot opens the session's link in headless Chromium (Debian's
+// package), as its user would: the gate sets its cookie and redirects, noVNC
+// loads and connects its WebSocket with the cookie. It waits until noVNC
+// has connected to the desktop, and keeps the picture as
+// _output/e2e/desktop.png.
+func screenshot(t *testing.T, link string) {
 	t.Helper()
 	spki, err := leafSPKI(filepath.Join(filepath.Dir(env.IngressCA), "wildcard.crt"))
 	if err != nil {
@@ -200,7 +171,6 @@ func screenshot(t *testing.T, link, user, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = url.UserPassword(user, password)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath("/usr/bin/chromium"),
 		chromedp.UserDataDir(t.TempDir()),

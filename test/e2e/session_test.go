@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,8 +21,9 @@ import (
 )
 
 // TestSessionRuns: a session goes to Running with a URL; its Pod runs on a
-// GPU node with the GPU limit asked for; its credentials Secret is in the
-// session's namespace and the password is nowhere else.
+// GPU node with the GPU limit asked for, behind the gate; its credentials
+// Secret is in the session's namespace with a link the gate of that Pod
+// accepts, and the password and the link's token are nowhere else.
 func TestSessionRuns(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "alice")
@@ -56,12 +58,22 @@ func TestSessionRuns(t *testing.T) {
 	if len(password) < 16 || string(secret.Data["username"]) != "alice" || string(secret.Data["url"]) != url {
 		t.Errorf("credentials Secret: username %q, url %q, password of %d characters", secret.Data["username"], secret.Data["url"], len(password))
 	}
-	passwordNowhereElse(t, ns, password)
+	nowhereElse(t, ns, "the desktop password", password)
+
+	link := string(secret.Data["link"])
+	if !strings.HasPrefix(link, url+"?token=") {
+		t.Fatalf("credentials Secret: want link %s?token=…, got %q", url, link)
+	}
+	token := tokenOf(t, link)
+	if _, err := gateOf(t, p).Verify(token, time.Now()); err != nil {
+		t.Errorf("the gate of the session's Pod refuses its published link: %v", err)
+	}
+	nowhereElse(t, ns, "the link's token", token)
 }
 
-// passwordNowhereElse checks that the password appears in no session or
+// nowhereElse checks that secret, which is what, appears in no session or
 // managed resource, event, or log of the provider, function or Crossplane.
-func passwordNowhereElse(t *testing.T, ns, password string) {
+func nowhereElse(t *testing.T, ns, what, password string) {
 	t.Helper()
 	ctx := context.Background()
 	var places []string
@@ -99,12 +111,13 @@ func passwordNowhereElse(t *testing.T, ns, password string) {
 		}
 	}
 	if len(places) > 0 {
-		t.Errorf("the desktop password appears in %v", places)
+		t.Errorf("%s appears in %v", what, places)
 	}
 }
 
 // TestStopAndResume: state Stopped removes the Pod, Service and Route and
-// keeps the volume; back to Running reuses the same volume.
+// the credentials Secret with its link, and keeps the volume; back to
+// Running reuses the same volume.
 func TestStopAndResume(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "bob")
@@ -118,9 +131,10 @@ func TestStopAndResume(t *testing.T) {
 
 	setState(t, ns, "work", "Stopped")
 	waitPhase(t, ns, "work", "Stopped")
-	eventually(t, "Pod, Service and IngressRoute are removed", func(ctx context.Context) (bool, string) {
-		p, s, r := exists(ctx, pod(ns, "work-desktop")), exists(ctx, service(ns, "work-service")), exists(ctx, route(ns, "work-route"))
-		return !p && !s && !r, fmt.Sprintf("pod %v, service %v, route %v", p, s, r)
+	link := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "work-credentials"}}
+	eventually(t, "Pod, Service, IngressRoute and the credentials with the link are removed", func(ctx context.Context) (bool, string) {
+		p, s, r, l := exists(ctx, pod(ns, "work-desktop")), exists(ctx, service(ns, "work-service")), exists(ctx, route(ns, "work-route")), exists(ctx, link)
+		return !p && !s && !r && !l, fmt.Sprintf("pod %v, service %v, route %v, link %v", p, s, r, l)
 	})
 	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil || pvc.UID != uid {
 		t.Fatalf("the home volume did not survive the stop: %v", err)

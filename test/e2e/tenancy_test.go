@@ -156,6 +156,7 @@ func TestNamespaceDeletedWithItsProviderConfig(t *testing.T) {
 				Owner:     v1alpha1.Owner{Session: "dev", User: "dora"},
 				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
 				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
+				URL:       "https://dev-" + doomed + "-3.vdi.example.org/",
 			},
 		},
 	})

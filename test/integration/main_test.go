@@ -31,6 +31,13 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 )
 
+// providerNamespace is the provider's own namespace; gateImage the gate's
+// image it puts in desktop Pods (no kubelet runs them here).
+const (
+	providerNamespace = "vdi-system"
+	gateImage         = "127.0.0.1:5000/provider-vdi/gate:integration"
+)
+
 var (
 	kube client.Client
 	cp   *controlplane.ControlPlane
@@ -93,6 +100,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	// The provider's own namespace, where it keeps the key that signs
+	// session links.
+	if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: providerNamespace}}); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot create the provider's namespace:", err)
+		return 1
+	}
+
 	bin := filepath.Join(dir, "provider")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/provider")
 	build.Dir = root
@@ -141,7 +155,8 @@ func (p *provider) start() error {
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
 	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
-		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health)
+		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health,
+		"--link-key-namespace="+providerNamespace, "--gate-image="+gateImage)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

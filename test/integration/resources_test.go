@@ -187,7 +187,9 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Spec.Selector[v1alpha1.LabelDesktop] != "alice-dev" || s.Spec.Ports[0].Port != 8080 || s.Spec.ClusterIP == "" {
+	// The Service serves the desktop's port but forwards to the gate in
+	// front of the desktop, never to the desktop itself.
+	if s.Spec.Selector[v1alpha1.LabelDesktop] != "alice-dev" || s.Spec.Ports[0].Port != 8080 || s.Spec.Ports[0].TargetPort.IntValue() != int(v1alpha1.GatePort) || s.Spec.ClusterIP == "" {
 		t.Errorf("Service: selector %v ports %v clusterIP %q", s.Spec.Selector, s.Spec.Ports, s.Spec.ClusterIP)
 	}
 	ir := &unstructured.Unstructured{}

@@ -66,6 +66,11 @@ func TestVDITemplateValidation(t *testing.T) {
 			spec:   map[string]any{"image": "x", "defaultTimeout": "eight hours"},
 			want:   "spec.defaultTimeout",
 		},
+		"GatePort": {
+			reason: "A template whose desktop would listen on the gate's port is refused: the gate stands there.",
+			spec:   map[string]any{"image": "x", "port": int64(v1alpha1.GatePort)},
+			want:   "port 8090 is the gate's",
+		},
 		"MaxTimeoutBelowDefault": {
 			reason: "A maximum timeout below the default is refused.",
 			spec:   map[string]any{"image": "x", "defaultTimeout": "8h", "maxTimeout": "1h"},

@@ -31,6 +31,7 @@ type VDITemplateSpec struct {
 	// +kubebuilder:default=8080
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:validation:XValidation:rule="self != 8090",message="port 8090 is the gate's, in front of every desktop; the desktop must listen on another"
 	Port int32 `json:"port,omitempty"`
 
 	// Resources a session gets unless it asks for others.

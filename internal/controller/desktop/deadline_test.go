@@ -49,21 +49,28 @@ func TestObservePastDeadline(t *testing.T) {
 			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(-time.Second),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept")}},
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", servedLink(desktop(withDeadline(deadline)), deadline.Add(-time.Second)))}},
 		},
 		"PodRunsPastDeadline": {
-			reason: "At its deadline a desktop whose Pod still runs should exist but not be up to date, so that Update removes the Pod.",
+			reason: "At its deadline a desktop whose Pod still runs should exist but not be up to date, so that Update removes the Pod, and publish no link.",
 			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline,
-			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false}, expired: true, message: msg},
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("kept", "")}, expired: true, message: msg},
 		},
 		"PodGonePastDeadline": {
-			reason: "Past its deadline a desktop without Pod should exist and be up to date, so that no new Pod is created.",
+			reason: "Past its deadline a desktop without Pod should exist and be up to date, so that no new Pod is created, and publish no link.",
 			kube:   targettest.Kube(storedSecret("kept")),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(time.Hour),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, expired: true, message: msg},
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}, expired: true, message: msg},
+		},
+		"DeletedPastDeadlineWithPod": {
+			reason: "A desktop being deleted past its deadline whose Pod still runs should be observed without error, so that Delete removes the Pod, and publish no link.",
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
+			cr:     desktop(withDeadline(deadline), beingDeleted()),
+			now:    deadline.Add(time.Second),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}},
 		},
 		"DeletedPastDeadline": {
 			reason: "A desktop being deleted past its deadline should be observed as usual, so that its deletion completes once its objects are gone.",
@@ -75,7 +82,7 @@ func TestObservePastDeadline(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now)}
+			e := &external{gate: testGate, kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now)}
 			got, err := e.Observe(context.Background(), tc.cr)
 			targettest.CheckError(t, tc.reason, "Observe", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.o, got); diff != "" {
@@ -120,7 +127,7 @@ func TestCreateDeadline(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			kube := targettest.Kube()
-			e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now), password: func() (string, error) { return "pw", nil }}
+			e := &external{gate: testGate, kube: kube, namespace: "team-a", bounds: DefaultBounds, now: at(tc.now), password: func() (string, error) { return "pw", nil }}
 			_, err := e.Create(context.Background(), tc.cr)
 			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
 				t.Fatalf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
@@ -136,7 +143,7 @@ func TestCreateDeadline(t *testing.T) {
 			if diff := cmp.Diff(tc.want, pod.Spec.ActiveDeadlineSeconds); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want activeDeadlineSeconds, +got:\n%s", tc.reason, diff)
 			}
-			if !target.UpToDate(pod, buildPod(tc.cr, "team-a")) {
+			if !target.UpToDate(pod, buildPod(tc.cr, "team-a", testGate)) {
 				t.Errorf("\n%s\nCreate(...): the backstop must not change the Pod's spec hash", tc.reason)
 			}
 		})
@@ -233,7 +240,7 @@ func TestBounds(t *testing.T) {
 }
 
 func TestObserveOutOfBounds(t *testing.T) {
-	e := &external{kube: &test.MockClient{MockGet: test.NewMockGetFn(errors.New("nothing must be read"))}, namespace: "team-a", bounds: Bounds{CPU: resource.MustParse("1"), Memory: resource.MustParse("1Gi")}}
+	e := &external{gate: testGate, now: at(testNow), kube: &test.MockClient{MockGet: test.NewMockGetFn(errors.New("nothing must be read"))}, namespace: "team-a", bounds: Bounds{CPU: resource.MustParse("1"), Memory: resource.MustParse("1Gi")}}
 	_, err := e.Observe(context.Background(), desktop())
 	want := errors.Wrap(errors.Join(
 		errors.New("forProvider.resources.cpu 2 is more than 1, the most this provider allows a desktop (--max-desktop-cpu)"),
@@ -290,7 +297,7 @@ func TestCreateHome(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "pw", nil }}
+			e := &external{gate: testGate, now: at(testNow), kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "pw", nil }}
 			_, err := e.Create(context.Background(), desktop(withHome("alice-home", "/home/ubuntu")))
 			targettest.CheckError(t, tc.reason, "Create", tc.want, err)
 			found, _ := target.Get(context.Background(), tc.kube, podKey(&corev1.Pod{}))

@@ -31,29 +31,38 @@ const (
 	ConnectionURL      = "url"
 	ConnectionUsername = "username"
 	ConnectionPassword = "password"
+	// ConnectionLink is the session's signed link: the url with a token
+	// that the gate in front of the desktop exchanges for a cookie. It is
+	// empty while no desktop Pod serves.
+	ConnectionLink = "link"
 )
 
-// Setup adds a controller that reconciles Desktops. Besides its poll, a
-// Desktop is reconciled whenever its Pod changes in the target cluster, so
-// that Ready shows within seconds of the Pod becoming ready.
-func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-	return SetupWithBounds(DefaultBounds)(mgr, o, c)
+// Options of the Desktop controller.
+type Options struct {
+	// Bounds every Desktop is held to.
+	Bounds Bounds
+	// Gate in front of every desktop.
+	Gate Gate
 }
 
-// SetupWithBounds returns a Setup whose Desktops may have at most b.
-func SetupWithBounds(b Bounds) func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-	return func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-		return common.Setup(mgr, o, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, b, password.Generate, time.Now), c.PodEvents(),
+// Setup returns a Setup of the controller that reconciles Desktops with o.
+// Besides its poll, a Desktop is reconciled whenever its Pod changes in the
+// target cluster, so that Ready shows within seconds of the Pod becoming
+// ready.
+func Setup(o Options) func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
+	return func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
+		return common.Setup(mgr, co, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, o, password.Generate, time.Now), c.PodEvents(),
 			managed.WithPollIntervalHook(untilDeadline(time.Now)))
 	}
 }
 
 // newConnector connects Desktops to their target cluster; their passwords
-// come from password, now tells whether their deadline has passed, and b
-// bounds them.
-func newConnector(c target.Clusters, b Bounds, password func() (string, error), now func() time.Time) *common.Connector[*v1alpha1.Desktop] {
+// come from password, now tells whether their deadline has passed and
+// which link to publish, and o bounds them and puts the gate in front of
+// them.
+func newConnector(c target.Clusters, o Options, password func() (string, error), now func() time.Time) *common.Connector[*v1alpha1.Desktop] {
 	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.Desktop) managed.TypedExternalClient[*v1alpha1.Desktop] {
-		return &external{kube: cl.Client, namespace: cl.Namespace(cr), bounds: b, password: password, now: now}
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr), bounds: o.Bounds, gate: o.Gate, password: password, now: now}
 	})
 }
 
@@ -79,6 +88,7 @@ type external struct {
 	kube      client.Client
 	namespace string
 	bounds    Bounds
+	gate      Gate
 	password  func() (string, error)
 	now       func() time.Time
 }
@@ -108,8 +118,11 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		if err := e.bounds.check(cr.Spec.ForProvider.Resources); err != nil {
 			return managed.ExternalObservation{}, err
 		}
+		if err := checkGate(cr); err != nil {
+			return managed.ExternalObservation{}, err
+		}
 	}
-	desired, wantSecret, wantPolicy := buildPod(cr, e.namespace), buildSecret(cr, e.namespace), buildPolicy(cr, e.namespace)
+	desired, wantSecret, wantPolicy := buildPod(cr, e.namespace, e.gate), buildSecret(cr, e.namespace), buildPolicy(cr, e.namespace)
 	pod, secret, policy := desired.DeepCopy(), wantSecret.DeepCopy(), wantPolicy.DeepCopy()
 	podExists, err := target.GetOwned(ctx, e.kube, pod, desired)
 	if err != nil {
@@ -124,7 +137,12 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		return managed.ExternalObservation{}, err
 	}
 	if e.expired(cr) && !meta.WasDeleted(cr) {
-		return expiredObservation(cr, pod, desired, podExists), nil
+		o := expiredObservation(cr, pod, desired, podExists)
+		if secretExists {
+			// No link past the deadline.
+			o.ConnectionDetails = connectionDetails(cr, secret, "")
+		}
+		return o, nil
 	}
 	if !podExists {
 		cr.Status.AtProvider = v1alpha1.DesktopObservation{}
@@ -161,7 +179,11 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		ResourceUpToDate: !cr.Status.AtProvider.PendingRestart && !terminated(pod) && cr.Status.AtProvider.NetworkPolicyReady,
 	}
 	if secretExists {
-		o.ConnectionDetails = connectionDetails(cr, secret)
+		link, err := e.gate.link(cr, pod, e.clock())
+		if err != nil {
+			return managed.ExternalObservation{}, err
+		}
+		o.ConnectionDetails = connectionDetails(cr, secret, link)
 	}
 	return o, nil
 }
@@ -205,12 +227,16 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	if err := e.ensurePolicy(ctx, cr); err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	pod := buildPod(cr, e.namespace)
+	pod := buildPod(cr, e.namespace, e.gate)
 	withActiveDeadline(pod, cr.Spec.ForProvider.Deadline, e.clock())
 	if err := target.Create(ctx, e.kube, pod); err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	return managed.ExternalCreation{ConnectionDetails: connectionDetails(cr, secret)}, nil
+	link, err := e.gate.link(cr, pod, e.clock())
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	return managed.ExternalCreation{ConnectionDetails: connectionDetails(cr, secret, link)}, nil
 }
 
 // ensureSecret returns the desktop's credentials Secret, making it with a
@@ -287,7 +313,7 @@ func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	if err := e.ensurePolicy(ctx, cr); err != nil {
 		return managed.ExternalUpdate{}, err
 	}
-	desired := buildPod(cr, e.namespace)
+	desired := buildPod(cr, e.namespace, e.gate)
 	pod := desired.DeepCopy()
 	exists, err := target.GetOwned(ctx, e.kube, pod, desired)
 	if err != nil || !exists {
@@ -307,7 +333,7 @@ func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 // Delete deletes the desktop Pod and, once it is gone, its NetworkPolicy
 // and its Secret: the Pod never runs without its policy.
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalDelete, error) {
-	pod := buildPod(cr, e.namespace)
+	pod := buildPod(cr, e.namespace, e.gate)
 	if err := target.Delete(ctx, e.kube, pod); err != nil {
 		return managed.ExternalDelete{}, err
 	}
@@ -324,10 +350,17 @@ func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 // Disconnect does nothing: the target cluster's client is shared.
 func (e *external) Disconnect(_ context.Context) error { return nil }
 
-func connectionDetails(cr *v1alpha1.Desktop, secret *corev1.Secret) managed.ConnectionDetails {
+// connectionDetails are what the user finds in the Desktop's connection
+// Secret: the url, the username and password of the desktop's own basic
+// authentication (which the gate supplies; they matter only to someone who
+// reaches the desktop without it), and the signed link, "" while no desktop
+// Pod serves. The link key is always there, so that publishing "" replaces
+// a stale link.
+func connectionDetails(cr *v1alpha1.Desktop, secret *corev1.Secret, link string) managed.ConnectionDetails {
 	return managed.ConnectionDetails{
 		ConnectionURL:      []byte(cr.Spec.ForProvider.URL),
 		ConnectionUsername: []byte(cr.Spec.ForProvider.User),
 		ConnectionPassword: secret.Data[passwordKey],
+		ConnectionLink:     []byte(link),
 	}
 }

@@ -50,7 +50,7 @@ func TestConnect(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := newConnector(tc.clusters, DefaultBounds, func() (string, error) { return "generated", nil }, time.Now)
+			c := newConnector(tc.clusters, Options{Bounds: DefaultBounds, Gate: testGate}, func() (string, error) { return "generated", nil }, time.Now)
 			got, err := c.Connect(context.Background(), desktop())
 			if !targettest.CheckError(t, tc.reason, "Connect", tc.want.err, err) {
 				return
@@ -142,18 +142,31 @@ func beingDeleted() func(*v1alpha1.Desktop) {
 	}
 }
 
-func details(password string) managed.ConnectionDetails {
+// details are the connection details of desktop() with password and link.
+func details(password, link string) managed.ConnectionDetails {
 	return managed.ConnectionDetails{
 		ConnectionURL:      []byte("https://vdi.example/alice/"),
 		ConnectionUsername: []byte("alice"),
 		ConnectionPassword: []byte(password),
+		ConnectionLink:     []byte(link),
 	}
+}
+
+// servedLink is the link to cr's Pod as read back from the cluster (with
+// UID actualUID), signed at now. TestLinkOpensOnlyItsPod shows what such a
+// link opens.
+func servedLink(cr *v1alpha1.Desktop, now time.Time) string {
+	l, err := testGate.link(cr, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: actualUID}}, now)
+	if err != nil {
+		panic(err)
+	}
+	return l
 }
 
 type observed = targettest.Observed[*v1alpha1.Desktop]
 
 func TestObserve(t *testing.T) {
-	hash := target.Hash(buildPod(desktop(), "team-a"))
+	hash := target.Hash(buildPod(desktop(), "team-a", testGate))
 	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
 	// current returns o as Observe records it of a Pod of the current
 	// spec: with its spec hash and the credentials Secret's name.
@@ -167,7 +180,7 @@ func TestObserve(t *testing.T) {
 	// that Update restores the policy.
 	const driftMsg = "the desktop's NetworkPolicy is missing or was changed; it is being restored"
 	policyDrift := observed{
-		O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+		O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 		CR: desktop(
 			withConditions(xpv2.Unavailable().WithMessage(driftMsg)),
 			withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: driftMsg})),
@@ -303,7 +316,7 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
 					withConditions(xpv2.Available()),
 					withAtProvider(current(v1alpha1.DesktopObservation{
@@ -323,7 +336,7 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("Unschedulable: 0/3 nodes are available.")),
 					withAtProvider(current(v1alpha1.DesktopObservation{
@@ -343,7 +356,7 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Running and not ready yet")),
 					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, NetworkPolicyReady: true})),
@@ -359,13 +372,13 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
 					withConditions(xpv2.Available()),
 					withAtProvider(v1alpha1.DesktopObservation{
 						Phase:                 corev1.PodRunning,
 						Ready:                 true,
-						SpecHash:              target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a")),
+						SpecHash:              target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a", testGate)),
 						PendingRestart:        true,
 						NetworkPolicyReady:    true,
 						CredentialsSecretName: "alice-desktop-credentials",
@@ -382,7 +395,7 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Failed and not ready yet")),
 					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodFailed, NetworkPolicyReady: true})),
@@ -398,7 +411,7 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Succeeded and not ready yet")),
 					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodSucceeded, NetworkPolicyReady: true})),
@@ -414,7 +427,7 @@ func TestObserve(t *testing.T) {
 			),
 			cr: desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret")},
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")},
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is terminating")),
 					withAtProvider(current(v1alpha1.DesktopObservation{
@@ -429,7 +442,7 @@ func TestObserve(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
+			e := &external{gate: testGate, now: at(testNow), kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
 			targettest.CheckObserve(t, tc.reason, e, tc.cr, tc.want)
 		})
 	}
@@ -459,7 +472,7 @@ func TestObserveWritesNothing(t *testing.T) {
 			return wrote("delete")(ctx, o)
 		},
 	}
-	e := &external{kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
+	e := &external{gate: testGate, now: at(testNow), kube: kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "", targettest.ErrBoom }}
 	if _, err := e.Observe(context.Background(), desktop()); err != nil {
 		t.Errorf("\nObserve should only read the target cluster\nObserve(...): %v", err)
 	}
@@ -510,12 +523,12 @@ func TestCreate(t *testing.T) {
 		"NothingExists": {
 			reason: "Create should make the Secret with a new password and the Pod, and publish the new password.",
 			args:   args{kube: targettest.Kube(), password: generated},
-			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("generated")}, stored: "generated"},
+			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("generated", "")}, stored: "generated"},
 		},
 		"SecretExists": {
 			reason: "Create should keep the password of an existing Secret, without generating one, and make the Pod.",
 			args:   args{kube: targettest.Kube(storedSecret("kept")), password: mustNotGenerate},
-			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}, stored: "kept"},
+			want:   want{c: managed.ExternalCreation{ConnectionDetails: details("kept", "")}, stored: "kept"},
 		},
 		"PasswordError": {
 			reason: "An error generating the password should be returned, and nothing created.",
@@ -563,7 +576,7 @@ func TestCreate(t *testing.T) {
 				},
 				password: mustNotGenerate,
 			},
-			want: want{c: managed.ExternalCreation{ConnectionDetails: details("kept")}},
+			want: want{c: managed.ExternalCreation{ConnectionDetails: details("kept", "")}},
 		},
 		"PodNotOurs": {
 			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, not taken for the desktop.",
@@ -623,12 +636,12 @@ func TestCreate(t *testing.T) {
 				kube:     lostRace(storedSecret("winner"), nil),
 				password: generated,
 			},
-			want: want{c: managed.ExternalCreation{ConnectionDetails: details("winner")}},
+			want: want{c: managed.ExternalCreation{ConnectionDetails: details("winner", "")}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.args.kube, namespace: "team-a", bounds: DefaultBounds, password: tc.args.password}
+			e := &external{gate: testGate, now: at(testNow), kube: tc.args.kube, namespace: "team-a", bounds: DefaultBounds, password: tc.args.password}
 			got, err := e.Create(context.Background(), desktop())
 			targettest.CheckError(t, tc.reason, "Create", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.c, got); diff != "" {
@@ -647,7 +660,7 @@ func TestCreate(t *testing.T) {
 			}
 			p := &corev1.Pod{}
 			targettest.MustGet(t, tc.reason, tc.args.kube, "alice-desktop", p)
-			if !target.UpToDate(p, buildPod(desktop(), "team-a")) {
+			if !target.UpToDate(p, buildPod(desktop(), "team-a", testGate)) {
 				t.Errorf("\n%s\nCreate(...): want the Pod made from the Desktop's spec, got hash %q", tc.reason, target.Hash(p))
 			}
 		})
@@ -714,7 +727,7 @@ func TestUpdate(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
+			e := &external{gate: testGate, now: at(testNow), kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
 			got, err := e.Update(context.Background(), desktop())
 			targettest.CheckError(t, tc.reason, "Update", tc.want.err, err)
 			if diff := cmp.Diff(managed.ExternalUpdate{}, got); diff != "" {
@@ -813,7 +826,7 @@ func TestDelete(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var deleted []string
-			e := &external{kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "team-a"}
+			e := &external{gate: testGate, now: at(testNow), kube: &test.MockClient{MockGet: tc.get, MockDelete: deleteFn(tc.errOn, &deleted)}, namespace: "team-a"}
 			_, err := e.Delete(context.Background(), desktop())
 			targettest.CheckError(t, tc.reason, "Delete", tc.want.err, err)
 			if diff := cmp.Diff(tc.want.deleted, deleted); diff != "" {
@@ -843,7 +856,7 @@ func TestDeleteFromCluster(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := &external{kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
+			e := &external{gate: testGate, now: at(testNow), kube: tc.kube, namespace: "team-a", bounds: DefaultBounds}
 			if _, err := e.Delete(context.Background(), desktop()); err != nil {
 				t.Errorf("\n%s\nDelete(...): %v", tc.reason, err)
 			}
@@ -875,7 +888,7 @@ func TestForObject(t *testing.T) {
 		},
 		"BuiltPod": {
 			reason: "A Pod buildPod made should map back to its Desktop.",
-			pod:    buildPod(desktop(), "team-a"),
+			pod:    buildPod(desktop(), "team-a", testGate),
 			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}}},
 		},
 		"NoAnnotation": {

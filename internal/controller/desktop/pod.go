@@ -3,6 +3,7 @@ package desktop
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,6 +25,10 @@ const (
 	homeVolume    = "home"
 	passwordKey   = "password"
 
+	// annotationDefaultContainer names the container kubectl picks when
+	// none is given.
+	annotationDefaultContainer = "kubectl.kubernetes.io/default-container"
+
 	// uid and gid of the desktop user in the Selkies-GStreamer images.
 	desktopUID = 1000
 )
@@ -42,15 +47,18 @@ func buildSecret(cr *v1alpha1.Desktop, ns string) *corev1.Secret {
 	return s
 }
 
-// buildPod returns the desired desktop Pod of cr in namespace ns, stamped
-// with the hash of its spec. The Pod passes the Pod Security "restricted"
-// profile: it runs as a non-root user without privilege escalation or
-// capabilities, under the runtime's default seccomp profile, and mounts only
-// emptyDir and PersistentVolumeClaim volumes.
-func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
+// buildPod returns the desired desktop Pod of cr in namespace ns, with gate
+// g in front of the desktop, stamped with the hash of its spec. The Pod
+// passes the Pod Security "restricted" profile: it runs as a non-root user
+// without privilege escalation or capabilities, under the runtime's default
+// seccomp profile, and mounts only emptyDir and PersistentVolumeClaim
+// volumes.
+func buildPod(cr *v1alpha1.Desktop, ns string, g Gate) *corev1.Pod {
 	p := cr.Spec.ForProvider
 	om := target.ObjectMeta(cr, ns, target.ComponentDesktop, p.Owner)
 	om.Labels[v1alpha1.LabelDesktop] = om.Name
+	// kubectl exec, logs and attach mean the desktop, not the gate.
+	om.Annotations[annotationDefaultContainer] = containerName
 	secret := secretName(om.Name)
 	port := desktopPort(p)
 
@@ -58,13 +66,7 @@ func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
 		LocalObjectReference: corev1.LocalObjectReference{Name: secret},
 		Key:                  passwordKey,
 	}}
-	env := []corev1.EnvVar{
-		{Name: "SELKIES_PORT", Value: strconv.Itoa(int(port))},
-		{Name: "SELKIES_ENABLE_BASIC_AUTH", Value: "true"},
-		{Name: "SELKIES_BASIC_AUTH_USER", Value: p.User},
-		{Name: "SELKIES_BASIC_AUTH_PASSWORD", ValueFrom: fromSecret},
-		{Name: "PASSWD", ValueFrom: fromSecret},
-	}
+	env := selkiesEnv(p.User, port, fromSecret)
 	for _, e := range p.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 	}
@@ -119,14 +121,64 @@ func buildPod(cr *v1alpha1.Desktop, ns string) *corev1.Pod {
 					AllowPrivilegeEscalation: ptr.To(false),
 					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 				},
-			}},
+			}, g.container(cr, port, fromSecret)},
 		},
+	}
+	// The gate's image is left out of the hash: a provider upgrade that
+	// brings a new gate does not restart running desktops; their next Pod
+	// gets it. The gate's public key is in it: a new key replaces them,
+	// since their gates would refuse every new link.
+	hashed := pod.Spec.DeepCopy()
+	for i := range hashed.Containers {
+		if hashed.Containers[i].Name == gateContainerName {
+			hashed.Containers[i].Image = ""
+		}
 	}
 	target.Stamp(pod, struct {
 		Labels map[string]string `json:"labels"`
-		Spec   corev1.PodSpec    `json:"spec"`
-	}{pod.Labels, pod.Spec})
+		Spec   *corev1.PodSpec   `json:"spec"`
+	}{pod.Labels, hashed})
 	return pod
+}
+
+// Ports inside the desktop Pod that the Selkies-GStreamer images use
+// besides the desktop's own, which their nginx serves: Selkies itself and
+// its metrics, both on loopback behind nginx. Each moves to the next free
+// port should the desktop's port or the gate's be there.
+const (
+	selkiesPort        int32 = 8081
+	selkiesMetricsPort int32 = 9081
+)
+
+// selkiesEnv is the environment of a Selkies-GStreamer desktop of user,
+// served on port, whose password is from password, as the images'
+// selkies-gstreamer-entrypoint.sh reads it (docs/design.md cites the
+// sources): nginx listens on NGINX_PORT with basic authentication
+// (SELKIES_ENABLE_BASIC_AUTH, SELKIES_BASIC_AUTH_USER and
+// SELKIES_BASIC_AUTH_PASSWORD make its htpasswd) and proxies to Selkies on
+// SELKIES_PORT and to its metrics on SELKIES_METRICS_HTTP_PORT; PASSWD is
+// the desktop user's own password in the image (entrypoint.sh) and the
+// fallback of the basic-auth password.
+func selkiesEnv(user string, port int32, password *corev1.EnvVarSource) []corev1.EnvVar {
+	sp := freePort(selkiesPort, port, v1alpha1.GatePort)
+	mp := freePort(selkiesMetricsPort, port, v1alpha1.GatePort, sp)
+	return []corev1.EnvVar{
+		{Name: "NGINX_PORT", Value: strconv.Itoa(int(port))},
+		{Name: "SELKIES_PORT", Value: strconv.Itoa(int(sp))},
+		{Name: "SELKIES_METRICS_HTTP_PORT", Value: strconv.Itoa(int(mp))},
+		{Name: "SELKIES_ENABLE_BASIC_AUTH", Value: "true"},
+		{Name: "SELKIES_BASIC_AUTH_USER", Value: user},
+		{Name: "SELKIES_BASIC_AUTH_PASSWORD", ValueFrom: password},
+		{Name: "PASSWD", ValueFrom: password},
+	}
+}
+
+// freePort returns the first port from want on that none of taken is.
+func freePort(want int32, taken ...int32) int32 {
+	for slices.Contains(taken, want) {
+		want++
+	}
+	return want
 }
 
 // withActiveDeadline has the kubelet stop pod at deadline, counted from now,

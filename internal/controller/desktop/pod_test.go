@@ -1,6 +1,7 @@
 package desktop
 
 import (
+	"crypto/ed25519"
 	"testing"
 	"time"
 
@@ -17,6 +18,30 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 )
+
+// testGate is the gate of every test's desktops; its key signs their links.
+var testGate = func() Gate {
+	g, err := NewGate("ghcr.io/provider-vdi/gate:test", ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)))
+	if err != nil {
+		panic(err)
+	}
+	return g
+}()
+
+// otherGate has another key.
+var otherGate = func() Gate {
+	g, err := NewGate("ghcr.io/provider-vdi/gate:test", ed25519.NewKeyFromSeed([]byte("another key of thirty-two bytes!")))
+	if err != nil {
+		panic(err)
+	}
+	return g
+}()
+
+// testNow is the clock of the tests that are not about time.
+var testNow = time.Date(2026, 11, 26, 9, 5, 0, 0, time.UTC)
+
+// actualUID is the UID of every Pod read back from the cluster.
+const actualUID = "0b7e6a4c-pod"
 
 // desktop returns the Desktop alice-desktop of namespace team-a, modified by
 // mods.
@@ -115,7 +140,10 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 				"vdi.kasm.io/user":             "alice",
 				"vdi.kasm.io/desktop":          "alice-desktop",
 			},
-			Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
+			Annotations: map[string]string{
+				"vdi.m.kasm.io/managed-resource":          "team-a/alice-desktop",
+				"kubectl.kubernetes.io/default-container": "desktop",
+			},
 		},
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken: ptr.To(false),
@@ -141,7 +169,9 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")},
 				},
 				Env: []corev1.EnvVar{
-					{Name: "SELKIES_PORT", Value: "8080"},
+					{Name: "NGINX_PORT", Value: "8080"},
+					{Name: "SELKIES_PORT", Value: "8081"},
+					{Name: "SELKIES_METRICS_HTTP_PORT", Value: "9081"},
 					{Name: "SELKIES_ENABLE_BASIC_AUTH", Value: "true"},
 					{Name: "SELKIES_BASIC_AUTH_USER", Value: "alice"},
 					{Name: "SELKIES_BASIC_AUTH_PASSWORD", ValueFrom: password},
@@ -155,6 +185,37 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 				},
 				SecurityContext: &corev1.SecurityContext{
 					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}, {
+				Name:  "gate",
+				Image: "ghcr.io/provider-vdi/gate:test",
+				Ports: []corev1.ContainerPort{{Name: "gate", ContainerPort: 8090, Protocol: corev1.ProtocolTCP}},
+				Env: []corev1.EnvVar{
+					{Name: "VDI_GATE_LISTEN", Value: ":8090"},
+					{Name: "VDI_GATE_UPSTREAM", Value: "http://127.0.0.1:8080"},
+					{Name: "VDI_GATE_PUBLIC_KEY", Value: testGate.publicKey},
+					{Name: "VDI_GATE_AUDIENCE", Value: "vdi.example"},
+					{Name: "VDI_GATE_SUBJECT", Value: "alice"},
+					{Name: "VDI_GATE_POD_UID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.uid"}}},
+					{Name: "VDI_GATE_UPSTREAM_USER", Value: "alice"},
+					{Name: "VDI_GATE_UPSTREAM_PASSWORD", ValueFrom: password},
+				},
+				Resources: corev1.ResourceRequirements{
+					Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+				},
+				ReadinessProbe: &corev1.Probe{
+					ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("gate")}},
+					PeriodSeconds:    5,
+					FailureThreshold: 3,
+				},
+				SecurityContext: &corev1.SecurityContext{
+					RunAsNonRoot:             ptr.To(true),
+					RunAsUser:                ptr.To[int64](65532),
+					RunAsGroup:               ptr.To[int64](65532),
+					AllowPrivilegeEscalation: ptr.To(false),
+					ReadOnlyRootFilesystem:   ptr.To(true),
 					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 				},
 			}},
@@ -181,7 +242,7 @@ func TestBuildPod(t *testing.T) {
 		want   *corev1.Pod
 	}{
 		"Minimal": {
-			reason: "A desktop with only an image should get a restricted Pod on port 8080 with no service account token, a memory /dev/shm, a readiness probe on its port, and the password from its Secret.",
+			reason: "A desktop with only an image should get a restricted Pod on port 8080 with no service account token, a memory /dev/shm, a readiness probe on its port, the Selkies variables with the password from its Secret, and the gate in front of it on port 8090, restricted on its own, bound to the URL's host, the user and the Pod's UID, supplying the same password upstream.",
 			cr:     desktop(),
 			want:   wantPod(),
 		},
@@ -192,19 +253,49 @@ func TestBuildPod(t *testing.T) {
 				p.Name = "alice-7f3c"
 				p.Labels[v1alpha1.LabelDesktop] = "alice-7f3c"
 				p.Spec.Hostname = "alice-7f3c"
-				for _, e := range p.Spec.Containers[0].Env {
-					if e.ValueFrom != nil {
-						e.ValueFrom.SecretKeyRef.Name = "alice-7f3c-credentials"
+				for _, c := range p.Spec.Containers {
+					for _, e := range c.Env {
+						if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+							e.ValueFrom.SecretKeyRef.Name = "alice-7f3c-credentials"
+						}
 					}
 				}
 			}),
 		},
 		"Port": {
-			reason: "A desktop's port should be the container port and SELKIES_PORT.",
+			reason: "A desktop's port should be the container port, nginx's port and the gate's upstream.",
 			cr:     desktop(withPort(3000)),
 			want: wantPod(func(p *corev1.Pod) {
 				p.Spec.Containers[0].Ports[0].ContainerPort = 3000
 				p.Spec.Containers[0].Env[0].Value = "3000"
+				p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:3000"
+			}),
+		},
+		"PortOfSelkies": {
+			reason: "A desktop served on Selkies' own port should move Selkies, and then its metrics, to the next free ports.",
+			cr:     desktop(withPort(8081)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Ports[0].ContainerPort = 8081
+				p.Spec.Containers[0].Env[0].Value = "8081"
+				p.Spec.Containers[0].Env[1].Value = "8082"
+				p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:8081"
+			}),
+		},
+		"PortOfMetrics": {
+			reason: "A desktop served on the Selkies metrics port should move the metrics to the next free port.",
+			cr:     desktop(withPort(9081)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Ports[0].ContainerPort = 9081
+				p.Spec.Containers[0].Env[0].Value = "9081"
+				p.Spec.Containers[0].Env[2].Value = "9082"
+				p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:9081"
+			}),
+		},
+		"URLWithPort": {
+			reason: "The gate's audience should be the URL's host with its port, as the Host header carries it.",
+			cr:     desktop(withURL("http://Dev-Alice-3.vdi.localhost:8000/x/")),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[1].Env[3].Value = "dev-alice-3.vdi.localhost:8000"
 			}),
 		},
 		"ShmSize": {
@@ -267,12 +358,12 @@ func TestBuildPod(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := buildPod(tc.cr, "team-a")
+			got := buildPod(tc.cr, "team-a", testGate)
 			if diff := cmp.Diff(tc.want, got, targettest.IgnoreHash); diff != "" {
-				t.Errorf("\n%s\nbuildPod(...): -want, +got:\n%s", tc.reason, diff)
+				t.Errorf("\n%s\nbuildPod(..., testGate): -want, +got:\n%s", tc.reason, diff)
 			}
 			if target.Hash(got) == "" {
-				t.Errorf("\n%s\nbuildPod(...): want the Pod stamped with its spec hash, got none", tc.reason)
+				t.Errorf("\n%s\nbuildPod(..., testGate): want the Pod stamped with its spec hash, got none", tc.reason)
 			}
 		})
 	}
@@ -356,6 +447,7 @@ func TestPodSpecHash(t *testing.T) {
 	cases := map[string]struct {
 		reason string
 		a, b   *v1alpha1.Desktop
+		gb     *Gate
 		same   bool
 	}{
 		"SameSpec": {
@@ -370,11 +462,29 @@ func TestPodSpecHash(t *testing.T) {
 			b:      desktop(withCPU("1000m")),
 			same:   true,
 		},
-		"URLChanged": {
-			reason: "The URL is no part of the Pod, so changing it should not restart the desktop.",
+		"URLPathChanged": {
+			reason: "The URL's path is no part of the Pod, so changing it should not restart the desktop.",
+			a:      desktop(),
+			b:      desktop(withURL("https://vdi.example/alice/new/")),
+			same:   true,
+		},
+		"URLHostChanged": {
+			reason: "The URL's host is the gate's audience: a new host should replace the desktop.",
 			a:      desktop(),
 			b:      desktop(withURL("https://other.example/alice/")),
+		},
+		"GateImageChanged": {
+			reason: "A new gate image (a provider upgrade) should not restart running desktops.",
+			a:      desktop(),
+			b:      desktop(),
+			gb:     &Gate{Image: "ghcr.io/provider-vdi/gate:next", links: testGate.links, publicKey: testGate.publicKey},
 			same:   true,
+		},
+		"GateKeyChanged": {
+			reason: "A new link signing key should replace running desktops, whose gates would refuse every new link.",
+			a:      desktop(),
+			b:      desktop(),
+			gb:     &otherGate,
 		},
 		"ImageChanged": {
 			reason: "A new image should change the hash.",
@@ -414,12 +524,16 @@ func TestPodSpecHash(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			a, b := target.Hash(buildPod(tc.a, "team-a")), target.Hash(buildPod(tc.b, "team-a"))
+			gb := testGate
+			if tc.gb != nil {
+				gb = *tc.gb
+			}
+			a, b := target.Hash(buildPod(tc.a, "team-a", testGate)), target.Hash(buildPod(tc.b, "team-a", gb))
 			if a == "" || b == "" {
-				t.Fatalf("\n%s\nbuildPod(...): want stamped Pods, got hashes %q and %q", tc.reason, a, b)
+				t.Fatalf("\n%s\nbuildPod(..., testGate): want stamped Pods, got hashes %q and %q", tc.reason, a, b)
 			}
 			if diff := cmp.Diff(tc.same, a == b); diff != "" {
-				t.Errorf("\n%s\nbuildPod(...) hashes %q and %q equal: -want, +got:\n%s", tc.reason, a, b, diff)
+				t.Errorf("\n%s\nbuildPod(..., testGate) hashes %q and %q equal: -want, +got:\n%s", tc.reason, a, b, diff)
 			}
 		})
 	}
@@ -471,13 +585,15 @@ func terminating() func(*corev1.Pod) {
 // actualPod returns the Pod buildPod makes of cr in namespace desktops, as if
 // read back from the cluster, modified by mods.
 func actualPod(cr *v1alpha1.Desktop, mods ...func(*corev1.Pod)) *corev1.Pod {
-	return targettest.Modified(buildPod(cr, "team-a"), mods...)
+	p := buildPod(cr, "team-a", testGate)
+	p.UID = actualUID
+	return targettest.Modified(p, mods...)
 }
 
 func TestObservePod(t *testing.T) {
 	start := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	hash := target.Hash(buildPod(desktop(), "team-a"))
-	oldHash := target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a"))
+	hash := target.Hash(buildPod(desktop(), "team-a", testGate))
+	oldHash := target.Hash(buildPod(desktop(withImage("ghcr.io/selkies/desktop:0")), "team-a", testGate))
 
 	cases := map[string]struct {
 		reason string
@@ -621,7 +737,7 @@ func TestObservePod(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := observe(tc.pod, buildPod(desktop(), "team-a"))
+			got := observe(tc.pod, buildPod(desktop(), "team-a", testGate))
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("\n%s\nobserve(...): -want, +got:\n%s", tc.reason, diff)
 			}

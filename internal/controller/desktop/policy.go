@@ -31,7 +31,8 @@ var dnsEgress = networkingv1.NetworkPolicyEgressRule{
 
 // buildPolicy returns the desired NetworkPolicy of cr's desktop in
 // namespace ns, named like its Pod. Ingress: only Pods of the ingress
-// controller's namespace, only on the desktop's port. Egress: only the
+// controller's namespace, only on the gate's port: the desktop's own port
+// is reached only through the gate, on the Pod's loopback. Egress: only the
 // cluster's DNS and what cr allows; none else, so that a desktop reaches
 // neither the API server, nor the cloud's metadata service, nor other Pods.
 func buildPolicy(cr *v1alpha1.Desktop, ns string) *networkingv1.NetworkPolicy {
@@ -65,7 +66,7 @@ func buildPolicy(cr *v1alpha1.Desktop, ns string) *networkingv1.NetworkPolicy {
 				}},
 				Ports: []networkingv1.NetworkPolicyPort{{
 					Protocol: ptr.To(corev1.ProtocolTCP),
-					Port:     ptr.To(intstr.FromInt32(desktopPort(p))),
+					Port:     ptr.To(intstr.FromInt32(v1alpha1.GatePort)),
 				}},
 			}},
 			Egress: egress,

@@ -38,24 +38,24 @@ func TestBuildPolicy(t *testing.T) {
 		want   networkingv1.NetworkPolicySpec
 	}{
 		"Default": {
-			reason: "A desktop should admit only the traefik namespace on its port, and reach only the cluster's DNS.",
+			reason: "A desktop should admit only the traefik namespace, only on the gate's port 8090 (never the desktop's own), and reach only the cluster's DNS.",
 			cr:     desktop(),
 			ns:     "team-a",
 			want: networkingv1.NetworkPolicySpec{
 				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelDesktop: "alice-desktop"}},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-				Ingress:     ingressFrom("traefik", 8080),
+				Ingress:     ingressFrom("traefik", 8090),
 				Egress:      []networkingv1.NetworkPolicyEgressRule{dnsEgress},
 			},
 		},
 		"EgressAndIngressNamespace": {
-			reason: "A desktop's allowed egress should follow DNS, with the port protocol the API server would default, and its ingress namespace and port be used; in a shared namespace it selects the desktop by its qualified name.",
+			reason: "A desktop's allowed egress should follow DNS, with the port protocol the API server would default, and its ingress namespace be used, on the gate's port whatever the desktop's; in a shared namespace it selects the desktop by its qualified name.",
 			cr:     desktop(withPort(3000), withNetwork(v1alpha1.DesktopNetwork{IngressNamespace: "ingress-nginx", Egress: []networkingv1.NetworkPolicyEgressRule{proxy}})),
 			ns:     "shared",
 			want: networkingv1.NetworkPolicySpec{
 				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{v1alpha1.LabelDesktop: "alice-desktop-team-a-13"}},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-				Ingress:     ingressFrom("ingress-nginx", 3000),
+				Ingress:     ingressFrom("ingress-nginx", 8090),
 				Egress:      []networkingv1.NetworkPolicyEgressRule{dnsEgress, proxyTCP},
 			},
 		},
@@ -66,8 +66,8 @@ func TestBuildPolicy(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got.Spec); diff != "" {
 				t.Errorf("\n%s\nbuildPolicy(...): -want spec, +got spec:\n%s", tc.reason, diff)
 			}
-			if got.Name != buildPod(tc.cr, tc.ns).Name {
-				t.Errorf("\n%s\nbuildPolicy(...): want the policy named like the Pod %q, got %q", tc.reason, buildPod(tc.cr, tc.ns).Name, got.Name)
+			if got.Name != buildPod(tc.cr, tc.ns, testGate).Name {
+				t.Errorf("\n%s\nbuildPolicy(...): want the policy named like the Pod %q, got %q", tc.reason, buildPod(tc.cr, tc.ns, testGate).Name, got.Name)
 			}
 			if tc.cr.Spec.ForProvider.Network.Egress != nil && tc.cr.Spec.ForProvider.Network.Egress[0].Ports[0].Protocol != nil {
 				t.Errorf("\n%s\nbuildPolicy(...): must not modify the Desktop's spec", tc.reason)

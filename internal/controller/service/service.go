@@ -47,7 +47,8 @@ func port(cr *v1alpha1.DesktopService) int32 {
 }
 
 // buildService returns the desired Service of cr in namespace ns: it selects
-// the desktop Pod by name and serves its port.
+// the desktop Pod by name and serves the desktop's port, forwarding to the
+// gate in front of the desktop, never to the desktop itself.
 func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 	p := cr.Spec.ForProvider
 	desktop := target.QualifiedName(cr.GetNamespace(), ns, p.DesktopName)
@@ -60,7 +61,7 @@ func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 				Name:       "http",
 				Protocol:   corev1.ProtocolTCP,
 				Port:       port(cr),
-				TargetPort: intstr.FromInt32(port(cr)),
+				TargetPort: intstr.FromInt32(v1alpha1.GatePort),
 			}},
 		},
 	}

@@ -101,14 +101,14 @@ func TestBuildService(t *testing.T) {
 		want   *corev1.Service
 	}{
 		"DefaultPort": {
-			reason: "A DesktopService without a port should serve the desktop's port 8080 and select the desktop Pod by name.",
+			reason: "A DesktopService without a port should serve the desktop's port 8080, forward to the gate's port 8090 in front of the desktop, and select the desktop Pod by name.",
 			cr:     desktopService(),
 			want: &corev1.Service{
 				ObjectMeta: objectMeta(),
 				Spec: corev1.ServiceSpec{
 					Type:     corev1.ServiceTypeClusterIP,
 					Selector: map[string]string{"vdi.kasm.io/desktop": "alice-desktop"},
-					Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8080)}},
+					Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8090)}},
 				},
 			},
 		},
@@ -123,20 +123,20 @@ func TestBuildService(t *testing.T) {
 					Spec: corev1.ServiceSpec{
 						Type:     corev1.ServiceTypeClusterIP,
 						Selector: map[string]string{"vdi.kasm.io/desktop": "alice-desktop-team-a-13"},
-						Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8080)}},
+						Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8090)}},
 					},
 				}
 			}(),
 		},
 		"Port": {
-			reason: "A DesktopService's port should be both the Service port and the target port.",
+			reason: "A DesktopService's port should be the Service port; the target port stays the gate's.",
 			cr:     desktopService(withPort(3000), withDesktopName("bob-desktop")),
 			want: &corev1.Service{
 				ObjectMeta: objectMeta(),
 				Spec: corev1.ServiceSpec{
 					Type:     corev1.ServiceTypeClusterIP,
 					Selector: map[string]string{"vdi.kasm.io/desktop": "bob-desktop"},
-					Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 3000, TargetPort: intstr.FromInt32(3000)}},
+					Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 3000, TargetPort: intstr.FromInt32(8090)}},
 				},
 			},
 		},
