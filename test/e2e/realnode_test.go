@@ -20,13 +20,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-<<<<<<< HEAD
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"golang.org/x/net/websocket"
-=======
->>>>>>> gate
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
