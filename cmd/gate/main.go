@@ -51,21 +51,16 @@ func run() error {
 // server returns the gate's server as the environment getenv reads
 // configures it, or an error naming what is missing or wrong.
 func server(getenv func(string) string) (*http.Server, error) {
-	key, err := gate.ParsePublicKeyPEM(getenv(gate.EnvPublicKey))
+	links, err := gate.VerifierFromEnv(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", gate.EnvPublicKey, err)
+		return nil, err
 	}
 	up, err := url.Parse(getenv(gate.EnvUpstream))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", gate.EnvUpstream, err)
 	}
 	g, err := gate.New(gate.Config{
-		Links: gate.Verifier{
-			Key:      key,
-			Audience: getenv(gate.EnvAudience),
-			Subject:  getenv(gate.EnvSubject),
-			Pod:      getenv(gate.EnvPodUID),
-		},
+		Links:    links,
 		Upstream: up,
 		User:     getenv(gate.EnvUpstreamUser),
 		Password: getenv(gate.EnvUpstreamPassword),

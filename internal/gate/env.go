@@ -1,5 +1,7 @@
 package gate
 
+import "fmt"
+
 // Environment variables that configure the gate (cmd/gate); the provider
 // sets them in the gate's container.
 const (
@@ -20,3 +22,14 @@ const (
 	EnvUpstreamUser     = "VDI_GATE_UPSTREAM_USER"
 	EnvUpstreamPassword = "VDI_GATE_UPSTREAM_PASSWORD" //nolint:gosec // The name of a variable, not a credential.
 )
+
+// VerifierFromEnv returns the Verifier of the links the gate accepts, as the
+// environment that getenv reads configures it, or an error naming what is
+// wrong.
+func VerifierFromEnv(getenv func(string) string) (Verifier, error) {
+	key, err := ParsePublicKeyPEM(getenv(EnvPublicKey))
+	if err != nil {
+		return Verifier{}, fmt.Errorf("%s: %w", EnvPublicKey, err)
+	}
+	return Verifier{Key: key, Audience: getenv(EnvAudience), Subject: getenv(EnvSubject), Pod: getenv(EnvPodUID)}, nil
+}

@@ -25,39 +25,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/internal/gate"
+	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/gate/signingkey"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 )
-
-// gateOf returns the Verifier the gate container of pod runs, as cmd/gate
-// reads it from its environment and the downward API.
-func gateOf(t *testing.T, pod *corev1.Pod) gate.Verifier {
-	t.Helper()
-	env := map[string]string{}
-	for _, c := range pod.Spec.Containers {
-		if c.Name != "gate" {
-			continue
-		}
-		for _, e := range c.Env {
-			env[e.Name] = e.Value
-		}
-	}
-	key, err := gate.ParsePublicKeyPEM(env[gate.EnvPublicKey])
-	if err != nil {
-		t.Fatalf("the gate of Pod %s: %v", pod.Name, err)
-	}
-	return gate.Verifier{Key: key, Audience: env[gate.EnvAudience], Subject: env[gate.EnvSubject], Pod: string(pod.UID)}
-}
-
-// tokenOf returns the token of link.
-func tokenOf(t *testing.T, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get(gate.TokenParameter)
-}
 
 // TestGateThroughTraefik: through real Traefik to the real desktop Pod,
 // only the session's link, or the cookie it sets, opens the desktop. No
@@ -87,7 +58,7 @@ func TestGateThroughTraefik(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := tokenOf(t, creds.Link)
+	token := gatetest.Token(t, creds.Link)
 	claims := &gate.LinkClaims{}
 	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
 		t.Fatal(err)
@@ -122,7 +93,7 @@ func TestGateThroughTraefik(t *testing.T) {
 		},
 		"OtherSession": {
 			reason: "Another session's link, validly signed by the provider, is refused.",
-			token:  tokenOf(t, theirs.Link),
+			token:  gatetest.Token(t, theirs.Link),
 		},
 		"Expired": {
 			reason: "A token the provider's own key signed for this very Pod, but expired, is refused.",
@@ -205,7 +176,7 @@ func TestGateThroughTraefik(t *testing.T) {
 	if rsp := get(t, creds.Link, nil); rsp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the old link on the new desktop: HTTP %d, want 401", rsp.StatusCode)
 	}
-	if _, err := gateOf(t, p).Verify(tokenOf(t, fresh.Link), time.Now()); err != nil {
+	if _, err := gatetest.Verifier(t, p).Verify(gatetest.Token(t, fresh.Link), time.Now()); err != nil {
 		t.Errorf("the new Pod's gate refuses its own new link: %v", err)
 	}
 	if rsp := get(t, fresh.Link, nil); rsp.StatusCode != http.StatusSeeOther {

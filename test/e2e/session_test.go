@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 )
 
@@ -64,8 +65,8 @@ func TestSessionRuns(t *testing.T) {
 	if !strings.HasPrefix(link, url+"?token=") {
 		t.Fatalf("credentials Secret: want link %s?token=…, got %q", url, link)
 	}
-	token := tokenOf(t, link)
-	if _, err := gateOf(t, p).Verify(token, time.Now()); err != nil {
+	token := gatetest.Token(t, link)
+	if _, err := gatetest.Verifier(t, p).Verify(token, time.Now()); err != nil {
 		t.Errorf("the gate of the session's Pod refuses its published link: %v", err)
 	}
 	nowhereElse(t, ns, "the link's token", token)

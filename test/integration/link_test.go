@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/gate"
+	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/gate/signingkey"
 )
 
@@ -32,21 +32,6 @@ func gateOf(t *testing.T, pod *corev1.Pod) corev1.Container {
 	return corev1.Container{}
 }
 
-// verifierOf is the Verifier the gate of pod runs, as cmd/gate reads it
-// from its environment and the downward API.
-func verifierOf(t *testing.T, pod *corev1.Pod) gate.Verifier {
-	t.Helper()
-	env := map[string]string{}
-	for _, e := range gateOf(t, pod).Env {
-		env[e.Name] = e.Value
-	}
-	key, err := gate.ParsePublicKeyPEM(env[gate.EnvPublicKey])
-	if err != nil {
-		t.Fatalf("the gate's public key: %v", err)
-	}
-	return gate.Verifier{Key: key, Audience: env[gate.EnvAudience], Subject: env[gate.EnvSubject], Pod: string(pod.UID)}
-}
-
 // connectionLink returns the link in the Desktop name's connection Secret,
 // and whether that Secret exists.
 func connectionLink(ctx context.Context, ns, name string) (string, bool, error) {
@@ -56,16 +41,6 @@ func connectionLink(ctx context.Context, ns, name string) (string, bool, error) 
 		return "", false, nil
 	}
 	return string(s.Data["link"]), err == nil, err
-}
-
-// tokenOf returns the token of link.
-func tokenOf(t *testing.T, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get(gate.TokenParameter)
 }
 
 // TestDesktopLink holds that a desktop Pod, in a namespace that enforces the
@@ -97,7 +72,7 @@ func TestDesktopLink(t *testing.T) {
 		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
 		t.Errorf("gate container: got image %q ports %v securityContext %+v", g.Image, g.Ports, sc)
 	}
-	v := verifierOf(t, pod)
+	v := gatetest.Verifier(t, pod)
 	if v.Audience != "bob-dev.vdi.example.org" || v.Subject != "alice" {
 		t.Errorf("gate: want audience bob-dev.vdi.example.org and subject alice, got %q and %q", v.Audience, v.Subject)
 	}
@@ -114,7 +89,7 @@ func TestDesktopLink(t *testing.T) {
 	if !strings.HasPrefix(link, d.Spec.ForProvider.URL+"?token=") {
 		t.Errorf("link: want %s?token=…, got %q", d.Spec.ForProvider.URL, link)
 	}
-	c, err := v.Verify(tokenOf(t, link), time.Now())
+	c, err := v.Verify(gatetest.Token(t, link), time.Now())
 	if err != nil {
 		t.Fatalf("the gate of the Pod refuses the published link: %v", err)
 	}
@@ -128,7 +103,7 @@ func TestDesktopLink(t *testing.T) {
 	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
 		t.Fatal(err)
 	}
-	if s := fmt.Sprintf("%+v", got.Status); strings.Contains(s, tokenOf(t, link)) {
+	if s := fmt.Sprintf("%+v", got.Status); strings.Contains(s, gatetest.Token(t, link)) {
 		t.Errorf("the link's token appears in the Desktop's status: %s", s)
 	}
 	key := &corev1.Secret{}
@@ -167,10 +142,10 @@ func TestDesktopLink(t *testing.T) {
 		if err != nil || l == "" || l == link {
 			return false, "old link", err
 		}
-		_, verr := verifierOf(t, pod).Verify(tokenOf(t, l), time.Now())
+		_, verr := gatetest.Verifier(t, pod).Verify(gatetest.Token(t, l), time.Now())
 		return verr == nil, fmt.Sprint(verr), nil
 	})
-	if _, err := verifierOf(t, pod).Verify(tokenOf(t, link), time.Now()); err == nil {
+	if _, err := gatetest.Verifier(t, pod).Verify(gatetest.Token(t, link), time.Now()); err == nil {
 		t.Errorf("the new Pod's gate accepts the old Pod's link")
 	}
 
