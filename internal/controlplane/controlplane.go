@@ -235,19 +235,29 @@ func (cp *ControlPlane) runEnv(name, bin string, env []string, args ...string) e
 	if _, err := os.Stat(bin); err != nil {
 		return errors.Errorf("%s is missing: run `make tools` to build the pinned control plane", bin)
 	}
+	_, err = cp.spawn(name, log, bin, env, nil, args...)
+	return err
+}
+
+// spawn starts bin as component name with args, its output in log and env
+// added to its environment, passing it files, in its own process group
+// (its own session when detached, so that it outlives `make run`), and
+// records it for Stop.
+func (cp *ControlPlane) spawn(name string, log *os.File, bin string, env []string, files []*os.File, args ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), env...)
+	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if cp.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
 	if err := cmd.Start(); err != nil {
-		return errors.Wrapf(err, "cannot start %s", name)
+		return nil, errors.Wrapf(err, "cannot start %s", name)
 	}
 	cp.procs = append(cp.procs, cmd)
 	cp.names = append(cp.names, name)
-	return nil
+	return cmd, nil
 }
 
 // Processes returns the running components, in the order they started.
@@ -266,16 +276,7 @@ func (cp *ControlPlane) Stop() {
 		cp.teardownRealNode()
 	}
 	for i := len(cp.procs) - 1; i >= 0; i-- {
-		p := cp.procs[i]
-		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		stopProcess(cp.procs[i])
 	}
 	cp.procs, cp.names = nil, nil
 }

@@ -298,20 +298,12 @@ func (cp *ControlPlane) runNode(n *RealNode, name string, args ...string) error 
 	if err != nil {
 		return errors.Wrapf(err, "cannot create log of %s", name)
 	}
-	cmd := exec.Command(filepath.Join(n.bin, name), args...)
-	cmd.Stdout, cmd.Stderr = log, log
 	// containerd finds its shim, and the shim runc, on PATH.
-	cmd.Env = append(os.Environ(), "PATH="+n.bin+":"+os.Getenv("PATH"))
-	cmd.ExtraFiles = []*os.File{n.lock}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if cp.opts.Detach {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	path := "PATH=" + n.bin + ":" + os.Getenv("PATH")
+	cmd, err := cp.spawn(name, log, filepath.Join(n.bin, name), []string{path}, []*os.File{n.lock}, args...)
+	if err != nil {
+		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return errors.Wrapf(err, "cannot start %s", name)
-	}
-	cp.procs = append(cp.procs, cmd)
-	cp.names = append(cp.names, name)
 	return errors.Wrapf(os.WriteFile(filepath.Join(n.Dir, "run", name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600), "cannot record PID of %s", name)
 }
 

@@ -28,7 +28,6 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -308,19 +307,10 @@ func (e *Env) storage(ctx context.Context) error {
 		return errors.Wrap(err, "cannot create RuntimeClass nvidia")
 	}
 	for i := range n {
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: "home-" + strconv.Itoa(i)},
-			Spec: corev1.PersistentVolumeSpec{
-				StorageClassName:              storageClass,
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Gi")},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/vdi/home-" + strconv.Itoa(i)}},
-				NodeAffinity:                  onNodes("type", "kwok"),
-			},
-		}
-		if err := e.Kube.Create(ctx, pv); err != nil && !kerrors.IsAlreadyExists(err) {
-			return errors.Wrapf(err, "cannot create volume %q", pv.Name)
+		name := "home-" + strconv.Itoa(i)
+		src := corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/vdi/" + name}}
+		if err := e.createVolume(ctx, name, src, onNodes("type", "kwok")); err != nil {
+			return err
 		}
 	}
 	if e.CP.RealNode() != nil {

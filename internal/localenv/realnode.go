@@ -73,20 +73,30 @@ func (e *Env) realNodeVolumes(ctx context.Context, n int) error {
 		if err := os.MkdirAll(path, 0o750); err != nil {
 			return errors.Wrap(err, "cannot create volume folder")
 		}
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: "real-home-" + strconv.Itoa(i)},
-			Spec: corev1.PersistentVolumeSpec{
-				StorageClassName:              storageClass,
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Gi")},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: path}},
-				NodeAffinity:                  onNodes(corev1.LabelHostname, controlplane.RealNodeName),
-			},
+		src := corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: path}}
+		if err := e.createVolume(ctx, "real-home-"+strconv.Itoa(i), src, onNodes(corev1.LabelHostname, controlplane.RealNodeName)); err != nil {
+			return err
 		}
-		if err := e.Kube.Create(ctx, pv); err != nil && !kerrors.IsAlreadyExists(err) {
-			return errors.Wrapf(err, "cannot create volume %q", pv.Name)
-		}
+	}
+	return nil
+}
+
+// createVolume creates the 100Gi volume name of the default storage class
+// from src, on the nodes of affinity; one that exists already is kept.
+func (e *Env) createVolume(ctx context.Context, name string, src corev1.PersistentVolumeSource, affinity *corev1.VolumeNodeAffinity) error {
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			StorageClassName:              storageClass,
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Gi")},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource:        src,
+			NodeAffinity:                  affinity,
+		},
+	}
+	if err := e.Kube.Create(ctx, pv); err != nil && !kerrors.IsAlreadyExists(err) {
+		return errors.Wrapf(err, "cannot create volume %q", name)
 	}
 	return nil
 }
