@@ -45,35 +45,16 @@ func TestDefaultDesktopPort(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("..", "..", "package", "crds", tc.crd))
-			if err != nil {
-				t.Fatal(err)
-			}
-			crd := &extv1.CustomResourceDefinition{}
-			if err := yaml.UnmarshalStrict(b, crd); err != nil {
-				t.Fatal(err)
-			}
-			if len(crd.Spec.Versions) == 0 {
-				t.Fatalf("%s has no versions", tc.crd)
-			}
-			for _, v := range crd.Spec.Versions {
-				s := v.Schema.OpenAPIV3Schema
-				for _, p := range tc.path {
-					next, ok := s.Properties[p]
-					if !ok {
-						t.Fatalf("%s %s: no property %v", tc.crd, v.Name, tc.path)
-					}
-					s = &next
-				}
+			for v, s := range schemasAt(t, tc.crd, tc.path) {
 				var got int32
 				if s.Default == nil {
-					t.Fatalf("\n%s\n%s %s: %v has no default", tc.reason, tc.crd, v.Name, tc.path)
+					t.Fatalf("\n%s\n%s %s: %v has no default", tc.reason, tc.crd, v, tc.path)
 				}
 				if err := json.Unmarshal(s.Default.Raw, &got); err != nil {
 					t.Fatal(err)
 				}
 				if diff := cmp.Diff(v1alpha1.DefaultDesktopPort, got); diff != "" {
-					t.Errorf("\n%s\n%s %s: default of %v: -want, +got:\n%s", tc.reason, tc.crd, v.Name, tc.path, diff)
+					t.Errorf("\n%s\n%s %s: default of %v: -want, +got:\n%s", tc.reason, tc.crd, v, tc.path, diff)
 				}
 			}
 		})
@@ -101,32 +82,47 @@ func TestGatePortRefused(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("..", "..", "package", "crds", tc.crd))
-			if err != nil {
-				t.Fatal(err)
-			}
-			crd := &extv1.CustomResourceDefinition{}
-			if err := yaml.UnmarshalStrict(b, crd); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range crd.Spec.Versions {
-				s := v.Schema.OpenAPIV3Schema
-				for _, p := range tc.path {
-					next, ok := s.Properties[p]
-					if !ok {
-						t.Fatalf("%s %s: no property %v", tc.crd, v.Name, tc.path)
-					}
-					s = &next
-				}
+			for v, s := range schemasAt(t, tc.crd, tc.path) {
 				rules := make([]string, 0, len(s.XValidations))
 				for _, r := range s.XValidations {
 					rules = append(rules, r.Rule)
 				}
 				want := []string{"self != " + strconv.Itoa(int(v1alpha1.GatePort))}
 				if diff := cmp.Diff(want, rules); diff != "" {
-					t.Errorf("\n%s\n%s %s: rules of %v: -want, +got:\n%s", tc.reason, tc.crd, v.Name, tc.path, diff)
+					t.Errorf("\n%s\n%s %s: rules of %v: -want, +got:\n%s", tc.reason, tc.crd, v, tc.path, diff)
 				}
 			}
 		})
 	}
+}
+
+// schemasAt returns the schema of the property at path in every version of
+// the generated CRD file crd, by version; a CRD without versions or without
+// the property fails t at once.
+func schemasAt(t *testing.T, crd string, path []string) map[string]*extv1.JSONSchemaProps {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "package", "crds", crd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &extv1.CustomResourceDefinition{}
+	if err := yaml.UnmarshalStrict(b, c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Spec.Versions) == 0 {
+		t.Fatalf("%s has no versions", crd)
+	}
+	at := map[string]*extv1.JSONSchemaProps{}
+	for _, v := range c.Spec.Versions {
+		s := v.Schema.OpenAPIV3Schema
+		for _, p := range path {
+			next, ok := s.Properties[p]
+			if !ok {
+				t.Fatalf("%s %s: no property %v", crd, v.Name, path)
+			}
+			s = &next
+		}
+		at[v.Name] = s
+	}
+	return at
 }

@@ -52,6 +52,22 @@ func getPod(ctx context.Context, ns, name string) (*corev1.Pod, error) {
 	return p, err
 }
 
+// createDesktop creates d and returns its Pod once the provider made it and
+// the API server admitted it.
+func createDesktop(t *testing.T, d *v1alpha1.Desktop) *corev1.Pod {
+	t.Helper()
+	if err := kube.Create(context.Background(), d); err != nil {
+		t.Fatalf("cannot create Desktop: %v", err)
+	}
+	var pod *corev1.Pod
+	eventually(t, "desktop Pod is created and admitted", func(ctx context.Context) (bool, string, error) {
+		p, err := getPod(ctx, d.Namespace, d.Name)
+		pod = p
+		return err == nil, fmt.Sprint(err), nil
+	})
+	return pod
+}
+
 // markReady does what the kubelet would: the Pod runs and passes its
 // readiness probe.
 func markReady(t *testing.T, ns, name string) {
@@ -87,18 +103,10 @@ func TestDesktop(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "desktop-restricted")
 	d := desktop(ns, "alice-dev", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04")
-	if err := kube.Create(ctx, d); err != nil {
-		t.Fatalf("cannot create Desktop: %v", err)
-	}
 
 	// The Pod is admitted in a namespace that enforces the restricted Pod
 	// Security profile, with what the spec asks for.
-	var pod *corev1.Pod
-	eventually(t, "desktop Pod is created", func(ctx context.Context) (bool, string, error) {
-		p, err := getPod(ctx, ns, "alice-dev")
-		pod = p
-		return err == nil, fmt.Sprint(err), nil
-	})
+	pod := createDesktop(t, d)
 	c := pod.Spec.Containers[0]
 	if got := c.Resources.Limits["nvidia.com/gpu"]; got.Value() != 1 {
 		t.Errorf("GPU limit: want 1, got %s", got.String())

@@ -53,15 +53,7 @@ func TestDesktopLink(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "desktop-link")
 	d := desktop(ns, "bob-dev", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04")
-	if err := kube.Create(ctx, d); err != nil {
-		t.Fatalf("cannot create Desktop: %v", err)
-	}
-	var pod *corev1.Pod
-	eventually(t, "desktop Pod is admitted under the restricted profile", func(ctx context.Context) (bool, string, error) {
-		p, err := getPod(ctx, ns, "bob-dev")
-		pod = p
-		return err == nil, fmt.Sprint(err), nil
-	})
+	pod := createDesktop(t, d) // Admitted under the restricted profile.
 
 	// The gate: our image, on its port, restricted on its own, bound to the
 	// session's host and user and to its own Pod through the downward API.
