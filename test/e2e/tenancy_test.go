@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -58,17 +59,11 @@ func TestPausedSessionExpires(t *testing.T) {
 	create(t, session(ns, "sleepy", "mallory", "ubuntu-gpu", map[string]any{"timeout": "1m"}))
 	waitPhase(t, ns, "sleepy", "Running")
 
+	// A merge patch, not an update: Crossplane writes the session too.
 	s := localenv.Session()
-	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "sleepy"}, s); err != nil {
-		t.Fatal(err)
-	}
-	a := s.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	a["crossplane.io/paused"] = "true"
-	s.SetAnnotations(a)
-	if err := kube.Update(context.Background(), s); err != nil {
+	s.SetNamespace(ns)
+	s.SetName("sleepy")
+	if err := kube.Patch(context.Background(), s, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"crossplane.io/paused":"true"}}}`))); err != nil {
 		t.Fatal(err)
 	}
 	noDesktopWithin(t, ns, "sleepy", start, 2*time.Minute)
