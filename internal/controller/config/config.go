@@ -13,8 +13,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
-	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
+	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
 // Setup adds the controllers of both ProviderConfig kinds.

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // Components whose CPU and memory are measured, by the name of the process
@@ -250,4 +249,3 @@ func loadavg() string {
 	f := strings.Fields(string(b))
 	return strings.Join(f[:3], " ")
 }
-

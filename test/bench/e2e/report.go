@@ -198,7 +198,9 @@ func (b *bench) plot(file string) error {
 // lines are the `bench: NAME VALUE UNIT` lines.
 func (b *bench) lines() []string {
 	var l []string
-	add := func(name string, v float64, unit string) { l = append(l, fmt.Sprintf("bench: %s %.3f %s", name, v, unit)) }
+	add := func(name string, v float64, unit string) {
+		l = append(l, fmt.Sprintf("bench: %s %.3f %s", name, v, unit))
+	}
 	for _, name := range []string{"burst20", "burst100", "burst300"} {
 		if r := b.burst(name); r != nil {
 			add(name+"_p50_s", r.ClaimToRunning.P50, "s")
