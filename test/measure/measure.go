@@ -193,3 +193,38 @@ func Gone(ctx context.Context, timeout time.Duration, list func(ctx context.Cont
 	})
 	return time.Now(), errors.Wrapf(err, "%d objects left after %s", left, timeout)
 }
+
+// Changes counts the changes (watch MODIFIED events, i.e. writes that
+// changed an object) of objects of gvr in namespace ns from when it is
+// started until ctx is done.
+type Changes struct {
+	mu sync.Mutex
+	n  int
+}
+
+// CountChanges starts counting changes of gvr in ns; it returns once the
+// watch has synced.
+func CountChanges(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, ns string) (*Changes, error) {
+	c := &Changes{}
+	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, ns, nil)
+	inf := f.ForResource(gvr).Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(_, _ any) {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+	}}); err != nil {
+		return nil, errors.Wrapf(err, "cannot watch %s", gvr.Resource)
+	}
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil, errors.Errorf("cannot sync the watch of %s", gvr.Resource)
+	}
+	return c, nil
+}
+
+// N returns the changes counted so far.
+func (c *Changes) N() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}

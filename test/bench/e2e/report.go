@@ -74,7 +74,13 @@ type idle struct {
 	Sessions                 int     `json:"sessions"`
 	WindowS                  float64 `json:"window_s"`
 	WritesPerSessionPer10Min float64 `json:"writes_per_session_per_10min"`
-	Cost                     cost    `json:"cost"`
+	// Changes are the writes that changed an object of the sessions'
+	// namespace (watch MODIFIED events), by resource: a write request that
+	// changes nothing (a no-op server-side apply) is counted in Cost but
+	// not here.
+	Changes                   map[string]int `json:"changes"`
+	ChangesPerSessionPer10Min float64        `json:"changes_per_session_per_10min"`
+	Cost                      cost           `json:"cost"`
 }
 
 func (b *bench) report() error {
@@ -245,6 +251,7 @@ func (b *bench) lines() []string {
 	}
 	if i := b.res.Idle; i != nil {
 		add("idle_writes_per_session_per_10min", i.WritesPerSessionPer10Min, "writes")
+		add("idle_changes_per_session_per_10min", i.ChangesPerSessionPer10Min, "changes")
 	}
 	if b.res.TeardownS > 0 {
 		add("teardown100_s", b.res.TeardownS, "s")

@@ -263,7 +263,7 @@ func (b *bench) ours(ctx context.Context, name string, n int, keep bool) error {
 	b.res.Bursts = append(b.res.Bursts, r)
 	b.note("%s: claim→Running p50 %.2fs p99 %.2fs max %.2fs, all Running after %.2fs", name, r.ClaimToRunning.P50, r.ClaimToRunning.P99, r.ClaimToRunning.Max, r.AllRunningS)
 	if keep && b.k.scenarios["idle"] {
-		if err := b.idle(ctx, n); err != nil {
+		if err := b.idle(ctx, ns, n); err != nil {
 			return err
 		}
 	}
@@ -512,9 +512,19 @@ func (b *bench) steady(ctx context.Context) error {
 }
 
 // idle counts the API writes made while n sessions stay Running.
-func (b *bench) idle(ctx context.Context, n int) error {
+func (b *bench) idle(ctx context.Context, ns string, n int) error {
 	// Let the last status updates of the burst land first.
 	time.Sleep(15 * time.Second)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes := map[string]*measure.Changes{}
+	for _, gvr := range leftovers["vdi"] {
+		ch, err := measure.CountChanges(cctx, b.dyn, gvr, ns)
+		if err != nil {
+			return err
+		}
+		changes[gvr.Resource] = ch
+	}
 	c := b.snapshot()
 	start := time.Now()
 	b.note("idle: %d sessions Running for %s", n, b.k.idle)
@@ -524,7 +534,13 @@ func (b *bench) idle(ctx context.Context, n int) error {
 	case <-time.After(b.k.idle):
 	}
 	cost := b.cost(c, start, n)
-	b.res.Idle = &idle{Sessions: n, WindowS: b.k.idle.Seconds(), Cost: cost}
+	b.res.Idle = &idle{Sessions: n, WindowS: b.k.idle.Seconds(), Cost: cost, Changes: map[string]int{}}
+	total := 0
+	for r, ch := range changes {
+		b.res.Idle.Changes[r] = ch.N()
+		total += ch.N()
+	}
+	b.res.Idle.ChangesPerSessionPer10Min = float64(total) / float64(n) / (b.k.idle.Minutes() / 10)
 	ours := 0
 	for client, byVerb := range cost.Requests.Writes {
 		if isOurs(client) {
