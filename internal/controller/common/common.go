@@ -62,7 +62,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, gro
 		return err
 	}
 	opts := append(ReconcilerOptions(mgr, o, name), managed.WithTypedExternalConnector[T](conn))
-	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(opts, extra...)...)
+	r := managed.NewReconciler(quietStatus(mgr), resource.ManagedKind(gvk), append(opts, extra...)...)
 	users := UsersOfProviderConfig(mgr.GetClient(), gvk, o.Logger.WithValues("controller", name))
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
