@@ -24,10 +24,10 @@ var components = []string{"crossplane", "provider", "function", "provider-kubern
 // benchmark), kube-controller-manager, kube-scheduler, kwok.
 func clientOf(userAgent, user string) string {
 	ua, _, _ := strings.Cut(userAgent, "/")
-	switch {
-	case ua == "crossplane-core":
+	switch ua {
+	case "crossplane-core", "crossplane":
 		return "crossplane"
-	case ua == "":
+	case "":
 		return "user " + user
 	}
 	return ua

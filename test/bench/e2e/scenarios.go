@@ -49,11 +49,11 @@ var leftovers = map[string][]schema.GroupVersionResource{
 	"object": {gvrObjectSession, {Group: "kubernetes.m.crossplane.io", Version: "v1alpha1", Resource: "objects"}, gvrPod, gvrPVC, gvrService, gvrRoute},
 }
 
-func phaseIs(phase string) measure.Mark {
-	return func(u *unstructured.Unstructured) bool {
-		p, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-		return p == phase
-	}
+// isRunning is the mark of a session, a peer's composite or a Pod whose
+// status.phase is Running.
+func isRunning(u *unstructured.Unstructured) bool {
+	p, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+	return p == "Running"
 }
 
 func readyTrue(u *unstructured.Unstructured) bool { return conditionTrue(u, "Ready") }
@@ -161,13 +161,13 @@ type tracers struct {
 func (b *bench) trace(ctx context.Context, ns string) (tracers, error) {
 	var t tracers
 	var err error
-	if t.xr, err = measure.Track(ctx, b.dyn, gvrSession, ns, map[string]measure.Mark{running: phaseIs("Running")}); err != nil {
+	if t.xr, err = measure.Track(ctx, b.dyn, gvrSession, ns, map[string]measure.Mark{running: isRunning}); err != nil {
 		return t, err
 	}
 	if t.desktop, err = measure.Track(ctx, b.dyn, gvrDesktop, ns, map[string]measure.Mark{"ready": readyTrue}); err != nil {
 		return t, err
 	}
-	t.pod, err = measure.Track(ctx, b.dyn, gvrPod, ns, map[string]measure.Mark{"scheduled": scheduled, running: phaseIs("Running")})
+	t.pod, err = measure.Track(ctx, b.dyn, gvrPod, ns, map[string]measure.Mark{"scheduled": scheduled, running: isRunning})
 	return t, err
 }
 
@@ -329,11 +329,11 @@ func (b *bench) peer(ctx context.Context, kind string) error {
 	var err error
 	switch kind {
 	case "floor":
-		t, err = measure.Track(tctx, b.dyn, gvrPod, ns, map[string]measure.Mark{running: phaseIs("Running")})
+		t, err = measure.Track(tctx, b.dyn, gvrPod, ns, map[string]measure.Mark{running: isRunning})
 	case "raw":
-		t, err = measure.Track(tctx, b.dyn, gvrRaw, ns, map[string]measure.Mark{running: phaseIs("Running")})
+		t, err = measure.Track(tctx, b.dyn, gvrRaw, ns, map[string]measure.Mark{running: isRunning})
 	case "object":
-		t, err = measure.Track(tctx, b.dyn, gvrObjectSession, ns, map[string]measure.Mark{running: phaseIs("Running")})
+		t, err = measure.Track(tctx, b.dyn, gvrObjectSession, ns, map[string]measure.Mark{running: isRunning})
 	}
 	if err != nil {
 		return err
