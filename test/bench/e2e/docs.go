@@ -85,6 +85,14 @@ func (b *bench) markdown() string {
 			}
 			p("| %s → %s | %s |", h.From, h.To, strings.Join(cells, " | "))
 		}
+		for i, set := range sets {
+			for _, h := range set {
+				if len(h.LastReady) > 0 {
+					p("")
+					p("Ready last (%s): %s.", cols[i], changesList(h.LastReady))
+				}
+			}
+		}
 		p("")
 	}
 	p("### Cost per session")

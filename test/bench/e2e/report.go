@@ -68,6 +68,9 @@ type hop struct {
 	To           string          `json:"to"`
 	Hop          measure.Summary `json:"hop"`
 	SinceCreated measure.Summary `json:"since_created"`
+	// LastReady counts, for the hop to all four managed resources Ready,
+	// which was Ready last.
+	LastReady map[string]int `json:"last_ready,omitempty"`
 }
 
 type idle struct {

@@ -156,7 +156,14 @@ func names(prefix string, n int) []string {
 // and its Pod.
 type tracers struct {
 	xr, desktop, pod *measure.Tracker
+	// others are the session's other managed resources: DesktopVolume,
+	// DesktopService, DesktopRoute, by name suffix.
+	others map[string]*measure.Tracker
 }
+
+// otherMRs are the managed resources of a session besides its Desktop, by
+// the suffix of their names.
+var otherMRs = map[string]string{"-home": "desktopvolumes", "-service": "desktopservices", "-route": "desktoproutes"}
 
 func (b *bench) trace(ctx context.Context, ns string) (tracers, error) {
 	var t tracers
@@ -168,7 +175,38 @@ func (b *bench) trace(ctx context.Context, ns string) (tracers, error) {
 		return t, err
 	}
 	t.pod, err = measure.Track(ctx, b.dyn, gvrPod, ns, map[string]measure.Mark{"scheduled": scheduled, running: isRunning})
-	return t, err
+	if err != nil {
+		return t, err
+	}
+	t.others = map[string]*measure.Tracker{}
+	for suffix, res := range otherMRs {
+		gvr := schema.GroupVersionResource{Group: "vdi.m.kasm.io", Version: "v1alpha1", Resource: res}
+		if t.others[suffix], err = measure.Track(ctx, b.dyn, gvr, ns, map[string]measure.Mark{"ready": readyTrue}); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// lastReady is when the last of a session's four managed resources became
+// Ready, and which it was.
+func (t tracers) lastReady(s string) (time.Time, string) {
+	last, which := time.Time{}, "Desktop"
+	if at, ok := t.desktop.Time(s+"-desktop", "ready"); ok {
+		last = at
+	} else {
+		return time.Time{}, ""
+	}
+	for suffix, tr := range t.others {
+		at, ok := tr.Time(s+suffix, "ready")
+		if !ok {
+			return time.Time{}, ""
+		}
+		if at.After(last) {
+			last, which = at, otherMRs[suffix]
+		}
+	}
+	return last, which
 }
 
 // single runs one session alone, for its hops, and keeps the four objects
@@ -559,14 +597,15 @@ func (b *bench) idle(ctx context.Context, ns string, n int) error {
 // Running.
 func (b *bench) hops(t tracers, ns string, ss []string) []hop {
 	composed := b.functionCompose()
-	points := []string{"session created", "first RunFunction composes", "Desktop MR created", "provider creates Pod", "Pod scheduled", "Pod Running", "Desktop Ready", "session Running"}
+	points := []string{"session created", "first RunFunction composes", "Desktop MR created", "provider creates Pod", "Pod scheduled", "Pod Running", "Desktop Ready", "all four MRs Ready", "session Running"}
 	at := func(s string) []time.Time {
 		pod := s + "-desktop"
 		get := func(tr *measure.Tracker, name, mark string) time.Time { v, _ := tr.Time(name, mark); return v }
+		last, _ := t.lastReady(s)
 		return []time.Time{
 			get(t.xr, s, measure.Added), composed[ns+"/"+s], get(t.desktop, s+"-desktop", measure.Added),
 			get(t.pod, pod, measure.Added), get(t.pod, pod, "scheduled"), get(t.pod, pod, running),
-			get(t.desktop, s+"-desktop", "ready"), get(t.xr, s, running),
+			get(t.desktop, s+"-desktop", "ready"), last, get(t.xr, s, running),
 		}
 	}
 	out := make([]hop, 0, len(points)-1)
@@ -581,6 +620,18 @@ func (b *bench) hops(t tracers, ns string, ss []string) []hop {
 			cum = append(cum, ts[i].Sub(ts[0]))
 		}
 		out = append(out, hop{From: points[i-1], To: points[i], Hop: measure.Summarize(ds), SinceCreated: measure.Summarize(cum)})
+	}
+	// Which managed resource was Ready last, how often.
+	lastBy := map[string]int{}
+	for _, s := range ss {
+		if _, which := t.lastReady(s); which != "" {
+			lastBy[which]++
+		}
+	}
+	for i := range out {
+		if out[i].To == "all four MRs Ready" {
+			out[i].LastReady = lastBy
+		}
 	}
 	return out
 }
