@@ -38,7 +38,11 @@ func (b *bench) markdown() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 	p("")
 	p("Run %s → %s UTC, commit `%s`, %s. Knobs: `%s`.", r.Started.Format("2006-01-02 15:04"), r.Finished.Format("15:04"), r.Commit, r.Machine, r.Knobs)
-	p("Load average (1, 5, 15 min) before each scenario: %s.", strings.Join(r.Load, "; "))
+	p("Load average (1, 5, 15 min) before each scenario: %s. Each scenario took (teardown included): %s.", strings.Join(r.Load, "; "), strings.Join(r.Durations, ", "))
+	for _, name := range sortedKeys(r.Failed) {
+		p("")
+		p("**Scenario %s did not finish:** %s", name, r.Failed[name])
+	}
 	p("")
 	p("### Claim→Running")
 	p("")

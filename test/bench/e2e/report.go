@@ -40,6 +40,10 @@ type results struct {
 	// TeardownS is how long until every object of the 100 sessions
 	// deleted at once is gone.
 	TeardownS float64 `json:"teardown_100_s,omitempty"`
+	// Durations are how long each scenario took, teardown included.
+	Durations []string `json:"durations"`
+	// Failed are the scenarios that did not finish, with why.
+	Failed map[string]string `json:"failed,omitempty"`
 }
 
 type burst struct {
@@ -259,6 +263,8 @@ func (b *bench) lines() []string {
 	if b.res.TeardownS > 0 {
 		add("teardown100_s", b.res.TeardownS, "s")
 	}
+	add("failed_scenarios", float64(len(b.res.Failed)), "scenarios")
+	add("run_minutes", b.res.Finished.Sub(b.res.Started).Minutes(), "min")
 	if r := b.burst("burst300"); r != nil {
 		add("provider_rss_mb_300", r.Cost.PeakRSSMiB["provider"], "MiB")
 		add("crossplane_rss_mb_300", r.Cost.PeakRSSMiB["crossplane"], "MiB")

@@ -85,11 +85,34 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		}
 		b.load = append(b.load, s.name+": "+loadavg())
 		b.note("scenario %s (load average %s)", s.name, loadavg())
-		if err := s.run(ctx); err != nil {
+		start := time.Now()
+		err := s.run(ctx)
+		b.res.Durations = append(b.res.Durations, fmt.Sprintf("%s %s", s.name, time.Since(start).Round(time.Second)))
+		if err == nil {
+			continue
+		}
+		// The floor and the peers need the single session's objects.
+		if s.name == "single" {
 			return errors.Wrapf(err, "scenario %s", s.name)
 		}
+		// A scenario that fails (a timeout on a saturated machine) is
+		// reported, and its sessions deleted, and the run goes on.
+		b.note("scenario %s failed: %v", s.name, err)
+		if b.res.Failed == nil {
+			b.res.Failed = map[string]string{}
+		}
+		b.res.Failed[s.name] = err.Error()
+		b.abandon(ctx, s.name)
 	}
 	return nil
+}
+
+// abandon deletes what a failed scenario left in its namespace, without
+// waiting for it to go.
+func (b *bench) abandon(ctx context.Context, ns string) {
+	for _, gvr := range []schema.GroupVersionResource{gvrSession, gvrRaw, gvrObjectSession, gvrPod, gvrPVC, gvrService, gvrRoute} {
+		_ = b.dyn.Resource(gvr).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	}
 }
 
 // namespace makes a user namespace that enforces the restricted Pod
