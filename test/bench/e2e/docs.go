@@ -53,7 +53,13 @@ func (b *bench) markdown() string {
 		if x.TeardownS > 0 {
 			td = fmt.Sprintf("%.1f s", x.TeardownS)
 		}
-		p("| %s | %d | %.2f s | %.2f s | %.2f s | %.1f s | %s |", title(x), x.N, x.ClaimToRunning.P50, x.ClaimToRunning.P99, x.ClaimToRunning.Max, x.AllRunningS, td)
+		n := fmt.Sprint(x.N)
+		all := fmt.Sprintf("%.1f s", x.AllRunningS)
+		if x.Running < x.N {
+			n = fmt.Sprintf("%d (%d Running)", x.N, x.Running)
+			all = "not all"
+		}
+		p("| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s |", title(x), n, x.ClaimToRunning.P50, x.ClaimToRunning.P99, x.ClaimToRunning.Max, all, td)
 	}
 	if s := r.Steady; s != nil {
 		p("| provider-vdi, steady arrival (%s) | %d | %.2f s | %.2f s | %.2f s | – | – |", b.k.steadyLabel(), s.N, s.ClaimToRunning.P50, s.ClaimToRunning.P99, s.ClaimToRunning.Max)

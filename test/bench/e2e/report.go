@@ -52,6 +52,8 @@ type burst struct {
 	// themselves) or object (provider-kubernetes Objects).
 	Kind string `json:"kind"`
 	N    int    `json:"n"`
+	// Running is how many reached Running (N unless the scenario failed).
+	Running int `json:"running"`
 	// ClaimToRunning is from the session's ADDED watch event to the first
 	// watch event with status.phase Running; for the floor, from the first
 	// create sent to the Pod's Running.
@@ -220,6 +222,9 @@ func (b *bench) lines() []string {
 			add(name+"_p99_s", r.ClaimToRunning.P99, "s")
 			add(name+"_max_s", r.ClaimToRunning.Max, "s")
 			add(name+"_all_running_s", r.AllRunningS, "s")
+			if r.Running < r.N {
+				add(name+"_running", float64(r.Running), "sessions")
+			}
 		}
 	}
 	for name, key := range map[string]string{"floor": "burst100_floor", "raw": "burst100_crossplane_raw", "object": "burst100_provider_kubernetes"} {
