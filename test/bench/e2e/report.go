@@ -101,19 +101,12 @@ func (b *bench) report() error {
 	if out, err := exec.Command("git", "-C", b.root, "describe", "--always", "--dirty").Output(); err == nil {
 		r.Commit = strings.TrimSpace(string(out))
 	}
-	out := filepath.Join(b.root, "_output", "bench")
-	if err := os.MkdirAll(out, 0o750); err != nil {
-		return errors.Wrap(err, "cannot make output folder")
-	}
-	j, err := json.MarshalIndent(r, "", "  ")
+	jf, err := b.save()
 	if err != nil {
-		return errors.Wrap(err, "cannot encode results")
-	}
-	jf := filepath.Join(out, "e2e-"+r.Started.Format("20060102T150405Z")+".json")
-	if err := os.WriteFile(jf, j, 0o600); err != nil {
-		return errors.Wrap(err, "cannot write results")
+		return err
 	}
 	b.note("results in %s", jf)
+	out := filepath.Dir(jf)
 	png := filepath.Join(out, "cdf.png")
 	if b.k.docs {
 		png = filepath.Join(b.root, "docs", "bench-cdf.png")
@@ -135,6 +128,22 @@ func (b *bench) report() error {
 	}
 	_ = os.RemoveAll(b.dir)
 	return nil
+}
+
+// save writes the results so far to _output/bench/e2e-<start>.json and
+// returns its path. It runs after each scenario too, so that a run cut
+// short keeps what it measured.
+func (b *bench) save() (string, error) {
+	out := filepath.Join(b.root, "_output", "bench")
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return "", errors.Wrap(err, "cannot make output folder")
+	}
+	j, err := json.MarshalIndent(&b.res, "", "  ")
+	if err != nil {
+		return "", errors.Wrap(err, "cannot encode results")
+	}
+	jf := filepath.Join(out, "e2e-"+b.res.Started.Format("20060102T150405Z")+".json")
+	return jf, errors.Wrap(os.WriteFile(jf, j, 0o600), "cannot write results")
 }
 
 func (k knobs) list() []string {

@@ -88,6 +88,10 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		start := time.Now()
 		err := s.run(ctx)
 		b.res.Durations = append(b.res.Durations, fmt.Sprintf("%s %s", s.name, time.Since(start).Round(time.Second)))
+		b.res.Load = b.load
+		if _, serr := b.save(); serr != nil {
+			b.note("cannot save results so far: %v", serr)
+		}
 		if err == nil {
 			continue
 		}
