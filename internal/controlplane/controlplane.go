@@ -338,7 +338,9 @@ func auditFlags(dir, path string) ([]string, error) {
 	}
 	return []string{
 		"--audit-policy-file=" + policy, "--audit-log-path=" + path,
-		"--audit-log-format=json", "--audit-log-mode=batch", "--audit-log-maxsize=0",
+		// maxsize 0 means lumberjack's default of 100 MB, not "never":
+		// a rotation in the middle of a scenario loses its requests.
+		"--audit-log-format=json", "--audit-log-mode=batch", "--audit-log-maxsize=1000000",
 	}, nil
 }
 

@@ -584,8 +584,10 @@ func (b *bench) steady(ctx context.Context) error {
 
 // idle counts the API writes made while n sessions stay Running.
 func (b *bench) idle(ctx context.Context, ns string, n int) error {
-	// Let the last status updates of the burst land first.
-	time.Sleep(15 * time.Second)
+	// Let Crossplane drain what the burst queued first: after a saturated
+	// 100-burst its last writes came up to a minute after the last session
+	// went Running.
+	time.Sleep(90 * time.Second)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	changes := map[string]*measure.Changes{}
