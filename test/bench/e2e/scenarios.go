@@ -218,12 +218,11 @@ func (b *bench) trace(ctx context.Context, ns string) (tracers, error) {
 // lastReady is when the last of a session's four managed resources became
 // Ready, and which it was.
 func (t tracers) lastReady(s string) (time.Time, string) {
-	last, which := time.Time{}, "Desktop"
-	if at, ok := t.desktop.Time(s+"-desktop", "ready"); ok {
-		last = at
-	} else {
+	last, ok := t.desktop.Time(s+"-desktop", "ready")
+	if !ok {
 		return time.Time{}, ""
 	}
+	which := "Desktop"
 	for suffix, tr := range t.others {
 		at, ok := tr.Time(s+suffix, "ready")
 		if !ok {
