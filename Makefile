@@ -39,7 +39,7 @@ build: ## Build the provider and function binaries into _output/bin.
 
 lint: ## Run golangci-lint (built from a pinned module on first use).
 	@cluster/tools/build.sh golangci-lint
-	@$(TOOLS_BIN)/golangci-lint run --build-tags integration,e2e,render ./...
+	@$(TOOLS_BIN)/golangci-lint run --build-tags integration,e2e,render,bench ./...
 
 reviewable: generate lint test ## Everything a change should pass before review.
 
@@ -60,6 +60,10 @@ e2e: tools ## End to end: a local control plane with Crossplane core and our ins
 bench: ## Benchmarks (not tests): the function in process, its proto floor, and over gRPC.
 	@$(MAKE) --no-print-directory bench-function
 
+bench-e2e: tools ## End-to-end benchmark (≈20 min): bursts, steady arrival, cost, idle, teardown, beside the floor and the peers; writes docs/benchmarks.md. Knobs: see test/bench/e2e/main.go.
+	@cluster/tools/build.sh provider-kubernetes
+	@go run -tags bench ./test/bench/e2e
+
 ##@ Run
 
 run: tools ## A local control plane with Crossplane, our packages installed and a Running GPU session; `make down` stops it.
@@ -70,4 +74,4 @@ down: ## Stop everything `make run` started, by PID.
 
 -include mk/*.mk
 
-.PHONY: help tools generate check-generate build lint reviewable test unit integration e2e bench run down
+.PHONY: help tools generate check-generate build lint reviewable test unit integration e2e bench bench-e2e run down

@@ -4,7 +4,7 @@
 # rebuilt only when its wrapper's go.mod or go.sum, or how it is built
 # (ldflags, packages), changes, so a warm run is a few hash checks.
 #
-#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube containerd cni crossplane crossplane-crds cli cli-v2.2 kwok kwok-stages crane traefik traefik-crds desktop-rootfs images golangci-lint
+#   cluster/tools/build.sh [TOOL ...]     TOOL: etcd kube containerd cni crossplane crossplane-crds cli cli-v2.2 kwok kwok-stages crane traefik traefik-crds desktop-rootfs images golangci-lint provider-kubernetes
 #
 # TOOLS_DIR (default .cache/tools) receives bin/<binary> and a stamp per tool.
 set -euo pipefail
@@ -98,6 +98,18 @@ crossplane_crds() {
   echo "tools: copied Crossplane's CRDs to $out"
 }
 
+# provider-kubernetes-crds: the CRDs of the peer provider-kubernetes.
+provider_kubernetes_crds() {
+  local out=$tools_dir/provider-kubernetes-crds
+  if [[ -s $out/kubernetes.m.crossplane.io_objects.yaml ]]; then echo "tools: provider-kubernetes CRDs are up to date"; return; fi
+  mkdir -p "$out"
+  local dir
+  dir=$(cd "$here/provider-kubernetes" && go list -m -f '{{.Dir}}' github.com/crossplane-contrib/provider-kubernetes)
+  cp "$dir"/package/crds/*.yaml "$out/"
+  chmod 644 "$out"/*.yaml
+  echo "tools: copied provider-kubernetes' CRDs to $out"
+}
+
 # desktop-rootfs: a minimal Debian bookworm root file system with a web
 # desktop (Xvfb, openbox, xterm, x11vnc, noVNC and websockify), made with
 # debootstrap (setup.sh installs it; it runs as root and reaches Debian's
@@ -187,6 +199,10 @@ for tool in "${tools[@]}"; do
     kwok-stages) kwok_stages ;;
     crossplane-crds) crossplane_crds ;;
     golangci-lint) build golangci-lint "-s -w" golangci-lint=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
+    # The peer that `make bench-e2e` measures against; its CRDs are copied
+    # from the module to provider-kubernetes-crds/.
+    provider-kubernetes) build provider-kubernetes "-s -w" provider-kubernetes=github.com/crossplane-contrib/provider-kubernetes/cmd/provider
+      provider_kubernetes_crds ;;
     *) echo "tools: unknown tool $tool (want one of ${all[*]})" >&2; exit 2 ;;
   esac
 done

@@ -162,11 +162,12 @@ func TestRunFunction(t *testing.T) {
 			Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 			Status:     with(map[string]any{"phase": phase, "message": msg}),
 			Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, phase, msg)},
-			TTL:        time.Minute,
+			TTL:        time.Hour,
 		}
 	}
 	expiredInvalid := func(warning string) summary {
 		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")
+		s.TTL = time.Minute
 		s.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}}
 		return s
 	}
@@ -198,7 +199,7 @@ func TestRunFunction(t *testing.T) {
 					"credentialsSecretName": "alice-gpu-credentials",
 				}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
-				TTL:        time.Minute,
+				TTL:        time.Hour,
 			},
 		},
 		"Stopped": {
@@ -246,7 +247,7 @@ func TestRunFunction(t *testing.T) {
 				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
-				TTL:        time.Minute,
+				TTL:        time.Hour,
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 					Message: `spec.persistence: the session no longer asks for a home volume, but DesktopVolume "alice-gpu-home" exists; it is kept until the session is deleted`,

@@ -6,20 +6,36 @@ import (
 	"github.com/crossplane/function-sdk-go/response"
 )
 
-// defaultTTL is the TTL when time will not change the lifecycle.
+// defaultTTL is the TTL of a session the function cannot compose (an
+// invalid session, a missing template): it is looked at again within a
+// minute.
 const defaultTTL = response.DefaultTTL
 
-// settlingTTL is the longest TTL while a session is still coming up.
-const settlingTTL = 10 * time.Second
+// settledTTL is the longest TTL of a session that time alone will not
+// change before its expiry: Running, Stopped or Expired. Crossplane runs
+// the function again whenever the session, one of its composed resources or
+// its required VDITemplate changes (realtime compositions, on by default in
+// Crossplane v2), so the TTL has only to bring expiry on time. Each run
+// re-applies the session and its four managed resources, about six write
+// requests: at the SDK's default of a minute, that was 60 writes per idle
+// session every ten minutes (make bench-e2e, docs/benchmarks.md). An hour
+// is Crossplane's default --sync-interval, which re-runs every session
+// anyway.
+const settledTTL = time.Hour
+
+// settlingTTL is the longest TTL while a session is still coming up: a
+// fallback for a change event Crossplane's circuit breaker dropped (with
+// --circuit-breaker-burst=400, as the README asks, it drops none while a
+// session starts). At 10s, a burst of 100 sessions re-ran every one of them
+// every 10s while they came up, eight API requests each, on an API server
+// that was already the bottleneck.
+const settlingTTL = 30 * time.Second
 
 // responseTTL is the TTL the function returns: the lifecycle's (so that
-// Crossplane runs it again at expiry), but at most defaultTTL, and at most
-// settlingTTL while the session is Pending or Starting. Crossplane runs the
-// function again when a composed resource changes, but its circuit breaker
-// drops such events when they come in bursts, as they do while a session
-// starts; the cap bounds how long the session's status can then lag.
+// Crossplane runs it again at expiry), but at most settledTTL, and at most
+// settlingTTL while the session is Pending or Starting.
 func responseTTL(lifecycleTTL time.Duration, phase string) time.Duration {
-	limit := defaultTTL
+	limit := settledTTL
 	if phase == PhasePending || phase == PhaseStarting {
 		limit = settlingTTL
 	}
@@ -97,7 +113,7 @@ func expired(in lifecycleInput, l lifecycle) (lifecycle, bool) {
 	if !in.Created.Add(in.Timeout).Truncate(time.Second).Equal(l.ExpiresAt) {
 		l.Message = "the session reached its desktop's deadline of " + l.ExpiresAt.UTC().Format(time.RFC3339) + ", which may only move earlier; its desktop is stopped, its home volume kept"
 	}
-	l.TTL = defaultTTL
+	l.TTL = settledTTL
 	return l, true
 }
 

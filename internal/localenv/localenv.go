@@ -69,8 +69,13 @@ type Options struct {
 	Tools string
 	// Dir receives logs, data, kubeconfig, certificates and binaries.
 	Dir string
-	// GPUNodes is the number of fake GPU nodes, each with four GPUs.
+	// GPUNodes is the number of fake GPU nodes, each with GPUsPerNode GPUs.
 	GPUNodes int
+	// GPUsPerNode is the number of GPUs of each fake GPU node; default 4.
+	GPUsPerNode int64
+	// AuditLog, when set, is where the API server writes its audit log
+	// (see controlplane.Options.AuditLog).
+	AuditLog string
 	// Volumes is the number of static 100Gi volumes in the default storage
 	// class, for home volumes.
 	Volumes int
@@ -137,15 +142,19 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	if o.GPUNodes == 0 {
 		o.GPUNodes = 2
 	}
+	if o.GPUsPerNode == 0 {
+		o.GPUsPerNode = 4
+	}
 	nodes := []controlplane.Node{controlplane.SystemNode("system-0")}
 	for i := range o.GPUNodes {
-		nodes = append(nodes, controlplane.GPUNode(fmt.Sprintf("gpu-%d", i), 4))
+		nodes = append(nodes, controlplane.GPUNode(fmt.Sprintf("gpu-%d", i), o.GPUsPerNode))
 	}
 	e := &Env{opts: o, bin: filepath.Join(o.Dir, "bin"), Binaries: map[string]Binary{}}
 	cp, err := controlplane.Start(ctx, controlplane.Options{
 		Bin: filepath.Join(o.Tools, "bin"), Dir: o.Dir, Nodes: nodes,
 		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
 		RealNode: o.realNodeOptions(),
+		AuditLog: o.AuditLog,
 	})
 	if err != nil {
 		return nil, err
@@ -366,27 +375,33 @@ func (e *Env) waitPackages(ctx context.Context) error {
 	return controlplane.WaitForCRDs(ctx, e.Kube, "vdisessions.vdi.kasm.io")
 }
 
-// wireFunction does for the function's revisions what an External package
+// wireFunction does for function-vdi's revisions what an External package
 // runtime's controller does, since Crossplane leaves that to the operator
-// (here, us): point them at the local function process, with the TLS Secret
-// it serves, and report the runtime healthy once it is.
+// (here, us); see WireFunction.
 func (e *Env) wireFunction(ctx context.Context) error {
+	return e.WireFunction(ctx, FunctionName, e.fnAddr, functionTLSName, e.functionServes())
+}
+
+// WireFunction points the revisions of Function function at a function
+// process serving at addr with the TLS Secret tlsSecret of Crossplane's
+// namespace, and reports their runtime healthy once serves is true.
+func (e *Env) WireFunction(ctx context.Context, function, addr, tlsSecret string, serves bool) error {
 	l := &unstructured.UnstructuredList{}
 	l.SetAPIVersion("pkg.crossplane.io/v1")
 	l.SetKind("FunctionRevisionList")
-	if err := e.Kube.List(ctx, l); err != nil {
+	if err := e.Kube.List(ctx, l, client.MatchingLabels{"pkg.crossplane.io/package": function}); err != nil {
 		return nil //nolint:nilerr // The kind may not be served yet.
 	}
 	for i := range l.Items {
 		r := &l.Items[i]
 		ep, _, _ := unstructured.NestedString(r.Object, "status", "endpoint")
-		if ep != "dns:///"+e.fnAddr {
-			patch := []byte(fmt.Sprintf(`{"status":{"endpoint":"dns:///%s","tlsServerSecretName":%q}}`, e.fnAddr, functionTLSName))
+		if ep != "dns:///"+addr {
+			patch := []byte(fmt.Sprintf(`{"status":{"endpoint":"dns:///%s","tlsServerSecretName":%q}}`, addr, tlsSecret))
 			if err := e.Kube.Status().Patch(ctx, r, client.RawPatch(types.MergePatchType, patch)); err != nil {
 				return errors.Wrapf(err, "cannot wire FunctionRevision %q to the local function", r.GetName())
 			}
 		}
-		if ok, _ := Condition(r, "RuntimeHealthy"); ok || !e.functionServes() {
+		if ok, _ := Condition(r, "RuntimeHealthy"); ok || !serves {
 			continue
 		}
 		conds, _, _ := unstructured.NestedSlice(r.Object, "status", "conditions")
@@ -398,7 +413,7 @@ func (e *Env) wireFunction(ctx context.Context) error {
 		}
 		kept = append(kept, map[string]any{
 			"type": "RuntimeHealthy", "status": "True", "reason": "HealthyPackageRevision",
-			"message":            "served by the local function process at " + e.fnAddr,
+			"message":            "served by the local function process at " + addr,
 			"lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
 		})
 		if err := unstructured.SetNestedSlice(r.Object, kept, "status", "conditions"); err != nil {

@@ -2,10 +2,15 @@
 package common
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	kevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -57,11 +62,11 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, gro
 		return err
 	}
 	opts := append(ReconcilerOptions(mgr, o, name), managed.WithTypedExternalConnector[T](conn))
-	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append(opts, extra...)...)
+	r := managed.NewReconciler(quietStatus(mgr), resource.ManagedKind(gvk), append(opts, extra...)...)
 	users := UsersOfProviderConfig(mgr.GetClient(), gvk, o.Logger.WithValues("controller", name))
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
-		WithOptions(o.ForControllerRuntime()).
+		WithOptions(ControllerOptions(o)).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(obj).
 		Watches(&v1alpha1.ProviderConfig{}, users).
@@ -70,6 +75,28 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, gro
 		b = b.WatchesRawSource(source.Channel(targetEvents, handler.EnqueueRequestsFromMapFunc(target.ForObject)))
 	}
 	return b.Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}
+
+// RetryBaseDelay is the first delay before a managed resource whose
+// reconcile asked to be requeued (a conflict, an error, or the steps of
+// creating it: finalizer, then create, then observe) is reconciled again;
+// each further retry of the same resource waits twice as long, up to
+// RetryMaxDelay. crossplane-runtime's default starts at one second. While
+// a session starts, Crossplane writes its managed resources as the provider
+// does, so about one reconcile in four meets a conflict and asks again: at
+// one second, then two, then four, those waits were most of the time from
+// a Desktop's creation to its Pod's (make bench-e2e, docs/benchmarks.md).
+const (
+	RetryBaseDelay = 50 * time.Millisecond
+	RetryMaxDelay  = time.Minute
+)
+
+// ControllerOptions are o's controller-runtime options, with retries that
+// start at RetryBaseDelay.
+func ControllerOptions(o controller.Options) crcontroller.Options {
+	co := o.ForControllerRuntime()
+	co.RateLimiter = workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](RetryBaseDelay, RetryMaxDelay)
+	return co
 }
 
 // addStateMetrics records how many managed resources of kind gvk exist,

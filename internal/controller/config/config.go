@@ -14,6 +14,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
+	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
 // Setup adds the controllers of both ProviderConfig kinds.
@@ -33,7 +34,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, _ *connection.Connector) erro
 			providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
 		if err := ctrl.NewControllerManagedBy(mgr).
 			Named(name).
-			WithOptions(o.ForControllerRuntime()).
+			WithOptions(common.ControllerOptions(o)).
 			For(k.object).
 			// Both kinds share one usage kind: each controller takes only
 			// the usages of its own kind.

@@ -1,6 +1,9 @@
 package connection
 
 import (
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +117,73 @@ func TestFailedRequestMarksClusterFailed(t *testing.T) {
 	_, err = tryConnect(t, c, mg)
 	if err == nil || !strings.Contains(err.Error(), `cannot reach target cluster "`+srv.URL+`"`) {
 		t.Errorf("Connect(...) after a request failed: want an error saying the cluster cannot be reached, got %v", err)
+	}
+}
+
+// TestSlowRequestOfAnsweringCluster times out one request of a cluster
+// that answers every other: the cluster is slow, not gone, so the next
+// Connect still hands out its client.
+func TestSlowRequestOfAnsweringCluster(t *testing.T) {
+	release := make(chan struct{})
+	// Just enough of an API server for a client to get Pods: discovery,
+	// one Pod that is served and one whose Get hangs.
+	answers := map[string]string{
+		"/api":                                `{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}`,
+		"/apis":                               `{"kind":"APIGroupList","apiVersion":"v1","groups":[]}`,
+		"/api/v1":                             `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get"]}]}`,
+		"/api/v1/namespaces/team-a/pods/fast": `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"fast","namespace":"team-a"}}`,
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/namespaces/team-a/pods/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		body, ok := answers[r.URL.Path]
+		if !ok {
+			body = `{"major":"1","minor":"35","gitVersion":"v1.35.4"}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	kube := kube(t, clusterProviderConfig("local"))
+	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}
+	r := &recorder{}
+	c := NewConnector(kube, cfg, WithWatchFn(r.watchFn), WithTimeouts(5*time.Second, time.Second), WithBackoff(time.Hour, time.Hour))
+	mg := targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "local"))
+
+	cl, err := tryConnect(t, c, mg)
+	if err != nil {
+		t.Fatalf("Connect(...) to a cluster that answers: %v", err)
+	}
+	slow := make(chan error, 1)
+	go func() {
+		slow <- cl.Client.Get(t.Context(), types.NamespacedName{Namespace: "team-a", Name: "slow"}, &corev1.Pod{})
+	}()
+	// Other requests are answered while the slow one waits out its timeout.
+	deadline := time.After(10 * time.Second)
+	for done := false; !done; {
+		if err := cl.Client.Get(t.Context(), types.NamespacedName{Namespace: "team-a", Name: "fast"}, &corev1.Pod{}); err != nil {
+			t.Fatalf("Get(...) of an object the cluster serves: %v", err)
+		}
+		select {
+		case err := <-slow:
+			if err == nil {
+				t.Fatal("Get(...) of the slow object: want a timeout, got none")
+			}
+			done = true
+		case <-deadline:
+			t.Fatal("the slow Get(...) did not time out")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if _, err := tryConnect(t, c, mg); err != nil {
+		t.Errorf("Connect(...) after one slow request of a cluster that answers others: want its client, got %v", err)
 	}
 }

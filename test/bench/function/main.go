@@ -1,0 +1,199 @@
+//go:build bench
+
+// Command function is the composition function of `make bench-e2e`'s peers:
+// it composes the same Pod, PersistentVolumeClaim, Service and IngressRoute
+// that provider-vdi makes for a session, either as raw objects (Crossplane
+// with no provider) or wrapped in provider-kubernetes `Object`s. The objects
+// come in the step's input, captured from a session provider-vdi made; every
+// occurrence of the input's placeholder is replaced by the composite's name.
+// It is test-only: nothing ships it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	function "github.com/crossplane/function-sdk-go"
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/crossplane/function-sdk-go/response"
+)
+
+// Modes of composition.
+const (
+	// ModeRaw composes the objects themselves.
+	ModeRaw = "raw"
+	// ModeObject composes a provider-kubernetes Object per object.
+	ModeObject = "object"
+)
+
+// Input of the function's step.
+type Input struct {
+	// Mode is ModeRaw or ModeObject.
+	Mode string `json:"mode"`
+	// Placeholder is replaced by the composite's name in every object.
+	Placeholder string `json:"placeholder"`
+	// ProviderConfig is the provider-kubernetes ClusterProviderConfig that
+	// Objects use.
+	ProviderConfig string `json:"providerConfig,omitempty"`
+	// Objects are the manifests to compose, by composed resource name.
+	Objects map[string]map[string]any `json:"objects"`
+}
+
+type fn struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+	log logging.Logger
+}
+
+// RunFunction composes the objects of the input for the composite, marks
+// each ready as its observed state says, and sets the composite's
+// status.phase to Running once all are.
+func (f *fn) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	rsp := response.To(req, response.DefaultTTL)
+	in := &Input{}
+	b, err := protojson.Marshal(req.GetInput())
+	if err == nil {
+		err = json.Unmarshal(b, in)
+	}
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot read input"))
+		return rsp, nil
+	}
+	xr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get composite"))
+		return rsp, nil
+	}
+	observed, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get observed resources"))
+		return rsp, nil
+	}
+	desired, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get desired resources"))
+		return rsp, nil
+	}
+	name, ns := xr.Resource.GetName(), xr.Resource.GetNamespace()
+	all := true
+	for rn, tmpl := range in.Objects {
+		obj, err := instance(tmpl, in.Placeholder, name, ns)
+		if err != nil {
+			response.Fatal(rsp, err)
+			return rsp, nil
+		}
+		if in.Mode == ModeObject {
+			obj = object(obj, in.ProviderConfig)
+		}
+		d := &resource.DesiredComposed{Resource: composed.New(), Ready: resource.ReadyFalse}
+		d.Resource.Object = obj.Object
+		if ready(observed[resource.Name(rn)], in.Mode) {
+			d.Ready = resource.ReadyTrue
+		} else {
+			all = false
+		}
+		desired[resource.Name(rn)] = d
+	}
+	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot set desired resources"))
+		return rsp, nil
+	}
+	phase := "Pending"
+	if all {
+		phase = "Running"
+	}
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composite"))
+		return rsp, nil
+	}
+	if err := dxr.Resource.SetValue("status.phase", phase); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot set phase"))
+		return rsp, nil
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composite"))
+		return rsp, nil
+	}
+	f.log.Debug("Composed", "namespace", ns, "name", name, "mode", in.Mode, "phase", phase)
+	return rsp, nil
+}
+
+// instance is tmpl for the composite name in namespace ns.
+func instance(tmpl map[string]any, placeholder, name, ns string) (*unstructured.Unstructured, error) {
+	b, err := json.Marshal(tmpl)
+	if err != nil {
+		return nil, errors.Wrap(err, "cannot encode object template")
+	}
+	u := &unstructured.Unstructured{}
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(b), placeholder, name)), &u.Object); err != nil {
+		return nil, errors.Wrap(err, "cannot decode object template")
+	}
+	u.SetNamespace(ns)
+	return u, nil
+}
+
+// object wraps obj in a namespaced provider-kubernetes Object that watches
+// it; a Pod's Object is ready when the Pod is (DeriveFromObject), the
+// others once created.
+func object(obj *unstructured.Unstructured, providerConfig string) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kubernetes.m.crossplane.io/v1alpha1",
+		"kind":       "Object",
+		"spec": map[string]any{
+			"forProvider":       map[string]any{"manifest": obj.Object},
+			"providerConfigRef": map[string]any{"kind": "ClusterProviderConfig", "name": providerConfig},
+			"watch":             true,
+		},
+	}}
+	if obj.GetKind() == "Pod" {
+		_ = unstructured.SetNestedField(o.Object, "DeriveFromObject", "spec", "readiness", "policy")
+	}
+	return o
+}
+
+// ready reports whether an observed composed resource is ready: a raw Pod
+// once Running with condition Ready, other raw objects once they exist, an
+// Object once its Ready condition is True.
+func ready(o resource.ObservedComposed, mode string) bool {
+	if o.Resource == nil {
+		return false
+	}
+	u := &unstructured.Unstructured{Object: o.Resource.Object}
+	if mode == ModeObject || u.GetKind() == "Pod" {
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["type"] == "Ready" {
+				return m["status"] == "True"
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func main() {
+	address := flag.String("address", ":9443", "Address at which to listen for gRPC connections.")
+	certs := flag.String("tls-certs-dir", "", "Directory of tls.crt, tls.key and ca.crt.")
+	debug := flag.Bool("debug", false, "Log debug messages.")
+	flag.Parse()
+	log, err := function.NewLogger(*debug)
+	if err == nil {
+		err = function.Serve(&fn{log: log}, function.Listen("tcp", *address), function.MTLSCertificates(*certs))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "function-bench:", err)
+		os.Exit(1)
+	}
+}
