@@ -60,13 +60,13 @@ e2e: tools ## End to end: a local control plane with Crossplane core and our ins
 bench: ## Benchmarks (not tests): the function in process, its proto floor, and over gRPC.
 	@$(MAKE) --no-print-directory bench-function
 
-bench-e2e: tools ## End-to-end benchmark (≈20 min): bursts, steady arrival, cost, idle, teardown, beside the floor and the peers; writes docs/benchmarks.md. Knobs: see test/bench/e2e/main.go.
+bench-e2e: tools ## End-to-end benchmark (≈35 min here): bursts, steady arrival, cost, idle, teardown, beside the floor and the peers; writes docs/benchmarks.md. Knobs: see test/bench/e2e/main.go.
 	@cluster/tools/build.sh provider-kubernetes
 	@go run -tags bench ./test/bench/e2e
 
 ##@ Run
 
-run: tools ## A local control plane with Crossplane, our packages installed and a Running GPU session; `make down` stops it.
+run: tools ## A local control plane with Crossplane, our packages installed a Running GPU session on a fake node and a web desktop on the real node, behind its signed link; `make down` stops it.
 	@go run ./cluster/local up --state $(STATE) --tools $(TOOLS_DIR)
 
 down: ## Stop everything `make run` started, by PID.
