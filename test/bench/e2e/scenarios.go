@@ -239,22 +239,33 @@ func (t tracers) lastReady(s string) (time.Time, string) {
 	return last, which
 }
 
+// prepare makes namespace ns with n home volumes and traces its sessions
+// and their objects until stop is called.
+func (b *bench) prepare(ctx context.Context, ns string, n int) (t tracers, stop func(), err error) {
+	if err := b.namespace(ctx, ns); err != nil {
+		return tracers{}, nil, err
+	}
+	if err := b.volumes(ctx, n); err != nil {
+		return tracers{}, nil, err
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	t, err = b.trace(tctx, ns)
+	if err != nil {
+		cancel()
+		return tracers{}, nil, err
+	}
+	return t, cancel, nil
+}
+
 // single runs one session alone, for its hops, and keeps the four objects
 // provider-vdi made as what the floor and peers create.
 func (b *bench) single(ctx context.Context) error {
 	ns := "single"
-	if err := b.namespace(ctx, ns); err != nil {
-		return err
-	}
-	if err := b.volumes(ctx, 1); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	t, err := b.trace(tctx, ns)
+	t, stop, err := b.prepare(ctx, ns, 1)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	if err := b.kube.Create(ctx, vdiSession(ns, placeholder)); err != nil {
 		return errors.Wrap(err, "cannot create session")
 	}
@@ -306,18 +317,11 @@ func (b *bench) capture(ctx context.Context, ns string) error {
 // window and the teardown of the same sessions.
 func (b *bench) ours(ctx context.Context, name string, n int, keep bool) error {
 	ns := name
-	if err := b.namespace(ctx, ns); err != nil {
-		return err
-	}
-	if err := b.volumes(ctx, n); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	t, err := b.trace(tctx, ns)
+	t, stop, err := b.prepare(ctx, ns, n)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	ss := names("s", n)
 	c := b.snapshot()
 	start := time.Now()
@@ -544,18 +548,11 @@ func (b *bench) gone(ctx context.Context, kind, ns string, start time.Time) (tim
 func (b *bench) steady(ctx context.Context) error {
 	ns := "steady"
 	n := int(b.k.rate * b.k.steady.Seconds())
-	if err := b.namespace(ctx, ns); err != nil {
-		return err
-	}
-	if err := b.volumes(ctx, n); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	t, err := b.trace(tctx, ns)
+	t, stop, err := b.prepare(ctx, ns, n)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	ss := names("s", n)
 	c := b.snapshot()
 	start := time.Now()
