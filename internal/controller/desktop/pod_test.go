@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"crypto/ed25519"
+	"strconv"
 	"testing"
 	"time"
 
@@ -235,6 +236,18 @@ func homeMounted(claim, path string) func(*corev1.Pod) {
 	}
 }
 
+// servedOn modifies the Pod of desktop() to serve the desktop (nginx) on
+// port, Selkies on selkies and its metrics on metrics, behind the gate.
+func servedOn(port, selkies, metrics int) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers[0].Ports[0].ContainerPort = int32(port)
+		p.Spec.Containers[0].Env[0].Value = strconv.Itoa(port)
+		p.Spec.Containers[0].Env[1].Value = strconv.Itoa(selkies)
+		p.Spec.Containers[0].Env[2].Value = strconv.Itoa(metrics)
+		p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:" + strconv.Itoa(port)
+	}
+}
+
 func TestBuildPod(t *testing.T) {
 	cases := map[string]struct {
 		reason string
@@ -265,31 +278,17 @@ func TestBuildPod(t *testing.T) {
 		"Port": {
 			reason: "A desktop's port should be the container port, nginx's port and the gate's upstream.",
 			cr:     desktop(withPort(3000)),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Containers[0].Ports[0].ContainerPort = 3000
-				p.Spec.Containers[0].Env[0].Value = "3000"
-				p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:3000"
-			}),
+			want:   wantPod(servedOn(3000, 8081, 9081)),
 		},
 		"PortOfSelkies": {
 			reason: "A desktop served on Selkies' own port should move Selkies, and then its metrics, to the next free ports.",
 			cr:     desktop(withPort(8081)),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Containers[0].Ports[0].ContainerPort = 8081
-				p.Spec.Containers[0].Env[0].Value = "8081"
-				p.Spec.Containers[0].Env[1].Value = "8082"
-				p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:8081"
-			}),
+			want:   wantPod(servedOn(8081, 8082, 9081)),
 		},
 		"PortOfMetrics": {
 			reason: "A desktop served on the Selkies metrics port should move the metrics to the next free port.",
 			cr:     desktop(withPort(9081)),
-			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Containers[0].Ports[0].ContainerPort = 9081
-				p.Spec.Containers[0].Env[0].Value = "9081"
-				p.Spec.Containers[0].Env[2].Value = "9082"
-				p.Spec.Containers[1].Env[1].Value = "http://127.0.0.1:9081"
-			}),
+			want:   wantPod(servedOn(9081, 8081, 9082)),
 		},
 		"URLWithPort": {
 			reason: "The gate's audience should be the URL's host with its port, as the Host header carries it.",
