@@ -165,6 +165,15 @@ func servedLink(cr *v1alpha1.Desktop, now time.Time) string {
 
 type observed = targettest.Observed[*v1alpha1.Desktop]
 
+// running is a target cluster holding the Pod of desktop() with mods, its
+// password Secret and its NetworkPolicy.
+func running(mods ...func(*corev1.Pod)) client.Client {
+	return targettest.Kube(actualPod(desktop(), mods...), storedSecret("s3cret"), storedPolicy())
+}
+
+// stale is the observation of a desktop whose Pod must be replaced.
+var stale = managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")}
+
 func TestObserve(t *testing.T) {
 	hash := target.Hash(buildPod(desktop(), "team-a", testGate))
 	seen := v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, SpecHash: "stale"}
@@ -309,12 +318,8 @@ func TestObserve(t *testing.T) {
 		},
 		"Ready": {
 			reason: "A Desktop whose Pod runs and is ready should be Available and up to date, and publish its URL, username and password.",
-			kube: targettest.Kube(
-				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))),
-				storedSecret("s3cret"),
-				storedPolicy(),
-			),
-			cr: desktop(),
+			kube:   running(status(corev1.PodRunning, ready(corev1.ConditionTrue))),
+			cr:     desktop(),
 			want: observed{
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
@@ -329,12 +334,8 @@ func TestObserve(t *testing.T) {
 		},
 		"Unschedulable": {
 			reason: "A Desktop whose Pod cannot be scheduled should be Unavailable saying why, yet up to date: a new Pod would not schedule either.",
-			kube: targettest.Kube(
-				actualPod(desktop(), status(corev1.PodPending, unschedulable("0/3 nodes are available."))),
-				storedSecret("s3cret"),
-				storedPolicy(),
-			),
-			cr: desktop(),
+			kube:   running(status(corev1.PodPending, unschedulable("0/3 nodes are available."))),
+			cr:     desktop(),
 			want: observed{
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
@@ -349,12 +350,8 @@ func TestObserve(t *testing.T) {
 		},
 		"RunningNotReady": {
 			reason: "A Desktop whose Pod runs but is not ready yet should be Unavailable, naming the phase.",
-			kube: targettest.Kube(
-				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionFalse))),
-				storedSecret("s3cret"),
-				storedPolicy(),
-			),
-			cr: desktop(),
+			kube:   running(status(corev1.PodRunning, ready(corev1.ConditionFalse))),
+			cr:     desktop(),
 			want: observed{
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 				CR: desktop(
@@ -388,14 +385,10 @@ func TestObserve(t *testing.T) {
 		},
 		"Failed": {
 			reason: "A Desktop whose Pod failed should not be up to date, so that Update replaces the Pod, even though its spec is current.",
-			kube: targettest.Kube(
-				actualPod(desktop(), status(corev1.PodFailed)),
-				storedSecret("s3cret"),
-				storedPolicy(),
-			),
-			cr: desktop(),
+			kube:   running(status(corev1.PodFailed)),
+			cr:     desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")},
+				O: stale,
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Failed and not ready yet")),
 					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodFailed, NetworkPolicyReady: true})),
@@ -404,14 +397,10 @@ func TestObserve(t *testing.T) {
 		},
 		"Succeeded": {
 			reason: "A Desktop whose Pod exited should not be up to date, so that Update replaces the Pod.",
-			kube: targettest.Kube(
-				actualPod(desktop(), status(corev1.PodSucceeded)),
-				storedSecret("s3cret"),
-				storedPolicy(),
-			),
-			cr: desktop(),
+			kube:   running(status(corev1.PodSucceeded)),
+			cr:     desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")},
+				O: stale,
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is Succeeded and not ready yet")),
 					withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodSucceeded, NetworkPolicyReady: true})),
@@ -420,14 +409,10 @@ func TestObserve(t *testing.T) {
 		},
 		"Terminating": {
 			reason: "A Desktop whose Pod is being deleted should be Unavailable and not up to date.",
-			kube: targettest.Kube(
-				actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
-				storedSecret("s3cret"),
-				storedPolicy(),
-			),
-			cr: desktop(),
+			kube:   running(status(corev1.PodRunning, ready(corev1.ConditionTrue)), terminating()),
+			cr:     desktop(),
 			want: observed{
-				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", "")},
+				O: stale,
 				CR: desktop(
 					withConditions(xpv2.Unavailable().WithMessage("the desktop Pod is terminating")),
 					withAtProvider(current(v1alpha1.DesktopObservation{
