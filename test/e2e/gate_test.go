@@ -58,6 +58,9 @@ func TestGateThroughTraefik(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Traefik loads the route and the Pod's endpoints a moment after the
+	// session is Running; until then the host is not found.
+	servedByTraefik(t, creds.URL, nil)
 	token := gatetest.Token(t, creds.Link)
 	claims := &gate.LinkClaims{}
 	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
@@ -166,10 +169,7 @@ func TestGateThroughTraefik(t *testing.T) {
 		fresh = credentials(t, ns, secretName)
 		return strings.Contains(fresh.Link, "?token=") && fresh.Link != creds.Link, "old or no link"
 	})
-	eventually(t, "the new desktop is served", func(context.Context) (bool, string) {
-		rsp := get(t, creds.URL, c)
-		return rsp.StatusCode != http.StatusNotFound && rsp.StatusCode != http.StatusBadGateway && rsp.StatusCode != http.StatusServiceUnavailable, fmt.Sprintf("HTTP %d", rsp.StatusCode)
-	})
+	servedByTraefik(t, creds.URL, c)
 	if rsp := get(t, creds.URL, c); rsp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the old cookie on the new desktop: HTTP %d, want 401", rsp.StatusCode)
 	}
@@ -319,5 +319,17 @@ func deleteSession(t *testing.T, ns, name, desktop string) {
 	}
 	eventually(t, "the desktop Pod of the deleted session "+name+" is gone", func(ctx context.Context) (bool, string) {
 		return !exists(ctx, pod(ns, desktop)), "Pod " + desktop + " still exists"
+	})
+}
+
+// servedByTraefik waits until Traefik sends requests for desktop's host to
+// a desktop Pod: not "404 not found", nor a gateway error for want of a
+// ready endpoint. c is the cookie to send, if any.
+func servedByTraefik(t *testing.T, desktop string, c *http.Cookie) {
+	t.Helper()
+	eventually(t, "Traefik serves the desktop's host", func(context.Context) (bool, string) {
+		rsp := get(t, desktop, c)
+		code := rsp.StatusCode
+		return code != http.StatusNotFound && code != http.StatusBadGateway && code != http.StatusServiceUnavailable, fmt.Sprintf("HTTP %d", code)
 	})
 }

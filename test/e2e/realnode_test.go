@@ -201,9 +201,23 @@ func screenshot(t *testing.T, link string) {
 	); err != nil {
 		t.Fatalf("Chromium did not show the desktop at %s: %v", link, err)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("cannot take a screenshot: %v", err)
+	// The desktop's session (openbox, then the xterm) may still be starting
+	// when noVNC connects to a Pod that has just become Ready: take the
+	// picture until the xterm is in it, or for half a minute.
+	var shot []byte
+	var white float64
+	for shown := time.Now(); ; {
+		var err error
+		if shot, err = chromedp.Run(bctx, chromedp.CaptureScreenshot()); err != nil {
+			t.Fatalf("cannot take a screenshot: %v", err)
+		}
+		if white, err = whiteShare(shot); err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if white >= 0.05 || time.Since(shown) > 30*time.Second {
+			break
+		}
+		time.Sleep(time.Second)
 	}
 	out := filepath.Join("..", "..", "_output", "e2e")
 	if err := os.MkdirAll(out, 0o750); err != nil {
@@ -215,10 +229,6 @@ func screenshot(t *testing.T, link string) {
 	}
 	// The xterm's white window fills a good part of the desktop; noVNC's
 	// dark page before it connects, or a black screen, has next to no white.
-	white, err := whiteShare(shot)
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", file, err)
-	}
 	if white < 0.05 {
 		t.Errorf("screenshot %s: %.1f%% white pixels; the desktop's xterm is not in the picture", file, 100*white)
 	}
