@@ -68,6 +68,25 @@ func createDesktop(t *testing.T, d *v1alpha1.Desktop) *corev1.Pod {
 	return pod
 }
 
+// recreatePod deletes pod out of band and returns the Pod the provider makes
+// in its place.
+func recreatePod(t *testing.T, pod *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	if err := kube.Delete(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	next := pod
+	eventually(t, "the deleted Pod comes back", func(ctx context.Context) (bool, string, error) {
+		p, err := getPod(ctx, pod.Namespace, pod.Name)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		next = p
+		return p.UID != pod.UID, "same Pod", nil
+	})
+	return next
+}
+
 // markReady does what the kubelet would: the Pod runs and passes its
 // readiness probe.
 func markReady(t *testing.T, ns, name string) {
@@ -175,17 +194,7 @@ func TestDesktop(t *testing.T) {
 	}
 
 	// A Pod deleted out of band comes back.
-	uid := pod.UID
-	if err := kube.Delete(ctx, pod); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "deleted Pod comes back", func(ctx context.Context) (bool, string, error) {
-		p, err := getPod(ctx, ns, "alice-dev")
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return p.UID != uid, "same Pod", nil
-	})
+	recreatePod(t, pod)
 
 	// The password survives reconciles and a killed provider.
 	prov.kill()

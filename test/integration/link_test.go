@@ -116,18 +116,7 @@ func TestDesktopLink(t *testing.T) {
 
 	// A new Pod (a restart, or Stop and Start) gets a new link; the old one
 	// does not open it.
-	old := pod.UID
-	if err := kube.Delete(ctx, pod); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the Pod comes back", func(ctx context.Context) (bool, string, error) {
-		p, err := getPod(ctx, ns, "bob-dev")
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		pod = p
-		return p.UID != old, "same Pod", nil
-	})
+	pod = recreatePod(t, pod)
 	markReady(t, ns, "bob-dev")
 	eventually(t, "the new Pod's link replaces the old one", func(ctx context.Context) (bool, string, error) {
 		l, _, err := connectionLink(ctx, ns, "bob-dev")

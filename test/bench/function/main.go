@@ -184,13 +184,16 @@ func ready(o resource.ObservedComposed, mode string) bool {
 }
 
 func main() {
-	address := flag.String("address", ":9443", "Address at which to listen for gRPC connections.")
+	address := flag.String("address", "127.0.0.1:9443", "Address at which to listen for gRPC connections.")
 	certs := flag.String("tls-certs-dir", "", "Directory of tls.crt, tls.key and ca.crt.")
 	debug := flag.Bool("debug", false, "Log debug messages.")
+	// function-sdk-go serves metrics on :8080, every interface, unless told
+	// otherwise; the benchmark reads none of them.
+	metrics := flag.String("metrics-address", "", "Address at which to serve Prometheus metrics; none when empty.")
 	flag.Parse()
 	log, err := function.NewLogger(*debug)
 	if err == nil {
-		err = function.Serve(&fn{log: log}, function.Listen("tcp", *address), function.MTLSCertificates(*certs))
+		err = function.Serve(&fn{log: log}, function.Listen("tcp", *address), function.MTLSCertificates(*certs), function.WithMetricsServer(*metrics))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "function-bench:", err)
