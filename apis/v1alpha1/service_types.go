@@ -26,7 +26,9 @@ type DesktopServiceParameters struct {
 
 // DesktopServiceObservation is what the provider last saw of the Service.
 type DesktopServiceObservation struct {
-	// ClusterIP of the Service.
+	// ClusterIP of the Service: None, since desktops' Services are headless
+	// (Traefik routes to the Service's endpoints); a Service made by an
+	// earlier provider keeps the address it was given.
 	ClusterIP string `json:"clusterIP,omitempty"`
 }
 
@@ -44,7 +46,7 @@ type DesktopServiceStatus struct {
 
 // +kubebuilder:object:root=true
 
-// A DesktopService is the ClusterIP Service in front of a desktop and the
+// A DesktopService is the headless Service in front of a desktop and the
 // NetworkPolicy that lets only the ingress controller reach it.
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"

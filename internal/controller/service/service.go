@@ -1,4 +1,4 @@
-// Package service reconciles DesktopServices: the ClusterIP Service in front
+// Package service reconciles DesktopServices: the headless Service in front
 // of a desktop. The desktop's NetworkPolicy is the Desktop's own, so that it
 // exists before the Pod does.
 package service
@@ -48,15 +48,22 @@ func port(cr *v1alpha1.DesktopService) int32 {
 
 // buildService returns the desired Service of cr in namespace ns: it selects
 // the desktop Pod by name and serves the desktop's port, forwarding to the
-// gate in front of the desktop, never to the desktop itself.
+// gate in front of the desktop, never to the desktop itself. The Service is
+// headless: Traefik routes an IngressRoute to the Service's endpoints, not to
+// a cluster IP, so a desktop needs none. Allocating one is the API server's
+// slowest step of a Service create (an IPAddress object, since Kubernetes
+// 1.33): under make bench-e2e's bursts hundreds of those creates timed out
+// (docs/benchmarks.md), and every desktop would hold one address of the
+// cluster's Service range for nothing.
 func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 	p := cr.Spec.ForProvider
 	desktop := target.QualifiedName(cr.GetNamespace(), ns, p.DesktopName)
 	s := &corev1.Service{
 		ObjectMeta: target.ObjectMeta(cr, ns, target.ComponentService, p.Owner),
 		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: map[string]string{v1alpha1.LabelDesktop: desktop},
+			Type:      corev1.ServiceTypeClusterIP,
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  map[string]string{v1alpha1.LabelDesktop: desktop},
 			Ports: []corev1.ServicePort{{
 				Name:       "http",
 				Protocol:   corev1.ProtocolTCP,
@@ -72,9 +79,10 @@ func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 	return s
 }
 
-// Observe reads the Service. The DesktopService exists when it does, is up
-// to date when it was made from the current spec, and is Available once the
-// Service has a cluster IP.
+// Observe reads the Service. The DesktopService exists and is Available when
+// the Service does, and is up to date when the Service was made from the
+// current spec. A Service made before the provider made them headless keeps
+// its cluster IP: it is immutable, and Traefik ignores it.
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalObservation, error) {
 	want := buildService(cr, e.namespace)
 	svc := want.DeepCopy()
@@ -83,11 +91,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (ma
 		return managed.ExternalObservation{}, err
 	}
 	cr.Status.AtProvider.ClusterIP = svc.Spec.ClusterIP
-	if svc.Spec.ClusterIP != "" {
-		cr.SetConditions(xpv2.Available())
-	} else {
-		cr.SetConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))
-	}
+	cr.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: target.UpToDate(svc, want)}, nil
 }
 
@@ -96,7 +100,8 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopService) (man
 	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildService(cr, e.namespace))
 }
 
-// Update brings the Service to the current spec, keeping its cluster IP.
+// Update brings the Service's selector and ports to the current spec; its
+// cluster IP is immutable.
 func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalUpdate, error) {
 	want := buildService(cr, e.namespace)
 	svc := want.DeepCopy()

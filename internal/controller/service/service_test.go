@@ -65,13 +65,12 @@ func objectMeta() metav1.ObjectMeta {
 }
 
 // actual returns the Service made of cr in namespace team-a, as read back
-// from the cluster: with a cluster IP, if not "".
+// from the cluster, with the given cluster IP: None, or an address for a
+// Service an earlier provider made.
 func actual(cr *v1alpha1.DesktopService, clusterIP string) *corev1.Service {
 	svc := buildService(cr, "team-a")
 	svc.Spec.ClusterIP = clusterIP
-	if clusterIP != "" {
-		svc.Spec.ClusterIPs = []string{clusterIP}
-	}
+	svc.Spec.ClusterIPs = []string{clusterIP}
 	return svc
 }
 
@@ -101,14 +100,15 @@ func TestBuildService(t *testing.T) {
 		want   *corev1.Service
 	}{
 		"DefaultPort": {
-			reason: "A DesktopService without a port should serve the desktop's port 8080, forward to the gate's port 8090 in front of the desktop, and select the desktop Pod by name.",
+			reason: "A DesktopService without a port should be a headless Service that serves the desktop's port 8080, forward to the gate's port 8090 in front of the desktop, and select the desktop Pod by name.",
 			cr:     desktopService(),
 			want: &corev1.Service{
 				ObjectMeta: objectMeta(),
 				Spec: corev1.ServiceSpec{
-					Type:     corev1.ServiceTypeClusterIP,
-					Selector: map[string]string{"vdi.kasm.io/desktop": "alice-desktop"},
-					Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8090)}},
+					Type:      corev1.ServiceTypeClusterIP,
+					ClusterIP: corev1.ClusterIPNone,
+					Selector:  map[string]string{"vdi.kasm.io/desktop": "alice-desktop"},
+					Ports:     []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8090)}},
 				},
 			},
 		},
@@ -121,9 +121,10 @@ func TestBuildService(t *testing.T) {
 				return &corev1.Service{
 					ObjectMeta: om,
 					Spec: corev1.ServiceSpec{
-						Type:     corev1.ServiceTypeClusterIP,
-						Selector: map[string]string{"vdi.kasm.io/desktop": "alice-desktop-team-a-13"},
-						Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8090)}},
+						Type:      corev1.ServiceTypeClusterIP,
+						ClusterIP: corev1.ClusterIPNone,
+						Selector:  map[string]string{"vdi.kasm.io/desktop": "alice-desktop-team-a-13"},
+						Ports:     []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8090)}},
 					},
 				}
 			}(),
@@ -134,9 +135,10 @@ func TestBuildService(t *testing.T) {
 			want: &corev1.Service{
 				ObjectMeta: objectMeta(),
 				Spec: corev1.ServiceSpec{
-					Type:     corev1.ServiceTypeClusterIP,
-					Selector: map[string]string{"vdi.kasm.io/desktop": "bob-desktop"},
-					Ports:    []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 3000, TargetPort: intstr.FromInt32(8090)}},
+					Type:      corev1.ServiceTypeClusterIP,
+					ClusterIP: corev1.ClusterIPNone,
+					Selector:  map[string]string{"vdi.kasm.io/desktop": "bob-desktop"},
+					Ports:     []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 3000, TargetPort: intstr.FromInt32(8090)}},
 				},
 			},
 		},
@@ -190,9 +192,9 @@ func TestSpecHash(t *testing.T) {
 type observed = targettest.Observed[*v1alpha1.DesktopService]
 
 func TestObserve(t *testing.T) {
-	svc := actual(desktopService(), "10.96.0.10")
-	pendingSvc := actual(desktopService(), "")
-	oldSvc := actual(desktopService(withPort(3000)), "10.96.0.10")
+	svc := actual(desktopService(), corev1.ClusterIPNone)
+	legacySvc := actual(desktopService(), "10.96.0.10")
+	oldSvc := actual(desktopService(withPort(3000)), corev1.ClusterIPNone)
 
 	cases := map[string]struct {
 		reason string
@@ -220,19 +222,19 @@ func TestObserve(t *testing.T) {
 			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
 		},
 		"Available": {
-			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",
+			reason: "A DesktopService whose headless Service exists should be Available, up to date, and report no cluster IP.",
 			kube:   targettest.Kube(svc),
 			want: observed{
 				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
+				CR: desktopService(withClusterIP("None"), withConditions(xpv2.Available())),
 			},
 		},
-		"NoClusterIP": {
-			reason: "A DesktopService whose Service has no cluster IP yet should be Unavailable saying so.",
-			kube:   targettest.Kube(pendingSvc),
+		"ServiceWithClusterIP": {
+			reason: "A Service that an earlier provider made with a cluster IP should still count: Available, up to date, reporting the IP it keeps.",
+			kube:   targettest.Kube(legacySvc),
 			want: observed{
 				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
-				CR: desktopService(withConditions(xpv2.Unavailable().WithMessage("the Service has no cluster IP yet"))),
+				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
 			},
 		},
 		"ServiceChanged": {
@@ -240,7 +242,7 @@ func TestObserve(t *testing.T) {
 			kube:   targettest.Kube(oldSvc),
 			want: observed{
 				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
-				CR: desktopService(withClusterIP("10.96.0.10"), withConditions(xpv2.Available())),
+				CR: desktopService(withClusterIP("None"), withConditions(xpv2.Available())),
 			},
 		},
 	}
@@ -260,7 +262,7 @@ var kind = targettest.Kind[*v1alpha1.DesktopService]{
 	Resource: "services",
 	CR:       func() *v1alpha1.DesktopService { return desktopService() },
 	Changed:  func() *v1alpha1.DesktopService { return desktopService(withPort(3000)) },
-	Object:   func() client.Object { return actual(desktopService(), "10.96.0.10") },
+	Object:   func() client.Object { return actual(desktopService(), corev1.ClusterIPNone) },
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopService] {
 		return &external{kube: kube, namespace: "team-a"}
 	},
@@ -268,7 +270,7 @@ var kind = targettest.Kind[*v1alpha1.DesktopService]{
 
 func TestCreate(t *testing.T) {
 	kind.TestCreate(t)
-	svc := actual(desktopService(), "10.96.0.10")
+	svc := actual(desktopService(), corev1.ClusterIPNone)
 	t.Run("InCluster", func(t *testing.T) {
 		kube := targettest.Kube()
 		e := &external{kube: kube, namespace: "team-a"}

@@ -248,7 +248,6 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 
 // Dial returns a direct (uncached) client of the cluster cfg reaches, once
 // that cluster has answered a request for its version before ctx is done.
-// The client creates at most MaxConcurrentServiceCreates Services at once.
 func Dial(ctx context.Context, cfg *rest.Config) (client.Client, error) {
 	d, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -258,8 +257,5 @@ func Dial(ctx context.Context, cfg *rest.Config) (client.Client, error) {
 		return nil, errors.Wrap(err, "cannot get server version")
 	}
 	kube, err := client.New(cfg, client.Options{Scheme: target.Scheme()})
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot create client")
-	}
-	return serviceCreates(kube, MaxConcurrentServiceCreates), nil
+	return kube, errors.Wrap(err, "cannot create client")
 }
