@@ -103,6 +103,15 @@ func (c *Connector) cluster(config, key string, load func() (*rest.Config, error
 		if cfg.Timeout == 0 {
 			cfg.Timeout = c.requestTimeout
 		}
+		// A kubeconfig sets no client-side rate limit, and client-go's
+		// default is then 5 requests a second (burst 10): a session costs
+		// the provider about 40 requests of its target cluster, so a burst
+		// of sessions would queue in the provider for minutes. As
+		// controller-runtime does for its own API server, leave limiting
+		// to the target's API server (priority and fairness).
+		if cfg.QPS == 0 {
+			cfg.QPS = -1
+		}
 		cl = &cluster{cfg: cfg}
 		c.clusters[key] = cl
 	}

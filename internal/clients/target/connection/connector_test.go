@@ -114,6 +114,7 @@ type recorder struct {
 	// instead of watchErr.
 	watchErrs []error
 	newHosts  []string
+	newQPS    []float32
 	watchHost []string
 	sinks     []watch.Sinks
 	stopped   []context.Context
@@ -124,6 +125,7 @@ func (r *recorder) newFn(_ context.Context, cfg *rest.Config) (client.Client, er
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.newHosts = append(r.newHosts, cfg.Host)
+	r.newQPS = append(r.newQPS, cfg.QPS)
 	if r.newErr != nil {
 		return nil, r.newErr
 	}
@@ -634,5 +636,45 @@ func TestConnectDeletingAfterConfigGone(t *testing.T) {
 	other.SetDeletionTimestamp(&metav1.Time{Time: time.Now()})
 	if _, err := tryConnect(t, c, other); err == nil {
 		t.Errorf("\nA managed resource being deleted whose config this provider never reached should not connect")
+	}
+}
+
+func TestClientRateLimit(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		local  *rest.Config
+		config *v1alpha1.ClusterProviderConfig
+		secret *corev1.Secret
+		want   []float32
+	}{
+		"Kubeconfig": {
+			reason: "A kubeconfig sets no rate limit: the target's client should have none (QPS -1), not client-go's default of 5 a second.",
+			local:  &rest.Config{},
+			config: clusterProviderConfig("gpu", withSecretRef("crossplane-system", "gpu", "kubeconfig")),
+			secret: secret("crossplane-system", "gpu", map[string][]byte{"kubeconfig": tenantKubeconfig("https://gpu.example:6443", nil, []string{"token: t"})}),
+			want:   []float32{-1},
+		},
+		"InjectedIdentity": {
+			reason: "The provider's own cluster should keep the rate limit of the provider's config.",
+			local:  &rest.Config{Host: "https://local.example:6443", QPS: 500},
+			config: clusterProviderConfig("gpu"),
+			want:   []float32{500},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			objs := []client.Object{tc.config}
+			if tc.secret != nil {
+				objs = append(objs, tc.secret)
+			}
+			r := &recorder{}
+			c := NewConnector(kube(t, objs...), tc.local, WithNewClientFn(r.newFn), WithWatchFn(r.watchFn))
+			if _, err := tryConnect(t, c, targettest.Desktop(withUID("u1"), usingConfig(v1alpha1.ClusterProviderConfigKind, "gpu"))); err != nil {
+				t.Fatalf("Connect(...): %v", err)
+			}
+			if diff := cmp.Diff(tc.want, r.newQPS); diff != "" {
+				t.Errorf("\n%s\nQPS of the clients made: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
 	}
 }
