@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
@@ -102,7 +103,11 @@ func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: mrAPIVersion, Kind: kind}
 }
 
-// objectMeta of a composed resource of the session.
+// objectMeta of a composed resource of the session. Its external name is
+// its name, as the provider would set it: composed with it, the provider
+// does not write it on the resource's first reconcile, and so Crossplane,
+// which runs the session again whenever one of its composed resources
+// changes, runs it once less for each.
 func objectMeta(p *plan, name, component string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:      name,
@@ -112,6 +117,7 @@ func objectMeta(p *plan, name, component string) metav1.ObjectMeta {
 			mv1alpha1.LabelUser:      p.session.Spec.User,
 			mv1alpha1.LabelComponent: component,
 		},
+		Annotations: map[string]string{meta.AnnotationKeyExternalName: name},
 	}
 }
 

@@ -37,7 +37,7 @@ func TestCompose(t *testing.T) {
 		return map[string]string{"vdi.kasm.io/session": "alice-gpu", "vdi.kasm.io/user": "alice", "app.kubernetes.io/component": c}
 	}
 	om := func(name, c string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: "team-a", Labels: labels(c)}
+		return metav1.ObjectMeta{Name: name, Namespace: "team-a", Labels: labels(c), Annotations: map[string]string{"crossplane.io/external-name": name}}
 	}
 	owner := mv1alpha1.Owner{Session: "alice-gpu", User: "alice"}
 	mrs := func() xpv2.ManagedResourceSpec {
