@@ -57,6 +57,7 @@ func main() {
 		leaderElection   = app.Flag("leader-election", "Elect a leader among replicas of the provider.").Short('l').Default("false").Envar("LEADER_ELECTION").Bool()
 		metricsAddress   = app.Flag("metrics-bind-address", "Where the Prometheus metrics are served; kept off 8080, which Crossplane core and functions use.").Default(":8085").Envar("METRICS_BIND_ADDRESS").String()
 		healthAddress    = app.Flag("health-probe-bind-address", "Where /healthz and /readyz are served.").Default(":8086").Envar("HEALTH_PROBE_BIND_ADDRESS").String()
+		pprofAddress     = app.Flag("pprof-bind-address", "Where Go's profiles are served under /debug/pprof/, e.g. 127.0.0.1:6060; 0 serves none.").Default("0").String()
 		stateMetricEvery = app.Flag("poll-state-metric", "How often managed resource state metrics are recorded.").Default("5s").Duration()
 		maxDesktopCPU    = app.Flag("max-desktop-cpu", "The most CPU one desktop may have, whatever its template or whoever made it.").Default(desktop.DefaultBounds.CPU.String()).String()
 		maxDesktopMemory = app.Flag("max-desktop-memory", "The most memory one desktop may have.").Default(desktop.DefaultBounds.Memory.String()).String()
@@ -84,8 +85,17 @@ func main() {
 	kingpin.FatalIfError(extv1.AddToScheme(s), "cannot add CustomResourceDefinitions to scheme")
 
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcileRate), ctrl.Options{
-		Scheme:                     s,
-		Cache:                      cache.Options{SyncPeriod: syncInterval, DefaultTransform: cache.TransformStripManagedFields()},
+		Scheme: s,
+		Cache: cache.Options{
+			SyncPeriod:       syncInterval,
+			DefaultTransform: cache.TransformStripManagedFields(),
+			// The CRD gate watches every CRD of the cluster but reads only
+			// their names, versions and conditions: their schemas, most of
+			// a CRD's bytes, are not kept.
+			ByObject: map[client.Object]cache.ByObject{
+				&extv1.CustomResourceDefinition{}: {Transform: customresourcesgate.TransformStripCRDSchema},
+			},
+		},
 		LeaderElection:             *leaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-vdi",
 		LeaderElectionResourceLock: "leases",
@@ -93,6 +103,7 @@ func main() {
 		RenewDeadline:              ptr.To(50 * time.Second),
 		Metrics:                    metricsserver.Options{BindAddress: *metricsAddress},
 		HealthProbeBindAddress:     *healthAddress,
+		PprofBindAddress:           *pprofAddress,
 	})
 	kingpin.FatalIfError(err, "cannot create controller manager")
 	kingpin.FatalIfError(mgr.AddHealthzCheck("ping", healthz.Ping), "cannot add health check")
