@@ -63,6 +63,10 @@ type Options struct {
 	// as JSON lines: the API server's own metrics do not say which client
 	// made a request, its audit log does. `make bench-e2e` reads it.
 	AuditLog string
+	// QuietLogs runs Crossplane at its default log level, as its Helm
+	// chart does, rather than with --debug: make bench-e2e measures what
+	// users run, and Crossplane's debug log of a burst costs CPU seconds.
+	QuietLogs bool
 }
 
 // A ControlPlane is a running local control plane.

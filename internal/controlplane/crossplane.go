@@ -106,14 +106,14 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 		"METRICS_PORT="+strconv.Itoa(ports[0]),
 		"HEALTH_PROBE_PORT="+strconv.Itoa(ports[1]),
 	),
-		"core", "start", "--debug", "--poll-interval=1m",
-		// Starting one session makes about a hundred watch events on its
-		// VDISession (its own status, four managed resources each
-		// initialised, created and observed), which is the default burst of
-		// Crossplane's per-XR circuit breaker: it would then drop the user's
-		// next edits for up to its 5m cooldown. A platform running
-		// provider-vdi should raise the burst likewise.
-		"--circuit-breaker-burst=400"); err != nil {
+		logLevel(o.QuietLogs, "core", "start", "--poll-interval=1m",
+			// Starting one session makes about a hundred watch events on its
+			// VDISession (its own status, four managed resources each
+			// initialised, created and observed), which is the default burst of
+			// Crossplane's per-XR circuit breaker: it would then drop the user's
+			// next edits for up to its 5m cooldown. A platform running
+			// provider-vdi should raise the burst likewise.
+			"--circuit-breaker-burst=400")...); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, "xpkg-cache"), 0o750); err != nil {
@@ -134,7 +134,16 @@ func (cp *ControlPlane) StartRBACManager(_ context.Context) error {
 	progress(cp.opts.Progress, "controlplane: starting Crossplane's RBAC manager\n")
 	return cp.runEnv("crossplane-rbac", crossplaneCoreBinary, []string{
 		"KUBECONFIG=" + cp.Kubeconfig, "POD_NAMESPACE=" + CrossplaneNamespace,
-	}, "rbac", "start", "--debug", "--poll-interval=1m")
+	}, logLevel(cp.opts.QuietLogs, "rbac", "start", "--poll-interval=1m")...)
+}
+
+// logLevel returns a Crossplane binary's arguments args with --debug, unless
+// quiet.
+func logLevel(quiet bool, args ...string) []string {
+	if quiet {
+		return args
+	}
+	return append(args, "--debug")
 }
 
 // writeSecretFiles writes the keys of Secret name in Crossplane's namespace

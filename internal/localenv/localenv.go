@@ -76,6 +76,10 @@ type Options struct {
 	// AuditLog, when set, is where the API server writes its audit log
 	// (see controlplane.Options.AuditLog).
 	AuditLog string
+	// QuietLogs runs Crossplane and the provider at their default log
+	// level, as installed packages run, rather than with --debug (see
+	// controlplane.Options.QuietLogs).
+	QuietLogs bool
 	// Volumes is the number of static 100Gi volumes in the default storage
 	// class, for home volumes.
 	Volumes int
@@ -110,6 +114,9 @@ type Env struct {
 	// IngressCA is the CA certificate that Traefik's certificate for
 	// *.Domain chains to, with Options.RealNode.
 	IngressCA string
+	// ProviderPprof is the loopback address where the provider serves Go's
+	// profiles (/debug/pprof/).
+	ProviderPprof string
 
 	opts     Options
 	bin      string
@@ -154,7 +161,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 		Bin: filepath.Join(o.Tools, "bin"), Dir: o.Dir, Nodes: nodes,
 		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
 		RealNode: o.realNodeOptions(),
-		AuditLog: o.AuditLog,
+		AuditLog: o.AuditLog, QuietLogs: o.QuietLogs,
 	})
 	if err != nil {
 		return nil, err
@@ -451,14 +458,20 @@ func Condition(u *unstructured.Unstructured, ct string) (bool, string) {
 
 // StartProvider starts the provider process.
 func (e *Env) StartProvider() error {
-	ports, err := controlplane.FreePorts(2)
+	ports, err := controlplane.FreePorts(3)
 	if err != nil {
 		return err
 	}
+	e.ProviderPprof = "127.0.0.1:" + ports[2]
 	// The gate's image as pushed to the local registry with the packages.
-	cmd, err := e.start("provider", e.Binaries["provider-vdi"].Path, e.ProviderKubeconfig, "--debug", "--poll=1m",
-		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-address=127.0.0.1:"+ports[1],
-		"--gate-image="+packaging.GateImage(e.Registry, e.Version))
+	args := []string{"--poll=1m",
+		"--metrics-bind-address=127.0.0.1:" + ports[0], "--health-probe-bind-address=127.0.0.1:" + ports[1],
+		"--pprof-bind-address=" + e.ProviderPprof,
+		"--gate-image=" + packaging.GateImage(e.Registry, e.Version)}
+	if !e.opts.QuietLogs {
+		args = append(args, "--debug")
+	}
+	cmd, err := e.start("provider", e.Binaries["provider-vdi"].Path, e.ProviderKubeconfig, args...)
 	e.provider = cmd
 	return err
 }

@@ -82,6 +82,9 @@ func up(ctx context.Context, root string, k knobs) (*bench, error) {
 	b.env, err = localenv.Up(ctx, localenv.Options{
 		Root: root, Tools: tools, Dir: dir, GPUNodes: gpuNodes, GPUsPerNode: gpusPerNode,
 		AuditLog: b.audit, Progress: os.Stderr,
+		// Crossplane and the provider log as installed packages do; the
+		// function keeps its debug log, which the hops are read from.
+		QuietLogs: true,
 	})
 	if err != nil {
 		return b, err
@@ -260,7 +263,7 @@ func (b *bench) startProviderKubernetes(ctx context.Context) error {
 		"KUBECONFIG=" + b.env.CP.Kubeconfig,
 		"TLS_SERVER_CERTS_DIR=" + filepath.Join(b.dir, "function-bench-certs"),
 	}, filepath.Join(b.tools, "bin", "provider-kubernetes"),
-		"--debug", "--enable-watches",
+		"--enable-watches",
 		"--metrics-bind-address=127.0.0.1:"+ports[0], "--health-probe-bind-addr=127.0.0.1:"+ports[1], "--webhook-port="+ports[2])
 }
 

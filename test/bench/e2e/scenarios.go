@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -333,6 +335,7 @@ func (b *bench) ours(ctx context.Context, name string, n int, keep bool) error {
 	r.Cost = b.cost(c, start, n)
 	r.Hops = b.hops(t, ns, ss)
 	b.res.Bursts = append(b.res.Bursts, r)
+	b.heapProfile(ctx, name)
 	if werr != nil {
 		return werr
 	}
@@ -348,6 +351,39 @@ func (b *bench) ours(ctx context.Context, name string, n int, keep bool) error {
 		b.note("teardown of %d sessions: %.2fs", n, d.Seconds())
 	}
 	return err
+}
+
+// heapProfile saves the provider's heap profile, with its n sessions
+// Running, as _output/bench/provider-heap-<name>.pb.gz, for
+// `go tool pprof`: what the provider's memory holds.
+func (b *bench) heapProfile(ctx context.Context, name string) {
+	f := filepath.Join(b.root, "_output", "bench", "provider-heap-"+name+".pb.gz")
+	if err := fetch(ctx, "http://"+b.env.ProviderPprof+"/debug/pprof/heap", f); err != nil {
+		b.note("cannot save the provider's heap profile: %v", err)
+		return
+	}
+	b.note("%s: the provider's heap profile is %s", name, f)
+}
+
+// fetch saves what url answers in file f.
+func fetch(ctx context.Context, url, f string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer rsp.Body.Close() //nolint:errcheck // Only read.
+	if rsp.StatusCode != http.StatusOK {
+		return errors.Errorf("%s answered %s", url, rsp.Status)
+	}
+	body, err := io.ReadAll(rsp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(f, body, 0o600)
 }
 
 // createAll runs create for every name at once.
