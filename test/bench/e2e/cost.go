@@ -149,6 +149,10 @@ type requests struct {
 	// Writes are the write requests (create, update, patch, delete) by
 	// client, then by "verb resource".
 	Writes map[string]map[string]int `json:"writes"`
+	// Refused are the requests per session that the API server answered
+	// with an error, by client, then by status code: 409 (a write from a
+	// stale copy), 429 (too many requests in flight), 504 (timed out).
+	Refused map[string]map[int]float64 `json:"refused"`
 	// AuditTotal and MetricsTotal are the requests (watches excluded) the
 	// audit log and apiserver_request_total count in the window; they should
 	// agree.
@@ -168,6 +172,17 @@ type auditEvent struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
 	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+}
+
+// code is the HTTP status the API server answered e with, or 0.
+func (e auditEvent) code() int {
+	if e.ResponseStatus == nil {
+		return 0
+	}
+	return e.ResponseStatus.Code
 }
 
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true, "apply": true}
@@ -193,6 +208,7 @@ func (b *bench) cost(s snapshot, start time.Time, n int) cost {
 	time.Sleep(3 * time.Second)
 	c.Requests.PerSession = map[string]map[string]float64{}
 	c.Requests.Writes = map[string]map[string]int{}
+	c.Requests.Refused = map[string]map[int]float64{}
 	f, err := os.Open(b.audit)
 	if err != nil {
 		return c
@@ -231,6 +247,13 @@ func (b *bench) cost(s snapshot, start time.Time, n int) cost {
 			c.Requests.PerSession[client] = map[string]float64{}
 		}
 		c.Requests.PerSession[client][key] += 1 / float64(n)
+		// A 404 answers a read of what is not there yet: not a refusal.
+		if code := e.code(); code >= 400 && code != 404 {
+			if c.Requests.Refused[client] == nil {
+				c.Requests.Refused[client] = map[int]float64{}
+			}
+			c.Requests.Refused[client][code] += 1 / float64(n)
+		}
 		if writeVerbs[e.Verb] {
 			if c.Requests.Writes[client] == nil {
 				c.Requests.Writes[client] = map[string]int{}

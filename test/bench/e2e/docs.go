@@ -4,7 +4,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,10 +109,10 @@ func (b *bench) markdown() string {
 	}
 	p("### Cost per session")
 	p("")
-	p("API requests per session while the burst comes up (from the first create to the last Running), by client, from the API server's audit log; the audit log's count and `apiserver_request_total`'s agree to within the requests in flight at the window's edges.")
+	p("API requests per session while the burst comes up (from the first create to the last Running), by client, from the API server's audit log; the audit log's count and `apiserver_request_total`'s agree to within the requests in flight at the window's edges. Refused: answered with an error other than 404, by HTTP status (409: a write from a stale copy; 429: too many requests in flight; 504: timed out).")
 	p("")
-	p("| scenario | client | requests / session | writes / session | top requests / session |")
-	p("|---|---|---|---|---|")
+	p("| scenario | client | requests / session | writes / session | refused / session | top requests / session |")
+	p("|---|---|---|---|---|---|")
 	for _, x := range r.Bursts {
 		if x.Name != "burst100" && x.Kind == "vdi" {
 			continue
@@ -129,9 +131,9 @@ func (b *bench) markdown() string {
 			if total < 0.05 {
 				continue
 			}
-			p("| %s | %s | %.1f | %.1f | %s |", title(x), client, total, writes, top(x.Cost.Requests.PerSession[client], 4))
+			p("| %s | %s | %.1f | %.1f | %s | %s |", title(x), client, total, writes, refused(x.Cost.Requests.Refused[client]), top(x.Cost.Requests.PerSession[client], 4))
 		}
-		p("| %s | (audit / metrics, all clients) | %d / %.0f | | |", title(x), x.Cost.Requests.AuditTotal, x.Cost.Requests.MetricsTotal)
+		p("| %s | (audit / metrics, all clients) | %d / %.0f | | | |", title(x), x.Cost.Requests.AuditTotal, x.Cost.Requests.MetricsTotal)
 	}
 	p("")
 	p("CPU seconds per 100 sessions and peak resident memory (VmHWM, reset before each scenario) of each process:")
@@ -229,6 +231,20 @@ func changesList(m map[string]int) string {
 	}
 	if len(out) == 0 {
 		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+// refused lists the refused requests per session by status, or "–".
+func refused(m map[int]float64) string {
+	var out []string
+	for _, code := range slices.Sorted(maps.Keys(m)) {
+		if m[code] >= 0.05 {
+			out = append(out, fmt.Sprintf("%d: %.1f", code, m[code]))
+		}
+	}
+	if len(out) == 0 {
+		return "–"
 	}
 	return strings.Join(out, ", ")
 }
