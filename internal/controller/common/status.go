@@ -9,18 +9,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// quietStatus returns mgr with a client whose status updates are skipped
-// when they would change nothing: the object's resourceVersion is the one
-// the manager's cache holds and so is its status.
+// quietStatus returns mgr with the client the managed reconcilers use:
+// it reads single objects from the API server, not the manager's cache,
+// and skips status updates that would change nothing (the object's
+// resourceVersion is the one the cache holds, and so is its status).
 //
-// crossplane-runtime's managed reconciler updates a managed resource's
-// status at the end of every reconcile, changed or not. The API server
-// does not store an update that changes nothing, but it is still a write
-// request, made for each managed resource at every poll: with four per
-// session and a one-minute poll, forty write requests per idle session every
-// ten minutes (make bench-e2e, docs/benchmarks.md).
+// Reads: a reconcile starts by reading its managed resource and ends by
+// updating its status from that copy. Read from the cache, the copy was
+// often older than the provider's own last write, whose watch event lags
+// on a busy API server, so the update was refused (HTTP 409) and the whole
+// reconcile ran again: in make bench-e2e's 100-burst about ten refusals
+// per session, each a reconcile's worth of requests. A read of one object
+// costs the API server less than the reconcile it saves. It also means the
+// provider keeps no cache of every Secret in the cluster for the
+// connection Secrets it writes.
+//
+// Status: crossplane-runtime's managed reconciler updates a managed
+// resource's status at the end of every reconcile, changed or not. The API
+// server does not store an update that changes nothing, but it is still a
+// write request, made for each managed resource at every poll: with four
+// per session and a one-minute poll, forty write requests per idle session
+// every ten minutes (make bench-e2e, docs/benchmarks.md).
 func quietStatus(mgr ctrl.Manager) ctrl.Manager {
-	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), cache: mgr.GetCache()}}
+	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache()}}
 }
 
 type quietManager struct {
@@ -30,10 +41,17 @@ type quietManager struct {
 
 func (m quietManager) GetClient() client.Client { return m.c }
 
-// A quietClient skips status updates that change nothing.
+// A quietClient reads single objects from the API server and skips
+// status updates that change nothing.
 type quietClient struct {
 	client.Client
-	cache client.Reader
+	reader client.Reader
+	cache  client.Reader
+}
+
+// Get reads obj from the API server.
+func (c quietClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return c.reader.Get(ctx, key, obj, opts...)
 }
 
 func (c quietClient) Status() client.SubResourceWriter {

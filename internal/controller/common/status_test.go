@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -57,10 +59,26 @@ func TestQuietStatusUpdate(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.change(got)
-			_ = quietClient{Client: kube, cache: kube}.Status().Update(t.Context(), got)
+			_ = quietClient{Client: kube, reader: kube, cache: kube}.Status().Update(t.Context(), got)
 			if sent != tc.want {
 				t.Errorf("\n%s\nstatus updates sent: want %d, got %d", tc.reason, tc.want, sent)
 			}
 		})
+	}
+}
+
+func TestQuietClientReadsTheAPIServer(t *testing.T) {
+	key := client.ObjectKey{Namespace: "team-a", Name: "alice-desktop"}
+	stale := &v1alpha1.Desktop{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	fresh := stale.DeepCopy()
+	fresh.SetFinalizers([]string{"finalizer.managedresource.crossplane.io"})
+	api := fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(fresh).Build()
+	cache := fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(stale).Build()
+	got := &v1alpha1.Desktop{}
+	if err := (quietClient{Client: cache, reader: api, cache: cache}).Get(t.Context(), key, got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh.GetFinalizers(), got.GetFinalizers()); diff != "" {
+		t.Errorf("\nA reconcile should start from the managed resource as the API server has it, not the cache's older copy:\nGet(...) finalizers: -want, +got:\n%s", diff)
 	}
 }
