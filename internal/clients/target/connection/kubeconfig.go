@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -98,7 +99,7 @@ func refused(kind, name string, settings ...setting) []string {
 //     certificate-authority-data and tls-server-name are allowed.
 func RestrictedProblems(kc *clientcmdapi.Config) []string {
 	var p []string
-	for _, name := range sortedKeys(kc.AuthInfos) {
+	for _, name := range slices.Sorted(maps.Keys(kc.AuthInfos)) {
 		u := kc.AuthInfos[name]
 		if u == nil {
 			continue
@@ -111,7 +112,7 @@ func RestrictedProblems(kc *clientcmdapi.Config) []string {
 			setting{u.AuthProvider != nil, "auth-provider", "runs an auth plugin as the provider"},
 		)...)
 	}
-	for _, name := range sortedKeys(kc.Clusters) {
+	for _, name := range slices.Sorted(maps.Keys(kc.Clusters)) {
 		c := kc.Clusters[name]
 		if c == nil {
 			continue
@@ -148,13 +149,4 @@ func restConfigProblems(cfg *rest.Config) []string {
 func isHTTPS(server string) bool {
 	u, err := url.Parse(server)
 	return err == nil && u.Scheme == "https" && u.Host != ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
