@@ -21,12 +21,18 @@ var meta = ImageMeta{
 	Platform: v1.Platform{OS: "linux", Architecture: "arm64"},
 }
 
-func TestRuntimeImageConfig(t *testing.T) {
-	img, err := RuntimeImage([]byte("\x7fELF binary"), meta)
+// runtimeImage returns the runtime image of a fake binary described by m.
+func runtimeImage(t *testing.T, m ImageMeta) v1.Image {
+	t.Helper()
+	img, err := RuntimeImage([]byte("\x7fELF binary"), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
+	return img
+}
+
+func TestRuntimeImageConfig(t *testing.T) {
+	cf, err := runtimeImage(t, meta).ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +65,7 @@ func TestRuntimeImageConfig(t *testing.T) {
 // TestRuntimeImageFiles checks that the image holds only the binary and the
 // folders above it: executable, owned by root, at the fixed time.
 func TestRuntimeImageFiles(t *testing.T) {
-	img, err := RuntimeImage([]byte("\x7fELF binary"), meta)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := runtimeImage(t, meta)
 	type entry struct {
 		Name     string
 		Mode     int64
@@ -124,11 +127,7 @@ func TestRuntimeImageReproducible(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			digest := func(m ImageMeta) v1.Hash {
-				img, err := RuntimeImage([]byte("\x7fELF binary"), m)
-				if err != nil {
-					t.Fatal(err)
-				}
-				d, err := img.Digest()
+				d, err := runtimeImage(t, m).Digest()
 				if err != nil {
 					t.Fatal(err)
 				}
