@@ -157,6 +157,12 @@ spec:
       package: xpkg.crossplane.io/crossplane-contrib/function-auto-ready
       version: ">=v0.5.0"
 `)
+	// pinned is the provider dependency pinned to the build at pkg.
+	pinned := func(pkg string) map[string]any {
+		return map[string]any{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "package": pkg, "version": "v0.2.0-3-gabc1234"}
+	}
+	// autoReady is the dependency that is not ours, as it was.
+	autoReady := map[string]any{"apiVersion": "pkg.crossplane.io/v1", "kind": "Function", "package": "xpkg.crossplane.io/crossplane-contrib/function-auto-ready", "version": ">=v0.5.0"}
 	cases := map[string]struct {
 		reason   string
 		registry string
@@ -165,18 +171,12 @@ spec:
 		"Release": {
 			reason:   "Our dependencies are pinned to the build's version; others are left alone.",
 			registry: "ghcr.io",
-			want: []map[string]any{
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "package": "ghcr.io/provider-vdi/provider-vdi", "version": "v0.2.0-3-gabc1234"},
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Function", "package": "xpkg.crossplane.io/crossplane-contrib/function-auto-ready", "version": ">=v0.5.0"},
-			},
+			want:     []map[string]any{pinned("ghcr.io/provider-vdi/provider-vdi"), autoReady},
 		},
 		"OtherRegistry": {
 			reason:   "Publishing to another registry names it in dependsOn, keeping the repository path.",
 			registry: "registry.example.com:5000",
-			want: []map[string]any{
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "package": "registry.example.com:5000/provider-vdi/provider-vdi", "version": "v0.2.0-3-gabc1234"},
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Function", "package": "xpkg.crossplane.io/crossplane-contrib/function-auto-ready", "version": ">=v0.5.0"},
-			},
+			want:     []map[string]any{pinned("registry.example.com:5000/provider-vdi/provider-vdi"), autoReady},
 		},
 	}
 	for name, tc := range cases {
