@@ -344,20 +344,7 @@ func TestNamespaceUser(t *testing.T) {
 	ctx := context.Background()
 	own := userNamespace(t, "tenant-a")
 	other := userNamespace(t, "tenant-b")
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: own, Name: "user-edit"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: own, Name: "user"}},
-	}
-	create(t, rb)
-	cfg, err := env.ServiceAccountConfig(ctx, own, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := editor(t, own)
 	// Another tenant's session, made by the platform.
 	create(t, session(other, "theirs", "bob", "ubuntu-gpu", nil))
 
@@ -472,19 +459,7 @@ func TestNamespaceUser(t *testing.T) {
 func TestEditNeedsAggregation(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "tenant-c")
-	create(t, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "user-edit"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "user"}},
-	})
-	cfg, err := env.ServiceAccountConfig(ctx, ns, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := editor(t, ns)
 	aggregation := filepath.Join("..", "..", "examples", "install", "user-aggregation.yaml")
 	objs, err := controlplane.ReadObjects(aggregation)
 	if err != nil {
@@ -524,4 +499,24 @@ func localenvSession(ns, name string) *unstructured.Unstructured {
 	s.SetNamespace(ns)
 	s.SetName(name)
 	return s
+}
+
+// editor returns a client acting as a user of namespace ns: the
+// ServiceAccount "user" there, bound to the built-in ClusterRole edit.
+func editor(t *testing.T, ns string) client.Client {
+	t.Helper()
+	create(t, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "user-edit"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "user"}},
+	})
+	cfg, err := env.ServiceAccountConfig(context.Background(), ns, "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
 }

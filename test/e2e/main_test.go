@@ -110,6 +110,15 @@ func create(t *testing.T, o client.Object) {
 	}
 }
 
+// read returns o as the cluster holds it, failing t if it cannot be read.
+func read[T client.Object](t *testing.T, o T) T {
+	t.Helper()
+	if err := kube.Get(context.Background(), client.ObjectKeyFromObject(o), o); err != nil {
+		t.Fatalf("cannot read %T %s/%s: %v", o, o.GetNamespace(), o.GetName(), err)
+	}
+	return o
+}
+
 // waitPhase waits for a session's phase and returns the session.
 func waitPhase(t *testing.T, ns, name, phase string) *unstructured.Unstructured {
 	t.Helper()
