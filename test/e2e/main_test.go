@@ -119,6 +119,13 @@ func read[T client.Object](t *testing.T, o T) T {
 	return o
 }
 
+// started creates session s and waits until it is Running.
+func started(t *testing.T, s *unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	create(t, s)
+	return waitPhase(t, s.GetNamespace(), s.GetName(), "Running")
+}
+
 // waitPhase waits for a session's phase and returns the session.
 func waitPhase(t *testing.T, ns, name, phase string) *unstructured.Unstructured {
 	t.Helper()

@@ -24,8 +24,7 @@ import (
 func TestPodDeletedOutOfBand(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "frank")
-	create(t, session(ns, "dev", "frank", "ubuntu-gpu", nil))
-	waitPhase(t, ns, "dev", "Running")
+	started(t, session(ns, "dev", "frank", "ubuntu-gpu", nil))
 	p := read(t, pod(ns, "dev-desktop"))
 	uid := p.UID
 	if err := kube.Delete(ctx, p); err != nil {

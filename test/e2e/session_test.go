@@ -28,8 +28,7 @@ import (
 func TestSessionRuns(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "alice")
-	create(t, session(ns, "dev", "alice", "ubuntu-gpu", map[string]any{"resources": map[string]any{"gpu": int64(2)}}))
-	s := waitPhase(t, ns, "dev", "Running")
+	s := started(t, session(ns, "dev", "alice", "ubuntu-gpu", map[string]any{"resources": map[string]any{"gpu": int64(2)}}))
 
 	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
 	if url != "https://dev-alice-3.vdi.localhost/" {
@@ -119,8 +118,7 @@ func nowhereElse(t *testing.T, ns, what, password string) {
 func TestStopAndResume(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "bob")
-	create(t, session(ns, "work", "bob", "ubuntu-gpu", nil))
-	waitPhase(t, ns, "work", "Running")
+	started(t, session(ns, "work", "bob", "ubuntu-gpu", nil))
 	pvc := read(t, claim(ns, "work-home"))
 	uid := pvc.UID
 
@@ -172,8 +170,7 @@ func setState(t *testing.T, ns, name, state string) {
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "carol")
-	create(t, session(ns, "quick", "carol", "ubuntu-gpu", map[string]any{"timeout": "45s"}))
-	waitPhase(t, ns, "quick", "Running")
+	started(t, session(ns, "quick", "carol", "ubuntu-gpu", map[string]any{"timeout": "45s"}))
 	waitPhase(t, ns, "quick", "Expired")
 	eventually(t, "expired desktop Pod is removed", func(ctx context.Context) (bool, string) {
 		return !exists(ctx, pod(ns, "quick-desktop")), "pod still exists"
@@ -240,8 +237,7 @@ func TestMissingTemplate(t *testing.T) {
 
 	// A template of its own, so that deleting it breaks no other test.
 	mine := copyTemplate(t, "ubuntu-gpu", "erin-gpu")
-	create(t, session(ns, "dev", "erin", "erin-gpu", nil))
-	waitPhase(t, ns, "dev", "Running")
+	started(t, session(ns, "dev", "erin", "erin-gpu", nil))
 	p := read(t, pod(ns, "dev-desktop"))
 	if err := kube.Delete(ctx, mine); err != nil {
 		t.Fatal(err)

@@ -56,8 +56,7 @@ func TestPausedSessionExpires(t *testing.T) {
 	t.Parallel()
 	ns := userNamespace(t, "paused")
 	start := time.Now()
-	create(t, session(ns, "sleepy", "mallory", "ubuntu-gpu", map[string]any{"timeout": "1m"}))
-	waitPhase(t, ns, "sleepy", "Running")
+	started(t, session(ns, "sleepy", "mallory", "ubuntu-gpu", map[string]any{"timeout": "1m"}))
 
 	// A merge patch, not an update: Crossplane writes the session too.
 	s := localenv.Session()
@@ -79,8 +78,7 @@ func TestMissingTemplateSessionExpires(t *testing.T) {
 	mine := copyTemplate(t, "ubuntu-gpu", "orphan-gpu")
 
 	start := time.Now()
-	create(t, session(ns, "stray", "mallory", "orphan-gpu", map[string]any{"timeout": "1m"}))
-	waitPhase(t, ns, "stray", "Running")
+	started(t, session(ns, "stray", "mallory", "orphan-gpu", map[string]any{"timeout": "1m"}))
 	if err := kube.Delete(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
