@@ -290,16 +290,6 @@ func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
 	return buildIngressRoute(cr, "team-a")
 }
 
-// errNotOurs is the error for an IngressRoute alice-route in namespace
-// desktops that provider-vdi did not make.
-var errNotOurs = targettest.ErrNotOurs("IngressRoute", "alice-route", "team-a")
-
-// errOthers is the error for an IngressRoute alice-route in namespace
-// desktops that the DesktopRoute other made.
-func errOthers(other string) error {
-	return targettest.ErrOthers("IngressRoute", "alice-route", "team-a", other, "team-a/alice-route")
-}
-
 // TestConnect checks what this kind's connector makes of a connected
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
@@ -312,6 +302,7 @@ func TestConnect(t *testing.T) {
 type observed = targettest.Observed[*v1alpha1.DesktopRoute]
 
 func TestObserve(t *testing.T) {
+	kind.TestObserve(t)
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
@@ -333,15 +324,6 @@ func TestObserve(t *testing.T) {
 				CR:  desktopRoute(),
 			},
 		},
-		"GetError": {
-			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     desktopRoute(),
-			want: observed{
-				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
-				CR:  desktopRoute(),
-			},
-		},
 		"UpToDate": {
 			reason: "A route whose IngressRoute was made from the current spec should be Available, up to date, and report its URL.",
 			kube:   kubeServingRoutes(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
@@ -351,18 +333,6 @@ func TestObserve(t *testing.T) {
 				CR: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
 					withURL("https://s1-team-a-2.vdi.example/alice/"), withConditions(xpv2.Available())),
 			},
-		},
-		"NotOurs": {
-			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not taken for the route.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
-			cr:     desktopRoute(),
-			want:   observed{Err: errNotOurs, CR: desktopRoute()},
-		},
-		"OfOtherRoute": {
-			reason: "An IngressRoute that another DesktopRoute made should be an error, not taken over.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
-			cr:     desktopRoute(),
-			want:   observed{Err: errOthers("team-b/alice-route"), CR: desktopRoute()},
 		},
 		"SpecChanged": {
 			reason: "A route whose IngressRoute was made from another spec should not be up to date, and report the URL it is to have.",

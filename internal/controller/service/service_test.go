@@ -12,7 +12,6 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
@@ -73,18 +72,6 @@ func actual(cr *v1alpha1.DesktopService, clusterIP string) *corev1.Service {
 		svc.Spec.ClusterIPs = []string{clusterIP}
 	}
 	return svc
-}
-
-// errNotOurs is the error for an object alice-svc in namespace desktops that
-// provider-vdi did not make.
-func errNotOurs(kind string) error {
-	return targettest.ErrNotOurs(kind, "alice-svc", "team-a")
-}
-
-// errOthers is the error for an object alice-svc in namespace desktops that
-// the DesktopService other made.
-func errOthers(kind, other string) error {
-	return targettest.ErrOthers(kind, "alice-svc", "team-a", other, "team-a/alice-svc")
 }
 
 func TestConnect(t *testing.T) {
@@ -190,6 +177,7 @@ func TestSpecHash(t *testing.T) {
 type observed = targettest.Observed[*v1alpha1.DesktopService]
 
 func TestObserve(t *testing.T) {
+	kind.TestObserve(t)
 	svc := actual(desktopService(), "10.96.0.10")
 	pendingSvc := actual(desktopService(), "")
 	oldSvc := actual(desktopService(withPort(3000)), "10.96.0.10")
@@ -203,21 +191,6 @@ func TestObserve(t *testing.T) {
 			reason: "A DesktopService whose Service does not exist should not exist.",
 			kube:   targettest.Kube(),
 			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktopService()},
-		},
-		"ServiceNotOurs": {
-			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
-			kube:   targettest.Kube(targettest.OwnedBy(svc, "")),
-			want:   observed{Err: errNotOurs("Service"), CR: desktopService()},
-		},
-		"ServiceOfOther": {
-			reason: "A Service that another DesktopService made should be an error, not taken over.",
-			kube:   targettest.Kube(targettest.OwnedBy(svc, "team-b/alice-svc")),
-			want:   observed{Err: errOthers("Service", "team-b/alice-svc"), CR: desktopService()},
-		},
-		"GetServiceError": {
-			reason: "An error reading the Service should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
 		},
 		"Available": {
 			reason: "A DesktopService whose Service has a cluster IP should be Available, up to date, and report the IP.",

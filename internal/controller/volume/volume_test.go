@@ -109,16 +109,6 @@ func deleting() func(*corev1.PersistentVolumeClaim) {
 	}
 }
 
-// errNotOurs is the error for a claim alice-home in namespace desktops that
-// provider-vdi did not make.
-var errNotOurs = targettest.ErrNotOurs("PersistentVolumeClaim", "alice-home", "team-a")
-
-// errOthers is the error for a claim alice-home in namespace desktops that
-// the DesktopVolume other made.
-func errOthers(other string) error {
-	return targettest.ErrOthers("PersistentVolumeClaim", "alice-home", "team-a", other, "team-a/alice-home")
-}
-
 // TestConnect checks what this kind's connector makes of a connected
 // cluster; common's tests cover the connector itself, errors included.
 func TestConnect(t *testing.T) {
@@ -159,6 +149,7 @@ func TestBuildClaim(t *testing.T) {
 type observed = targettest.Observed[*v1alpha1.DesktopVolume]
 
 func TestObserve(t *testing.T) {
+	kind.TestObserve(t)
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
@@ -170,27 +161,6 @@ func TestObserve(t *testing.T) {
 			kube:   targettest.Kube(),
 			cr:     volume(),
 			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: volume()},
-		},
-		"NotOurs": {
-			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not taken for the volume: deleting the volume would delete it.",
-			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
-			cr:     volume(),
-			want:   observed{Err: errNotOurs, CR: volume()},
-		},
-		"OfOtherVolume": {
-			reason: "A claim that another DesktopVolume made should be an error, not taken over.",
-			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
-			cr:     volume(),
-			want:   observed{Err: errOthers("team-b/alice-home"), CR: volume()},
-		},
-		"GetError": {
-			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     volume(),
-			want: observed{
-				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
-				CR:  volume(),
-			},
 		},
 		"Bound": {
 			reason: "A bound claim of the desired size should be Available and up to date, and report its phase, capacity and storage class.",

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -123,11 +124,11 @@ type kindCase struct {
 
 // run calls op on cases and checks its error and, for fake clusters, that
 // the target object exists afterwards exactly when it should.
-func (k Kind[T]) run(t *testing.T, op string, call func(managed.TypedExternalClient[T]) error, cases map[string]kindCase) {
+func (k Kind[T]) run(t *testing.T, op string, call func(*testing.T, managed.TypedExternalClient[T]) error, cases map[string]kindCase) {
 	t.Helper()
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := call(k.External(tc.kube))
+			err := call(t, k.External(tc.kube))
 			CheckError(t, tc.reason, op, tc.err, err)
 			if _, mock := tc.kube.(*test.MockClient); mock {
 				return
@@ -143,12 +144,36 @@ func with(cases, more map[string]kindCase) map[string]kindCase {
 	return cases
 }
 
+// TestObserve checks that Observe refuses a target object that it did not
+// make, returns the target cluster's errors, and in both cases leaves the
+// managed resource as it was.
+func (k Kind[T]) TestObserve(t *testing.T) {
+	t.Helper()
+	k.run(t, "Observe", func(t *testing.T, e managed.TypedExternalClient[T]) error {
+		cr := k.CR()
+		o, err := e.Observe(context.Background(), cr)
+		if diff := cmp.Diff(managed.ExternalObservation{}, o); diff != "" {
+			t.Errorf("Observe(...): -want, +got:\n%s", diff)
+		}
+		if diff := cmp.Diff(k.CR(), cr, test.EquateConditions()); diff != "" {
+			t.Errorf("Observe(...): -want %T, +got %T:\n%s", cr, cr, diff)
+		}
+		return err
+	}, with(k.refused("Observe", k.kube), map[string]kindCase{
+		"GetError": {
+			reason: "An error reading the " + k.Kind + " should be returned.",
+			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
+			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
+		},
+	}))
+}
+
 // TestCreate checks that Create makes the target object, counts one it made
 // before as made, and refuses one that it did not make.
 func (k Kind[T]) TestCreate(t *testing.T) {
 	t.Helper()
 	writes := 0
-	k.run(t, "Create", func(e managed.TypedExternalClient[T]) error {
+	k.run(t, "Create", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Create(context.Background(), k.CR())
 		return err
 	}, with(k.refused("Create", k.kube), map[string]kindCase{
@@ -178,7 +203,7 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 	readOnly := func(objs ...client.Object) client.Client {
 		return failing{Client: k.kube(objs...), err: errors.New("nothing must be written"), writes: &writes}
 	}
-	update := func(e managed.TypedExternalClient[T]) error {
+	update := func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Update(context.Background(), k.Changed())
 		return err
 	}
@@ -207,7 +232,7 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 func (k Kind[T]) TestDelete(t *testing.T) {
 	t.Helper()
 	writes := 0
-	k.run(t, "Delete", func(e managed.TypedExternalClient[T]) error {
+	k.run(t, "Delete", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Delete(context.Background(), k.CR())
 		return err
 	}, with(k.refused("Delete", k.kube), map[string]kindCase{
