@@ -130,22 +130,11 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 		LocalObjectReference: corev1.LocalObjectReference{Name: "alice-desktop-credentials"},
 		Key:                  "password",
 	}}
+	om := targettest.Made("desktop", "alice-desktop", "alice-desktop")
+	om.Labels["vdi.kasm.io/desktop"] = "alice-desktop"
+	om.Annotations["kubectl.kubernetes.io/default-container"] = "desktop"
 	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "team-a",
-			Name:      "alice-desktop",
-			Labels: map[string]string{
-				"app.kubernetes.io/managed-by": "provider-vdi",
-				"app.kubernetes.io/component":  "desktop",
-				"vdi.kasm.io/session":          "s1",
-				"vdi.kasm.io/user":             "alice",
-				"vdi.kasm.io/desktop":          "alice-desktop",
-			},
-			Annotations: map[string]string{
-				"vdi.m.kasm.io/managed-resource":          "team-a/alice-desktop",
-				"kubectl.kubernetes.io/default-container": "desktop",
-			},
-		},
+		ObjectMeta: om,
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken: ptr.To(false),
 			EnableServiceLinks:           ptr.To(false),
@@ -754,36 +743,16 @@ func TestCredentials(t *testing.T) {
 			reason: "The credentials Secret should be named after the Pod, labelled like it, annotated with its Desktop, and hold no password: Create adds one only to a Secret it makes.",
 			cr:     desktop(),
 			want: &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{
-					Namespace: "team-a",
-					Name:      "alice-desktop-credentials",
-					Labels: map[string]string{
-						"app.kubernetes.io/managed-by": "provider-vdi",
-						"app.kubernetes.io/component":  "desktop",
-						"vdi.kasm.io/session":          "s1",
-						"vdi.kasm.io/user":             "alice",
-					},
-					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
-				},
-				Type: corev1.SecretTypeOpaque,
+				ObjectMeta: targettest.Made("desktop", "alice-desktop-credentials", "alice-desktop"),
+				Type:       corev1.SecretTypeOpaque,
 			},
 		},
 		"NamedByExternalName": {
 			reason: "The credentials Secret should be named by the external name, like the Pod.",
 			cr:     desktop(targettest.ExternalName("alice-7f3c")),
 			want: &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{
-					Namespace: "team-a",
-					Name:      "alice-7f3c-credentials",
-					Labels: map[string]string{
-						"app.kubernetes.io/managed-by": "provider-vdi",
-						"app.kubernetes.io/component":  "desktop",
-						"vdi.kasm.io/session":          "s1",
-						"vdi.kasm.io/user":             "alice",
-					},
-					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
-				},
-				Type: corev1.SecretTypeOpaque,
+				ObjectMeta: targettest.Made("desktop", "alice-7f3c-credentials", "alice-desktop"),
+				Type:       corev1.SecretTypeOpaque,
 			},
 		},
 	}

@@ -89,79 +89,53 @@ func spec(match string, port int64, mods ...func(map[string]any)) map[string]any
 }
 
 func TestBuildIngressRoute(t *testing.T) {
-	type want struct {
-		spec        map[string]any
-		labels      map[string]string
-		annotations map[string]string
-	}
-	labels := map[string]string{
-		"app.kubernetes.io/managed-by": "provider-vdi",
-		"app.kubernetes.io/component":  "route",
-		"vdi.kasm.io/session":          "s1",
-		"vdi.kasm.io/user":             "alice",
-	}
-	annotations := map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-route"}
-
+	// Every route's IngressRoute has the same metadata; the cases differ
+	// in their specs.
+	om := targettest.Made("route", "alice-route", "alice-route")
 	cases := map[string]struct {
 		reason string
 		cr     *v1alpha1.DesktopRoute
-		want   want
+		want   map[string]any
 	}{
 		"HostOnly": {
 			reason: "A route without a path prefix should match the host alone, and send to the Service's port 8080 by default.",
 			cr:     desktopRoute(),
-			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080), labels: labels, annotations: annotations},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080),
 		},
 		"RootPathPrefix": {
 			reason: "A path prefix of / should match the host alone.",
 			cr:     desktopRoute(withPathPrefix("/")),
-			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080), labels: labels, annotations: annotations},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080),
 		},
 		"PathPrefix": {
 			reason: "A route with a path prefix should match host and prefix.",
 			cr:     desktopRoute(withPathPrefix("/alice")),
-			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`) && PathPrefix(`/alice`)", 8080), labels: labels, annotations: annotations},
+			want:   spec("Host(`s1-team-a-2.vdi.example`) && PathPrefix(`/alice`)", 8080),
 		},
 		"TLSSecret": {
 			reason: "A route with a TLS Secret should name it and nothing else in its TLS block.",
 			cr:     desktopRoute(withTLS("vdi-tls", "")),
-			want: want{
-				spec:        spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
 		},
 		"TLSCertResolver": {
 			reason: "A route with a certificate resolver should name it in its TLS block.",
 			cr:     desktopRoute(withTLS("", "letsencrypt")),
-			want: want{
-				spec:        spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
 		},
 		"TLSStore": {
 			reason: "A route served by Traefik's default TLSStore should name the store, so that the certificate's key stays in Traefik's namespace.",
 			cr:     desktopRoute(func(r *v1alpha1.DesktopRoute) { r.Spec.ForProvider.TLS = &v1alpha1.RouteTLS{Store: "default"} }),
-			want: want{
-				spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) {
-					s["tls"] = map[string]any{"store": map[string]any{"name": "default"}}
-				}),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want: spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) {
+				s["tls"] = map[string]any{"store": map[string]any{"name": "default"}}
+			}),
 		},
 		"EntryPointsAndService": {
 			reason: "Entry points, Service name and port should be passed to the IngressRoute.",
 			cr:     desktopRoute(withEntryPoints("websecure"), withService("bob-svc", 3000)),
-			want: want{
-				spec: spec("Host(`s1-team-a-2.vdi.example`)", 3000, func(s map[string]any) {
-					s["entryPoints"] = []any{"websecure"}
-					s["routes"].([]any)[0].(map[string]any)["services"] = []any{map[string]any{"name": "bob-svc", "port": int64(3000)}}
-				}),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want: spec("Host(`s1-team-a-2.vdi.example`)", 3000, func(s map[string]any) {
+				s["entryPoints"] = []any{"websecure"}
+				s["routes"].([]any)[0].(map[string]any)["services"] = []any{map[string]any{"name": "bob-svc", "port": int64(3000)}}
+			}),
 		},
 	}
 	for name, tc := range cases {
@@ -170,13 +144,13 @@ func TestBuildIngressRoute(t *testing.T) {
 			if diff := cmp.Diff(IngressRouteGVK, got.GroupVersionKind()); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want GVK, +got GVK:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, client.ObjectKeyFromObject(got)); diff != "" {
+			if diff := cmp.Diff(types.NamespacedName{Namespace: om.Namespace, Name: om.Name}, client.ObjectKeyFromObject(got)); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want key, +got key:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(tc.want.spec, got.Object["spec"]); diff != "" {
+			if diff := cmp.Diff(tc.want, got.Object["spec"]); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want spec, +got spec:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(tc.want.labels, got.GetLabels()); diff != "" {
+			if diff := cmp.Diff(om.Labels, got.GetLabels()); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want labels, +got labels:\n%s", tc.reason, diff)
 			}
 			a := got.GetAnnotations()
@@ -184,7 +158,7 @@ func TestBuildIngressRoute(t *testing.T) {
 				t.Errorf("\n%s\nbuildIngressRoute(...): want the IngressRoute stamped with its spec hash, got none", tc.reason)
 			}
 			delete(a, v1alpha1.AnnotationSpecHash)
-			if diff := cmp.Diff(tc.want.annotations, a); diff != "" {
+			if diff := cmp.Diff(om.Annotations, a); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want annotations, +got annotations:\n%s", tc.reason, diff)
 			}
 		})

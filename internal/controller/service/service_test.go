@@ -50,17 +50,7 @@ func withClusterIP(ip string) func(*v1alpha1.DesktopService) {
 var withConditions = targettest.Conditions[*v1alpha1.DesktopService]
 
 func objectMeta() metav1.ObjectMeta {
-	return metav1.ObjectMeta{
-		Namespace: "team-a",
-		Name:      "alice-svc",
-		Labels: map[string]string{
-			"app.kubernetes.io/managed-by": "provider-vdi",
-			"app.kubernetes.io/component":  "service",
-			"vdi.kasm.io/session":          "s1",
-			"vdi.kasm.io/user":             "alice",
-		},
-		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-svc"},
-	}
+	return targettest.Made("service", "alice-svc", "alice-svc")
 }
 
 // actual returns the Service made of cr in namespace team-a, as read back

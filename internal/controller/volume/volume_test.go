@@ -59,17 +59,7 @@ var withConditions = targettest.Conditions[*v1alpha1.DesktopVolume]
 // would have made it of volume(), modified by mods.
 func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
 	c := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "team-a",
-			Name:      "alice-home",
-			Labels: map[string]string{
-				"app.kubernetes.io/managed-by": "provider-vdi",
-				"app.kubernetes.io/component":  "home",
-				"vdi.kasm.io/session":          "s1",
-				"vdi.kasm.io/user":             "alice",
-			},
-			Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-home"},
-		},
+		ObjectMeta: targettest.Made("home", "alice-home", "alice-home"),
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources: corev1.VolumeResourceRequirements{

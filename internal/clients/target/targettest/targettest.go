@@ -144,3 +144,23 @@ func Named(n string) func(*v1alpha1.Desktop) {
 func ExternalName(n string) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { xpmeta.SetExternalName(d, n) }
 }
+
+// Made returns the metadata of the object named name that provider-vdi
+// makes in namespace Namespace as component of the managed resource mr of
+// namespace team-a, whose owner is session s1 of user alice, as every
+// managed resource of the controllers' tests is. The labels are spelled
+// out, not taken from package v1alpha1, so that the tests fail when what
+// the provider writes changes.
+func Made(component, name, mr string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Namespace: Namespace,
+		Name:      name,
+		Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "provider-vdi",
+			"app.kubernetes.io/component":  component,
+			"vdi.kasm.io/session":          "s1",
+			"vdi.kasm.io/user":             "alice",
+		},
+		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/" + mr},
+	}
+}
