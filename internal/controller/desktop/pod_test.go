@@ -13,8 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
@@ -47,20 +45,15 @@ const actualUID = "0b7e6a4c-pod"
 // desktop returns the Desktop alice-desktop of namespace team-a, modified by
 // mods.
 func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-desktop"},
-		Spec: v1alpha1.DesktopSpec{ForProvider: v1alpha1.DesktopParameters{
-			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
-			Image: "ghcr.io/selkies/desktop:1",
-			URL:   "https://vdi.example/alice/",
-			Resources: v1alpha1.ComputeResources{
-				CPU:    ptr.To(resource.MustParse("2")),
-				Memory: ptr.To(resource.MustParse("4Gi")),
-			},
-		}},
-	}
-	meta.SetExternalName(d, "alice-desktop")
-	return targettest.Modified(d, mods...)
+	return targettest.Managed(&v1alpha1.Desktop{Spec: v1alpha1.DesktopSpec{ForProvider: v1alpha1.DesktopParameters{
+		Owner: targettest.Alice,
+		Image: "ghcr.io/selkies/desktop:1",
+		URL:   "https://vdi.example/alice/",
+		Resources: v1alpha1.ComputeResources{
+			CPU:    ptr.To(resource.MustParse("2")),
+			Memory: ptr.To(resource.MustParse("4Gi")),
+		},
+	}}}, "alice-desktop", mods...)
 }
 
 func withImage(image string) func(*v1alpha1.Desktop) {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,7 +14,6 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
@@ -32,16 +30,11 @@ const errNoTraefik = "the target cluster does not serve traefik.io/v1alpha1 Ingr
 // desktopRoute returns the DesktopRoute alice-route of namespace team-a that
 // serves the Service alice-svc at vdi.example, modified by mods.
 func desktopRoute(mods ...func(*v1alpha1.DesktopRoute)) *v1alpha1.DesktopRoute {
-	r := &v1alpha1.DesktopRoute{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-route"},
-		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
-			Owner:       v1alpha1.Owner{Session: "s1", User: "alice"},
-			Host:        "s1-team-a-2.vdi.example",
-			ServiceName: "alice-svc",
-		}},
-	}
-	xpmeta.SetExternalName(r, "alice-route")
-	return targettest.Modified(r, mods...)
+	return targettest.Managed(&v1alpha1.DesktopRoute{Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
+		Owner:       targettest.Alice,
+		Host:        "s1-team-a-2.vdi.example",
+		ServiceName: "alice-svc",
+	}}}, "alice-route", mods...)
 }
 
 func withHost(h string) func(*v1alpha1.DesktopRoute) {

@@ -12,7 +12,6 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
@@ -24,15 +23,10 @@ import (
 // desktopService returns the DesktopService alice-svc of namespace team-a in
 // front of the desktop alice-desktop, modified by mods.
 func desktopService(mods ...func(*v1alpha1.DesktopService)) *v1alpha1.DesktopService {
-	s := &v1alpha1.DesktopService{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-svc"},
-		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
-			Owner:       v1alpha1.Owner{Session: "s1", User: "alice"},
-			DesktopName: "alice-desktop",
-		}},
-	}
-	meta.SetExternalName(s, "alice-svc")
-	return targettest.Modified(s, mods...)
+	return targettest.Managed(&v1alpha1.DesktopService{Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
+		Owner:       targettest.Alice,
+		DesktopName: "alice-desktop",
+	}}}, "alice-svc", mods...)
 }
 
 func withPort(p int32) func(*v1alpha1.DesktopService) {

@@ -14,7 +14,6 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
@@ -26,15 +25,10 @@ import (
 // volume returns the DesktopVolume alice-home of namespace team-a asking for
 // 10Gi, modified by mods.
 func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
-	v := &v1alpha1.DesktopVolume{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-home"},
-		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
-			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
-			Size:  resource.MustParse("10Gi"),
-		}},
-	}
-	meta.SetExternalName(v, "alice-home")
-	return targettest.Modified(v, mods...)
+	return targettest.Managed(&v1alpha1.DesktopVolume{Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
+		Owner: targettest.Alice,
+		Size:  resource.MustParse("10Gi"),
+	}}}, "alice-home", mods...)
 }
 
 func withSize(q string) func(*v1alpha1.DesktopVolume) {

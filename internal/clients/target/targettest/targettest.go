@@ -164,3 +164,17 @@ func Made(component, name, mr string) metav1.ObjectMeta {
 		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/" + mr},
 	}
 }
+
+// Alice is the owner of every managed resource of the controllers' tests:
+// session s1 of user alice, as Made labels their objects.
+var Alice = v1alpha1.Owner{Session: "s1", User: "alice"}
+
+// Managed returns the managed resource mr named, and externally named,
+// name in namespace team-a, modified by mods: the head of every kind's
+// fixture builder.
+func Managed[T resource.Managed](mr T, name string, mods ...func(T)) T {
+	mr.SetNamespace("team-a")
+	mr.SetName(name)
+	xpmeta.SetExternalName(mr, name)
+	return Modified(mr, mods...)
+}
