@@ -113,6 +113,22 @@ func (k Kind[T]) refused(op string, kube func(objs ...client.Object) client.Clie
 	}
 }
 
+// getError is the case of a target cluster that fails every read: the
+// call should return the error.
+func (k Kind[T]) getError() kindCase {
+	return kindCase{
+		reason: "An error reading the " + k.Kind + " should be returned.",
+		kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
+		err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
+	}
+}
+
+// failingWrites returns a target cluster holding objs that fails every
+// write with err.
+func (k Kind[T]) failingWrites(err error, objs ...client.Object) client.Client {
+	return failing{Client: k.kube(objs...), err: err, writes: new(int)}
+}
+
 // kindCase is one case of the shared tests: a target cluster, the error the
 // call should return, and whether the target object should exist after it.
 type kindCase struct {
@@ -160,11 +176,7 @@ func (k Kind[T]) TestObserve(t *testing.T) {
 		}
 		return err
 	}, with(k.refused("Observe", k.kube), map[string]kindCase{
-		"GetError": {
-			reason: "An error reading the " + k.Kind + " should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
-			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
-		},
+		"GetError": k.getError(),
 	}))
 }
 
@@ -172,7 +184,6 @@ func (k Kind[T]) TestObserve(t *testing.T) {
 // before as made, and refuses one that it did not make.
 func (k Kind[T]) TestCreate(t *testing.T) {
 	t.Helper()
-	writes := 0
 	k.run(t, "Create", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Create(context.Background(), k.CR())
 		return err
@@ -189,7 +200,7 @@ func (k Kind[T]) TestCreate(t *testing.T) {
 		},
 		"CreateError": {
 			reason: "An error creating the " + k.Kind + " should be returned.",
-			kube:   failing{Client: k.kube(), err: ErrBoom, writes: &writes},
+			kube:   k.failingWrites(ErrBoom),
 			err:    errors.Wrapf(ErrBoom, "cannot create %s %q", k.Kind, k.name()),
 		},
 	}))
@@ -208,11 +219,7 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 		return err
 	}
 	k.run(t, "Update", update, with(k.refused("Update", readOnly), map[string]kindCase{
-		"GetError": {
-			reason: "An error reading the " + k.Kind + " should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
-			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
-		},
+		"GetError": k.getError(),
 	}))
 	if writes != 0 {
 		t.Errorf("Update(...): want no writes to a %s that is not the managed resource's, got %d", k.Kind, writes)
@@ -220,7 +227,7 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 	k.run(t, "Update", update, map[string]kindCase{
 		"UpdateError": {
 			reason: "An error writing the " + k.Kind + " should be returned.",
-			kube:   failing{Client: k.kube(k.Object()), err: ErrBoom, writes: &writes},
+			kube:   k.failingWrites(ErrBoom, k.Object()),
 			err:    errors.Wrapf(ErrBoom, "cannot update %s %q", k.Kind, k.name()),
 			exists: true,
 		},
@@ -231,7 +238,6 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 // is gone as deleted, and keeps one that it did not make.
 func (k Kind[T]) TestDelete(t *testing.T) {
 	t.Helper()
-	writes := 0
 	k.run(t, "Delete", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Delete(context.Background(), k.CR())
 		return err
@@ -246,17 +252,13 @@ func (k Kind[T]) TestDelete(t *testing.T) {
 		},
 		"GoneBeforeDelete": {
 			reason: "A " + k.Kind + " that is gone by the time it is deleted should count as deleted.",
-			kube:   failing{Client: k.kube(k.Object()), err: NotFound(k.Resource, k.name()), writes: &writes},
+			kube:   k.failingWrites(NotFound(k.Resource, k.name()), k.Object()),
 			exists: true, // The fake still holds it; what counts is the error.
 		},
-		"GetError": {
-			reason: "An error reading the " + k.Kind + " should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
-			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
-		},
+		"GetError": k.getError(),
 		"DeleteError": {
 			reason: "An error deleting the " + k.Kind + " should be returned.",
-			kube:   failing{Client: k.kube(k.Object()), err: ErrBoom, writes: &writes},
+			kube:   k.failingWrites(ErrBoom, k.Object()),
 			err:    errors.Wrapf(ErrBoom, "cannot delete %s %q", k.Kind, k.name()),
 			exists: true,
 		},
