@@ -257,14 +257,7 @@ func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
 	return buildIngressRoute(cr, "team-a")
 }
 
-// TestConnect checks what this kind's connector makes of a connected
-// cluster; common's tests cover the connector itself, errors included.
-func TestConnect(t *testing.T) {
-	kube := &test.MockClient{}
-	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the route.",
-		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopRoute(),
-		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
-}
+func TestConnect(t *testing.T) { kind.TestConnect(t, cmp.AllowUnexported(external{})) }
 
 type observed = targettest.Observed[*v1alpha1.DesktopRoute]
 
@@ -360,6 +353,7 @@ var kind = targettest.Kind[*v1alpha1.DesktopRoute]{
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopRoute] {
 		return &external{kube: kube, namespace: "team-a"}
 	},
+	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopRoute] { return newConnector(c) },
 }
 
 func TestCreate(t *testing.T) {

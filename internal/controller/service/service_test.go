@@ -13,7 +13,6 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
@@ -58,12 +57,7 @@ func actual(cr *v1alpha1.DesktopService, clusterIP string) *corev1.Service {
 	return svc
 }
 
-func TestConnect(t *testing.T) {
-	kube := &test.MockClient{}
-	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
-		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopService(),
-		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
-}
+func TestConnect(t *testing.T) { kind.TestConnect(t, cmp.AllowUnexported(external{})) }
 
 func TestBuildService(t *testing.T) {
 	cases := map[string]struct {
@@ -220,6 +214,9 @@ var kind = targettest.Kind[*v1alpha1.DesktopService]{
 	Object:   func() client.Object { return actual(desktopService(), "10.96.0.10") },
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopService] {
 		return &external{kube: kube, namespace: "team-a"}
+	},
+	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopService] {
+		return newConnector(c)
 	},
 }
 

@@ -93,14 +93,7 @@ func deleting() func(*corev1.PersistentVolumeClaim) {
 	}
 }
 
-// TestConnect checks what this kind's connector makes of a connected
-// cluster; common's tests cover the connector itself, errors included.
-func TestConnect(t *testing.T) {
-	kube := &test.MockClient{}
-	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the volume.",
-		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), volume(),
-		&external{kube: kube, namespace: "team-a", location: "/team-a"}, cmp.AllowUnexported(external{}))
-}
+func TestConnect(t *testing.T) { kind.TestConnect(t, cmp.AllowUnexported(external{})) }
 
 func TestBuildClaim(t *testing.T) {
 	cases := map[string]struct {
@@ -236,7 +229,10 @@ var kind = targettest.Kind[*v1alpha1.DesktopVolume]{
 	Changed:  func() *v1alpha1.DesktopVolume { return volume(withSize("20Gi")) },
 	Object:   func() client.Object { return claim(bound("10Gi")) },
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
-		return &external{kube: kube, namespace: "team-a"}
+		return &external{kube: kube, namespace: "team-a", location: "/team-a"}
+	},
+	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopVolume] {
+		return newConnector(c)
 	},
 }
 

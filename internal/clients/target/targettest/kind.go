@@ -12,6 +12,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 )
 
 // A Kind describes the external client of one managed resource kind and the
@@ -40,6 +42,10 @@ type Kind[T resource.Managed] struct {
 
 	// External returns the external client under test, on kube.
 	External func(kube client.Client) managed.TypedExternalClient[T]
+
+	// Connect returns the kind's connector, which resolves target clusters
+	// through clusters.
+	Connect func(clusters target.Clusters) managed.TypedExternalConnector[T]
 }
 
 // failing is a target cluster that answers reads from its Client and fails
@@ -158,6 +164,18 @@ func (k Kind[T]) run(t *testing.T, op string, call func(*testing.T, managed.Type
 func with(cases, more map[string]kindCase) map[string]kindCase {
 	maps.Copy(cases, more)
 	return cases
+}
+
+// TestConnect checks that the kind's connector, given a target cluster,
+// makes for CR the external client that External makes on the cluster's
+// client; opts compare the external clients (such as cmp.AllowUnexported
+// of their type). common's tests cover the connector itself, errors
+// included.
+func (k Kind[T]) TestConnect(t *testing.T, opts ...cmp.Option) {
+	t.Helper()
+	kube := &test.MockClient{}
+	CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the "+k.Kind+"'s managed resource.",
+		k.Connect(Clusters{Cluster: &target.Cluster{Client: kube}}), k.CR(), k.External(kube), opts...)
 }
 
 // TestObserve checks that Observe refuses a target object that it did not
