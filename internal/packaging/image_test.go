@@ -21,8 +21,8 @@ var meta = ImageMeta{
 	Platform: v1.Platform{OS: "linux", Architecture: "arm64"},
 }
 
-// runtimeImage returns the runtime image of a fake binary described by m.
-func runtimeImage(t *testing.T, m ImageMeta) v1.Image {
+// fakeRuntimeImage returns the runtime image of a fake binary described by m.
+func fakeRuntimeImage(t *testing.T, m ImageMeta) v1.Image {
 	t.Helper()
 	img, err := RuntimeImage([]byte("\x7fELF binary"), m)
 	if err != nil {
@@ -32,7 +32,7 @@ func runtimeImage(t *testing.T, m ImageMeta) v1.Image {
 }
 
 func TestRuntimeImageConfig(t *testing.T) {
-	cf, err := runtimeImage(t, meta).ConfigFile()
+	cf, err := fakeRuntimeImage(t, meta).ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestRuntimeImageConfig(t *testing.T) {
 // TestRuntimeImageFiles checks that the image holds only the binary and the
 // folders above it: executable, owned by root, at the fixed time.
 func TestRuntimeImageFiles(t *testing.T) {
-	img := runtimeImage(t, meta)
+	img := fakeRuntimeImage(t, meta)
 	type entry struct {
 		Name     string
 		Mode     int64
@@ -127,7 +127,7 @@ func TestRuntimeImageReproducible(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			digest := func(m ImageMeta) v1.Hash {
-				d, err := runtimeImage(t, m).Digest()
+				d, err := fakeRuntimeImage(t, m).Digest()
 				if err != nil {
 					t.Fatal(err)
 				}

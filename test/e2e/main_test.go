@@ -110,8 +110,8 @@ func create(t *testing.T, o client.Object) {
 	}
 }
 
-// read returns o as the cluster holds it, failing t if it cannot be read.
-func read[T client.Object](t *testing.T, o T) T {
+// current returns o as the cluster holds it, failing t if it cannot be read.
+func current[T client.Object](t *testing.T, o T) T {
 	t.Helper()
 	if err := kube.Get(context.Background(), client.ObjectKeyFromObject(o), o); err != nil {
 		t.Fatalf("cannot read %T %s/%s: %v", o, o.GetNamespace(), o.GetName(), err)

@@ -25,7 +25,7 @@ func TestPodDeletedOutOfBand(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "frank")
 	started(t, session(ns, "dev", "frank", "ubuntu-gpu", nil))
-	p := read(t, pod(ns, "dev-desktop"))
+	p := current(t, pod(ns, "dev-desktop"))
 	uid := p.UID
 	if err := kube.Delete(ctx, p); err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func TestSessionRuns(t *testing.T) {
 	if url != "https://dev-alice-3.vdi.localhost/" {
 		t.Errorf("status.url: got %q", url)
 	}
-	p := read(t, pod(ns, "dev-desktop"))
+	p := current(t, pod(ns, "dev-desktop"))
 	if !strings.HasPrefix(p.Spec.NodeName, "gpu-") {
 		t.Errorf("desktop runs on %q, want a GPU node", p.Spec.NodeName)
 	}
@@ -119,7 +119,7 @@ func TestStopAndResume(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "bob")
 	started(t, session(ns, "work", "bob", "ubuntu-gpu", nil))
-	pvc := read(t, claim(ns, "work-home"))
+	pvc := current(t, claim(ns, "work-home"))
 	uid := pvc.UID
 
 	setState(t, ns, "work", "Stopped")
@@ -135,7 +135,7 @@ func TestStopAndResume(t *testing.T) {
 
 	setState(t, ns, "work", "Running")
 	waitPhase(t, ns, "work", "Running")
-	p := read(t, pod(ns, "work-desktop"))
+	p := current(t, pod(ns, "work-desktop"))
 	if got := homeClaim(p); got != "work-home" {
 		t.Errorf("resumed desktop mounts claim %q, want work-home", got)
 	}
@@ -238,7 +238,7 @@ func TestMissingTemplate(t *testing.T) {
 	// A template of its own, so that deleting it breaks no other test.
 	mine := copyTemplate(t, "ubuntu-gpu", "erin-gpu")
 	started(t, session(ns, "dev", "erin", "erin-gpu", nil))
-	p := read(t, pod(ns, "dev-desktop"))
+	p := current(t, pod(ns, "dev-desktop"))
 	if err := kube.Delete(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
