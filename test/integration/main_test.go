@@ -20,7 +20,6 @@ import (
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // providerNamespace is the provider's own namespace; gateImage the gate's
@@ -185,21 +185,11 @@ func (p *provider) stop() {
 	}
 }
 
-// eventually polls fn until it returns true or a minute passes, then fails
-// the test with what fn last said.
+// eventually polls fn until it returns true, for up to 90s, then fails
+// the test with what fn last said; an error from fn fails it at once.
 func eventually(t *testing.T, what string, fn func(ctx context.Context) (bool, string, error)) {
 	t.Helper()
-	var last string
-	start := time.Now()
-	defer func() { t.Logf("%s: took %s", what, time.Since(start).Round(10*time.Millisecond)) }()
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		ok, msg, err := fn(ctx)
-		last = msg
-		return ok, err
-	})
-	if err != nil {
-		t.Fatalf("%s: %v (last: %s)", what, err, last)
-	}
+	poll.Until(t, what, 200*time.Millisecond, 90*time.Second, fn)
 }
 
 // namespace creates a namespace for one test, enforcing the restricted Pod
