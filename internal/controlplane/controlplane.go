@@ -190,7 +190,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		Burst:           400,
 	}
 	cp.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
-	if err := writeKubeconfig(cp.Kubeconfig, cp.Host); err != nil {
+	if err := WriteKubeconfig(cp.Kubeconfig, &clientcmdapi.Cluster{Server: cp.Host, InsecureSkipTLSVerify: true}, "admin", adminToken); err != nil {
 		return err
 	}
 	if err := cp.waitReady(ctx); err != nil {
@@ -391,13 +391,15 @@ func writeServiceAccountKeys(keyPath, pubPath string) error {
 	return errors.Wrap(os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600), "cannot write service account public key")
 }
 
-func writeKubeconfig(path, host string) error {
+// WriteKubeconfig writes to path a kubeconfig whose one context, "local",
+// reaches cluster as user with token.
+func WriteKubeconfig(path string, cluster *clientcmdapi.Cluster, user, token string) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: host, InsecureSkipTLSVerify: true}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: adminToken}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	cfg.Clusters["local"] = cluster
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: user}
 	cfg.CurrentContext = "local"
-	return errors.Wrap(clientcmd.WriteToFile(*cfg, path), "cannot write kubeconfig")
+	return errors.Wrapf(clientcmd.WriteToFile(*cfg, path), "cannot write the kubeconfig of %s", user)
 }
 
 // freePorts returns n distinct free TCP ports on loopback.

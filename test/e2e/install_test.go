@@ -24,12 +24,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	vditarget "github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/internal/packaging"
@@ -161,15 +161,7 @@ func TestRemoteClusterIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: ca}
-	kc.AuthInfos["provider-vdi"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
-	kc.Contexts["gpu"] = &clientcmdapi.Context{Cluster: "gpu", AuthInfo: "provider-vdi"}
-	kc.CurrentContext = "gpu"
-	b, err := clientcmd.Write(*kc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := targettest.Kubeconfig(t, cfg.Host, ca, &clientcmdapi.AuthInfo{Token: cfg.BearerToken})
 	ns := userNamespace(t, "team-remote")
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu-cluster"}, Data: map[string][]byte{"kubeconfig": b}})
 	pc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
