@@ -285,7 +285,7 @@ func (cp *ControlPlane) Stop() {
 		cp.teardownRealNode()
 	}
 	for i := len(cp.procs) - 1; i >= 0; i-- {
-		stopProcess(cp.procs[i])
+		StopProcess(cp.procs[i], 10*time.Second)
 	}
 	cp.procs, cp.names = nil, nil
 }

@@ -524,14 +524,7 @@ func (e *Env) Processes() []controlplane.Process {
 func (e *Env) Stop() {
 	for _, c := range []*exec.Cmd{e.provider, e.function, e.traefik} {
 		if c != nil && c.Process != nil {
-			_ = c.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _, _ = c.Process.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = c.Process.Kill()
-			}
+			controlplane.StopProcess(c, 10*time.Second)
 		}
 	}
 	if e.CP != nil {

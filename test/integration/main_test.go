@@ -175,14 +175,7 @@ func (p *provider) running() bool {
 }
 
 func (p *provider) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _, _ = p.cmd.Process.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		p.kill()
-	}
+	controlplane.StopProcess(p.cmd, 10*time.Second)
 }
 
 // eventually polls fn until it returns true, for up to 90s, then fails

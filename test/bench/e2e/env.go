@@ -138,13 +138,7 @@ func (b *bench) start(name string, env []string, bin string, args ...string) err
 
 func (b *bench) stop() {
 	for name, c := range b.started {
-		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _, _ = c.Process.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		if controlplane.StopProcess(c, 10*time.Second) {
 			b.note("killed %s", name)
 		}
 	}
