@@ -253,11 +253,8 @@ func (cp *ControlPlane) runEnv(name, bin string, env []string, args ...string) e
 // (its own session when detached, so that it outlives `make run`), and
 // records it for Stop.
 func (cp *ControlPlane) spawn(name string, log *os.File, bin string, env []string, files []*os.File, args ...string) (*exec.Cmd, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), env...)
+	cmd := Command(log, env, bin, args...)
 	cmd.ExtraFiles = files
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if cp.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
@@ -267,6 +264,17 @@ func (cp *ControlPlane) spawn(name string, log *os.File, bin string, env []strin
 	cp.procs = append(cp.procs, cmd)
 	cp.names = append(cp.names, name)
 	return cmd, nil
+}
+
+// Command returns the command that runs bin with args in a process group
+// of its own, killed when the process that starts it dies, with env added
+// to its environment and its output in log. StopProcess ends it.
+func Command(log *os.File, env []string, bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // Processes returns the running components, in the order they started.

@@ -492,10 +492,7 @@ func (e *Env) start(name, bin, kubeconfig string, args ...string) (*exec.Cmd, er
 	if err != nil {
 		return nil, errors.Wrapf(err, "cannot open log of %s", name)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := controlplane.Command(log, []string{"KUBECONFIG=" + kubeconfig}, bin, args...)
 	if e.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}

@@ -154,12 +154,9 @@ func (p *provider) start() error {
 	p.metrics = "127.0.0.1:" + metrics
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
-	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
+	p.cmd = controlplane.Command(log, []string{"KUBECONFIG=" + p.kubeconfig}, p.bin, "--debug", "--poll=10m",
 		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health,
 		"--link-key-namespace="+providerNamespace, "--gate-image="+gateImage)
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
-	p.cmd.Stdout, p.cmd.Stderr = log, log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return p.cmd.Start()
 }
 

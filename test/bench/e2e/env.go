@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -124,10 +123,7 @@ func (b *bench) start(name string, env []string, bin string, args ...string) err
 	if err != nil {
 		return errors.Wrapf(err, "cannot create log of %s", name)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := controlplane.Command(log, env, bin, args...)
 	if err := cmd.Start(); err != nil {
 		return errors.Wrapf(err, "cannot start %s", name)
 	}
