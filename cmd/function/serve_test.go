@@ -2,17 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,15 +16,35 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	fnresource "github.com/crossplane/function-sdk-go/resource"
+
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 )
 
 // TestServeMTLS serves the function as Crossplane runs it, with mTLS from
 // --tls-certs-dir, and calls it with and without a client certificate.
 func TestServeMTLS(t *testing.T) {
+	// tls.crt, tls.key and ca.crt, as Crossplane lays them out, and a
+	// client certificate of the same CA.
 	dir := t.TempDir()
-	ca, caKey := cert(t, nil, nil, "ca", dir)
-	cert(t, ca, caKey, "tls", dir)
-	client, clientKey := cert(t, ca, caKey, "client", dir)
+	ca, err := controlplane.NewCA(dir, "ca", "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ca.Issue(dir, controlplane.Leaf{Name: "tls", CommonName: "tls", IPs: []net.IP{net.ParseIP("127.0.0.1")}}); err != nil {
+		t.Fatal(err)
+	}
+	clientCert, clientKey, err := ca.Issue(t.TempDir(), controlplane.Leaf{Name: "client", CommonName: "client", Client: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := tls.LoadX509KeyPair(clientCert, clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(ca.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,7 +55,7 @@ func TestServeMTLS(t *testing.T) {
 	go func() { _ = run([]string{"--tls-certs-dir=" + dir, "--address=" + addr}) }() // Serves until the test binary exits.
 
 	pool := x509.NewCertPool()
-	pool.AddCert(ca)
+	pool.AppendCertsFromPEM(caPEM)
 	req := &fnv1.RunFunctionRequest{
 		Input: fnresource.MustStructJSON(`{"apiVersion":"vdi.fn.kasm.io/v1beta1","kind":"Input","ingress":{"domain":"vdi.example.com"}}`),
 		Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: fnresource.MustStructJSON(
@@ -63,7 +76,7 @@ func TestServeMTLS(t *testing.T) {
 	}
 
 	t.Run("WithClientCertificate", func(t *testing.T) {
-		rsp, err := call([]tls.Certificate{{Certificate: [][]byte{client.Raw}, PrivateKey: clientKey}}, true)
+		rsp, err := call([]tls.Certificate{client}, true)
 		if err != nil {
 			t.Fatalf("RunFunction over mTLS: %v", err)
 		}
@@ -79,47 +92,4 @@ func TestServeMTLS(t *testing.T) {
 			t.Errorf("RunFunction without a client certificate: want an error, got none")
 		}
 	})
-}
-
-// cert writes <name>.crt and <name>.key (tls.crt, tls.key and ca.crt, as
-// Crossplane lays them out) signed by parent, or self-signed.
-func cert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, name, dir string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	if parent == nil {
-		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(file, typ string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, file), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(name+".crt", "CERTIFICATE", der)
-	write(name+".key", "EC PRIVATE KEY", keyDER)
-	return c, key
 }

@@ -197,7 +197,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		Burst:           400,
 	}
 	cp.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
-	if err := writeKubeconfig(cp.Kubeconfig, cp.Host); err != nil {
+	if err := WriteKubeconfig(cp.Kubeconfig, &clientcmdapi.Cluster{Server: cp.Host, InsecureSkipTLSVerify: true}, "admin", adminToken); err != nil {
 		return err
 	}
 	if err := cp.waitReady(ctx); err != nil {
@@ -260,11 +260,8 @@ func (cp *ControlPlane) runEnv(name, bin string, env []string, args ...string) e
 // (its own session when detached, so that it outlives `make run`), and
 // records it for Stop.
 func (cp *ControlPlane) spawn(name string, log *os.File, bin string, env []string, files []*os.File, args ...string) (*exec.Cmd, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), env...)
+	cmd := Command(log, env, bin, args...)
 	cmd.ExtraFiles = files
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if cp.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
@@ -274,6 +271,17 @@ func (cp *ControlPlane) spawn(name string, log *os.File, bin string, env []strin
 	cp.procs = append(cp.procs, cmd)
 	cp.names = append(cp.names, name)
 	return cmd, nil
+}
+
+// Command returns the command that runs bin with args in a process group
+// of its own, killed when the process that starts it dies, with env added
+// to its environment and its output in log. StopProcess ends it.
+func Command(log *os.File, env []string, bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // Processes returns the running components, in the order they started.
@@ -292,7 +300,7 @@ func (cp *ControlPlane) Stop() {
 		cp.teardownRealNode()
 	}
 	for i := len(cp.procs) - 1; i >= 0; i-- {
-		stopProcess(cp.procs[i])
+		StopProcess(cp.procs[i], 10*time.Second)
 	}
 	cp.procs, cp.names = nil, nil
 }
@@ -398,13 +406,15 @@ func writeServiceAccountKeys(keyPath, pubPath string) error {
 	return errors.Wrap(os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600), "cannot write service account public key")
 }
 
-func writeKubeconfig(path, host string) error {
+// WriteKubeconfig writes to path a kubeconfig whose one context, "local",
+// reaches cluster as user with token.
+func WriteKubeconfig(path string, cluster *clientcmdapi.Cluster, user, token string) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: host, InsecureSkipTLSVerify: true}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: adminToken}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	cfg.Clusters["local"] = cluster
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: user}
 	cfg.CurrentContext = "local"
-	return errors.Wrap(clientcmd.WriteToFile(*cfg, path), "cannot write kubeconfig")
+	return errors.Wrapf(clientcmd.WriteToFile(*cfg, path), "cannot write the kubeconfig of %s", user)
 }
 
 // freePorts returns n distinct free TCP ports on loopback.

@@ -20,7 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"k8s.io/utils/ptr"
@@ -253,7 +252,10 @@ func (cp *ControlPlane) startRealNode(ctx context.Context) error {
 	if err := n.writeConfig(); err != nil {
 		return err
 	}
-	if err := n.writeKubeletKubeconfig(cp.Host, filepath.Join(cp.opts.Dir, "pki", "apiserver.crt")); err != nil {
+	// The kubelet's credentials: its token, and the API server's serving
+	// certificate to trust.
+	apiserver := &clientcmdapi.Cluster{Server: cp.Host, CertificateAuthority: filepath.Join(cp.opts.Dir, "pki", "apiserver.crt")}
+	if err := WriteKubeconfig(filepath.Join(n.Dir, "etc", "kubelet.kubeconfig"), apiserver, "kubelet", n.token); err != nil {
 		return err
 	}
 	progress(cp.opts.Progress, "controlplane: real node %s: starting containerd\n", n.Name)
@@ -376,17 +378,6 @@ func (n *RealNode) writeConfig() error {
 		return errors.Wrap(err, "cannot write the kubelet's configuration")
 	}
 	return nil
-}
-
-// writeKubeletKubeconfig writes the kubelet's credentials: its token, and
-// the API server's serving certificate to trust.
-func (n *RealNode) writeKubeletKubeconfig(host, apiserverCert string) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: host, CertificateAuthority: apiserverCert}
-	cfg.AuthInfos["kubelet"] = &clientcmdapi.AuthInfo{Token: n.token}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "kubelet"}
-	cfg.CurrentContext = "local"
-	return errors.Wrap(clientcmd.WriteToFile(*cfg, filepath.Join(n.Dir, "etc", "kubelet.kubeconfig")), "cannot write the kubelet's kubeconfig")
 }
 
 // containerdConfig is containerd's configuration: everything under dir,

@@ -65,7 +65,7 @@ func (cp *ControlPlane) teardownRealNode() {
 	for _, name := range []string{"kubelet", "containerd"} {
 		for i, p := range cp.procs {
 			if cp.names[i] == name && p.ProcessState == nil {
-				stopProcess(p)
+				StopProcess(p, 10*time.Second)
 			}
 		}
 	}
@@ -273,19 +273,25 @@ func restoreSysctls() bool {
 	return true
 }
 
-// stopProcess ends p's process group: SIGTERM, then SIGKILL after ten
-// seconds, and waits for it.
-func stopProcess(p *exec.Cmd) {
+// StopProcess ends the process of p, and the process group it leads:
+// SIGTERM, then SIGKILL if it still runs after timeout. It waits for the
+// process and reports whether it had to kill it.
+func StopProcess(p *exec.Cmd, timeout time.Duration) (killed bool) {
+	if p.Process == nil {
+		return false // Never started.
+	}
 	_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
 	_ = syscall.Kill(p.Process.Pid, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = p.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+		return false
+	case <-time.After(timeout):
 		_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
 		_ = syscall.Kill(p.Process.Pid, syscall.SIGKILL)
 		<-done
+		return true
 	}
 }
 

@@ -50,6 +50,12 @@ func validClaims(mods ...func(*LinkClaims)) *LinkClaims {
 	return c
 }
 
+// signedWith returns the token of a link the provider signed, with the
+// claims of a valid link changed by mod.
+func signedWith(mod func(*LinkClaims)) func(*testing.T) string {
+	return func(t *testing.T) string { return signed(t, signingMethod, providerKey, validClaims(mod)) }
+}
+
 // tampered returns token with the last character of its signature changed.
 func tampered(token string) string {
 	last := token[len(token)-2]
@@ -172,27 +178,19 @@ func TestGateRefuses(t *testing.T) {
 		},
 		"OtherSession": {
 			reason: "A validly signed link of another session (another host) should be refused.",
-			token: func(t *testing.T) string {
-				return signed(t, signingMethod, providerKey, validClaims(func(c *LinkClaims) { c.Audience = jwt.ClaimStrings{"dev-bob-3.vdi.localhost"} }))
-			},
+			token:  signedWith(func(c *LinkClaims) { c.Audience = jwt.ClaimStrings{"dev-bob-3.vdi.localhost"} }),
 		},
 		"OtherUser": {
 			reason: "A validly signed link for another user should be refused.",
-			token: func(t *testing.T) string {
-				return signed(t, signingMethod, providerKey, validClaims(func(c *LinkClaims) { c.Subject = "bob" }))
-			},
+			token:  signedWith(func(c *LinkClaims) { c.Subject = "bob" }),
 		},
 		"OtherPod": {
 			reason: "A link of the session's previous Pod (stopped, restarted) should be refused.",
-			token: func(t *testing.T) string {
-				return signed(t, signingMethod, providerKey, validClaims(func(c *LinkClaims) { c.Pod = "pod-uid-0" }))
-			},
+			token:  signedWith(func(c *LinkClaims) { c.Pod = "pod-uid-0" }),
 		},
 		"OtherIssuer": {
 			reason: "A link of another issuer should be refused.",
-			token: func(t *testing.T) string {
-				return signed(t, signingMethod, providerKey, validClaims(func(c *LinkClaims) { c.Issuer = "someone" }))
-			},
+			token:  signedWith(func(c *LinkClaims) { c.Issuer = "someone" }),
 		},
 		"Expired": {
 			reason: "An expired link should be refused.",
@@ -201,15 +199,13 @@ func TestGateRefuses(t *testing.T) {
 		},
 		"NoExpiry": {
 			reason: "A link without an expiry should be refused.",
-			token: func(t *testing.T) string {
-				return signed(t, signingMethod, providerKey, validClaims(func(c *LinkClaims) { c.ExpiresAt = nil }))
-			},
+			token:  signedWith(func(c *LinkClaims) { c.ExpiresAt = nil }),
 		},
 		"NotAToken": {
 			reason: "Garbage in the token parameter should be refused.",
 			token:  func(*testing.T) string { return "garbage" },
 		},
-		"InvalidLinkWithValidCookie": {
+		"InsignedWithValidCookie": {
 			reason: "An invalid link should be refused even with a valid cookie: a link is judged on its own.",
 			token:  func(*testing.T) string { return tampered(valid) },
 			cookie: func(t *testing.T, g *Gate) *http.Cookie { return validCookie(t, g, t0) },

@@ -61,37 +61,22 @@ func TestLink(t *testing.T) {
 			reason:  "A link signed at the start of a window should be valid from then for Lifetime, for the session's host, user and Pod, and carry its deadline.",
 			session: session,
 			now:     t0,
-			want: want{claims: &LinkClaims{
-				RegisteredClaims: jwt.RegisteredClaims{
-					Issuer: Issuer, Subject: "alice", Audience: jwt.ClaimStrings{"dev-alice-3.vdi.localhost"},
-					IssuedAt: jwt.NewNumericDate(t0), NotBefore: jwt.NewNumericDate(t0), ExpiresAt: jwt.NewNumericDate(t0.Add(Lifetime)),
-				},
-				Pod: "pod-uid-1", Deadline: jwt.NewNumericDate(deadline),
-			}},
+			want:    want{claims: validClaims()},
 		},
 		"EndOfWindow": {
 			reason:  "A link signed at the end of a window should still be the window's, with Lifetime-Window left.",
 			session: session,
 			now:     t0.Add(Window - time.Second),
-			want: want{claims: &LinkClaims{
-				RegisteredClaims: jwt.RegisteredClaims{
-					Issuer: Issuer, Subject: "alice", Audience: jwt.ClaimStrings{"dev-alice-3.vdi.localhost"},
-					IssuedAt: jwt.NewNumericDate(t0), NotBefore: jwt.NewNumericDate(t0), ExpiresAt: jwt.NewNumericDate(t0.Add(Lifetime)),
-				},
-				Pod: "pod-uid-1", Deadline: jwt.NewNumericDate(deadline),
-			}},
+			want:    want{claims: validClaims()},
 		},
 		"DeadlineFirst": {
 			reason:  "No link should outlive the session's deadline.",
 			session: Session{URL: "https://h.example/x/", User: "alice", Pod: "p", Deadline: &early},
 			now:     t0.Add(time.Minute),
-			want: want{claims: &LinkClaims{
-				RegisteredClaims: jwt.RegisteredClaims{
-					Issuer: Issuer, Subject: "alice", Audience: jwt.ClaimStrings{"h.example"},
-					IssuedAt: jwt.NewNumericDate(t0), NotBefore: jwt.NewNumericDate(t0), ExpiresAt: jwt.NewNumericDate(early),
-				},
-				Pod: "p", Deadline: jwt.NewNumericDate(early),
-			}},
+			want: want{claims: validClaims(func(c *LinkClaims) {
+				c.Audience = jwt.ClaimStrings{"h.example"}
+				c.ExpiresAt, c.Pod, c.Deadline = jwt.NewNumericDate(early), "p", jwt.NewNumericDate(early)
+			})},
 		},
 		"PastDeadline": {
 			reason:  "A session past its deadline should get no link.",

@@ -505,10 +505,7 @@ func (e *Env) start(name, bin, kubeconfig string, args ...string) (*exec.Cmd, er
 	if err != nil {
 		return nil, errors.Wrapf(err, "cannot open log of %s", name)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := controlplane.Command(log, []string{"KUBECONFIG=" + kubeconfig}, bin, args...)
 	if e.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
@@ -537,14 +534,7 @@ func (e *Env) Processes() []controlplane.Process {
 func (e *Env) Stop() {
 	for _, c := range []*exec.Cmd{e.provider, e.function, e.traefik} {
 		if c != nil && c.Process != nil {
-			_ = c.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _, _ = c.Process.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = c.Process.Kill()
-			}
+			controlplane.StopProcess(c, 10*time.Second)
 		}
 	}
 	if e.CP != nil {

@@ -19,7 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -217,7 +216,8 @@ func (e *Env) traefikIdentity(ctx context.Context, dir string) (string, error) {
 		return "", errors.Wrap(err, "cannot request a token of ServiceAccount traefik/traefik")
 	}
 	path := filepath.Join(dir, "kubeconfig")
-	return path, writeKubeconfig(path, e.CP.Host, filepath.Join(e.opts.Dir, "pki", "apiserver.crt"), "traefik", tr.Status.Token)
+	apiserver := &clientcmdapi.Cluster{Server: e.CP.Host, CertificateAuthority: filepath.Join(e.opts.Dir, "pki", "apiserver.crt")}
+	return path, controlplane.WriteKubeconfig(path, apiserver, "traefik", tr.Status.Token)
 }
 
 // IngressTLS returns the TLS configuration of a client of Traefik: it
@@ -253,15 +253,4 @@ func (e *Env) IngressClient() (*http.Client, error) {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
-}
-
-// writeKubeconfig writes a kubeconfig for user with token, trusting the API
-// server's certificate ca.
-func writeKubeconfig(path, host, ca, user, token string) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: host, CertificateAuthority: ca}
-	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: user}
-	cfg.CurrentContext = "local"
-	return errors.Wrapf(clientcmd.WriteToFile(*cfg, path), "cannot write kubeconfig of %s", user)
 }

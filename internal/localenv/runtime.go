@@ -181,13 +181,9 @@ func (e *Env) providerIdentity(ctx context.Context) error {
 		return errors.Wrapf(err, "cannot request a token of ServiceAccount %s/%s", controlplane.CrossplaneNamespace, ProviderServiceAccount)
 	}
 	e.ProviderKubeconfig = filepath.Join(e.opts.Dir, "provider.kubeconfig")
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: e.CP.Host, InsecureSkipTLSVerify: true}
-	cfg.AuthInfos[ProviderServiceAccount] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: ProviderServiceAccount}
-	cfg.CurrentContext = "local"
-	if err := clientcmd.WriteToFile(*cfg, e.ProviderKubeconfig); err != nil {
-		return errors.Wrap(err, "cannot write the provider's kubeconfig")
+	local := &clientcmdapi.Cluster{Server: e.CP.Host, InsecureSkipTLSVerify: true}
+	if err := controlplane.WriteKubeconfig(e.ProviderKubeconfig, local, ProviderServiceAccount, tr.Status.Token); err != nil {
+		return err
 	}
 	e.progress("the provider runs as ServiceAccount %s/%s (kubeconfig %s)", controlplane.CrossplaneNamespace, ProviderServiceAccount, e.ProviderKubeconfig)
 	if err := e.providerPriority(ctx, cs); err != nil {

@@ -323,54 +323,60 @@ func (o *Options) configurationRoot(root string) (string, error) {
 // PinDependencies returns the package metadata meta with every dependsOn on
 // one of our packages naming registry and exactly version.
 func PinDependencies(meta []byte, registry, version string) ([]byte, error) {
-	m := map[string]any{}
-	if err := yaml.Unmarshal(meta, &m); err != nil {
-		return nil, errors.Wrap(err, "cannot parse crossplane.yaml")
-	}
-	spec, _ := m["spec"].(map[string]any)
-	deps, _ := spec["dependsOn"].([]any)
-	pinned := 0
-	for _, d := range deps {
-		dep, _ := d.(map[string]any)
+	b, pinned, err := editSpecList(meta, "crossplane.yaml", "dependsOn", func(dep map[string]any) bool {
 		pkg, _ := dep["package"].(string)
 		_, repo, ok := strings.Cut(pkg, "/"+Org+"/")
-		if !ok {
-			continue
+		if ok {
+			dep["package"] = registry + "/" + Org + "/" + repo
+			dep["version"] = version
 		}
-		dep["package"] = registry + "/" + Org + "/" + repo
-		dep["version"] = version
-		pinned++
+		return ok
+	})
+	if err == nil && pinned == 0 {
+		err = errors.New("crossplane.yaml depends on none of our packages")
 	}
-	if pinned == 0 {
-		return nil, errors.New("crossplane.yaml depends on none of our packages")
-	}
-	b, err := yaml.Marshal(m)
-	return b, errors.Wrap(err, "cannot write crossplane.yaml")
+	return b, err
 }
 
 // SetIngressDomain returns the Composition composition with the ingress
 // domain of every pipeline step's input set to domain.
 func SetIngressDomain(composition []byte, domain string) ([]byte, error) {
+	b, set, err := editSpecList(composition, "composition.yaml", "pipeline", func(step map[string]any) bool {
+		in, _ := step["input"].(map[string]any)
+		ingress, ok := in["ingress"].(map[string]any)
+		if ok {
+			ingress["domain"] = domain
+		}
+		return ok
+	})
+	if err == nil && set == 0 {
+		err = errors.New("composition.yaml has no step whose input sets an ingress domain")
+	}
+	return b, err
+}
+
+// editSpecList returns the YAML document doc, read from file, after edit
+// has seen every entry of its spec's list, and how many entries edit
+// changed (those it returned true for).
+func editSpecList(doc []byte, file, list string, edit func(entry map[string]any) bool) ([]byte, int, error) {
 	m := map[string]any{}
-	if err := yaml.Unmarshal(composition, &m); err != nil {
-		return nil, errors.Wrap(err, "cannot parse composition.yaml")
+	if err := yaml.Unmarshal(doc, &m); err != nil {
+		return nil, 0, errors.Wrapf(err, "cannot parse %s", file)
 	}
 	spec, _ := m["spec"].(map[string]any)
-	steps, _ := spec["pipeline"].([]any)
-	set := 0
-	for _, s := range steps {
-		step, _ := s.(map[string]any)
-		in, _ := step["input"].(map[string]any)
-		if ingress, ok := in["ingress"].(map[string]any); ok {
-			ingress["domain"] = domain
-			set++
+	entries, _ := spec[list].([]any)
+	changed := 0
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		if edit(entry) {
+			changed++
 		}
 	}
-	if set == 0 {
-		return nil, errors.New("composition.yaml has no step whose input sets an ingress domain")
+	if changed == 0 {
+		return nil, 0, nil
 	}
 	b, err := yaml.Marshal(m)
-	return b, errors.Wrap(err, "cannot write composition.yaml")
+	return b, changed, errors.Wrapf(err, "cannot write %s", file)
 }
 
 // Push pushes each package to its repository in registry, tagged version:

@@ -14,8 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -169,24 +167,15 @@ func BinaryImage(file string, binary []byte, user string, created time.Time) (v1
 }
 
 func withConfig(layer v1.Layer, config v1.Config, created time.Time) (v1.Image, error) {
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot append layer")
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot read image config")
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: created.UTC()}
-	cf.Config = config
-	if cf.Config.Labels == nil {
-		cf.Config.Labels = map[string]string{}
-	}
-	cf.Config.Labels[LabelSource] = Source
-	img, err = mutate.ConfigFile(img, cf)
-	return img, errors.Wrap(err, "cannot set image config")
+	return oneLayerImage(layer, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", "amd64"
+		cf.Created = v1.Time{Time: created.UTC()}
+		cf.Config = config
+		if cf.Config.Labels == nil {
+			cf.Config.Labels = map[string]string{}
+		}
+		cf.Config.Labels[LabelSource] = Source
+	})
 }
 
 // WriteTarball writes img to path as an image archive tagged ref, which

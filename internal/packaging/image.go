@@ -69,32 +69,40 @@ func RuntimeImage(binary []byte, m ImageMeta) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	return oneLayerImage(layer, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Variant = m.Platform.OS, m.Platform.Architecture, m.Platform.Variant
+		cf.Created = v1.Time{Time: m.Created.UTC()}
+		cf.Author = "provider-vdi maintainers"
+		cf.Config = v1.Config{
+			Entrypoint: []string{Entrypoint(m.Name)},
+			User:       NonRootUID + ":" + NonRootUID,
+			WorkingDir: "/",
+			Labels: map[string]string{
+				LabelSource:   Source,
+				LabelVersion:  m.Version,
+				LabelRevision: m.Revision,
+				LabelTitle:    m.Name,
+				LabelCreated:  m.Created.UTC().Format(time.RFC3339),
+			},
+		}
+		// The layer's history entry keeps the image's timestamps fixed too.
+		cf.History = []v1.History{{Created: cf.Created, CreatedBy: "provider-vdi packaging: " + m.Name + " " + m.Version, Comment: "static binary"}}
+	})
+}
+
+// oneLayerImage returns an image of layer alone, whose config file
+// configure fills in.
+func oneLayerImage(layer v1.Layer, configure func(*v1.ConfigFile)) (v1.Image, error) {
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
-		return nil, errors.Wrap(err, "cannot append binary layer")
+		return nil, errors.Wrap(err, "cannot append layer")
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot read image config")
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = m.Platform.OS, m.Platform.Architecture, m.Platform.Variant
-	cf.Created = v1.Time{Time: m.Created.UTC()}
-	cf.Author = "provider-vdi maintainers"
-	cf.Config = v1.Config{
-		Entrypoint: []string{Entrypoint(m.Name)},
-		User:       NonRootUID + ":" + NonRootUID,
-		WorkingDir: "/",
-		Labels: map[string]string{
-			LabelSource:   Source,
-			LabelVersion:  m.Version,
-			LabelRevision: m.Revision,
-			LabelTitle:    m.Name,
-			LabelCreated:  m.Created.UTC().Format(time.RFC3339),
-		},
-	}
-	// The layer's history entry keeps the image's timestamps fixed too.
-	cf.History = []v1.History{{Created: cf.Created, CreatedBy: "provider-vdi packaging: " + m.Name + " " + m.Version, Comment: "static binary"}}
+	configure(cf)
 	img, err = mutate.ConfigFile(img, cf)
 	return img, errors.Wrap(err, "cannot set image config")
 }

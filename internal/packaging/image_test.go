@@ -21,12 +21,18 @@ var meta = ImageMeta{
 	Platform: v1.Platform{OS: "linux", Architecture: "arm64"},
 }
 
-func TestRuntimeImageConfig(t *testing.T) {
-	img, err := RuntimeImage([]byte("\x7fELF binary"), meta)
+// fakeRuntimeImage returns the runtime image of a fake binary described by m.
+func fakeRuntimeImage(t *testing.T, m ImageMeta) v1.Image {
+	t.Helper()
+	img, err := RuntimeImage([]byte("\x7fELF binary"), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
+	return img
+}
+
+func TestRuntimeImageConfig(t *testing.T) {
+	cf, err := fakeRuntimeImage(t, meta).ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +65,7 @@ func TestRuntimeImageConfig(t *testing.T) {
 // TestRuntimeImageFiles checks that the image holds only the binary and the
 // folders above it: executable, owned by root, at the fixed time.
 func TestRuntimeImageFiles(t *testing.T) {
-	img, err := RuntimeImage([]byte("\x7fELF binary"), meta)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := fakeRuntimeImage(t, meta)
 	type entry struct {
 		Name     string
 		Mode     int64
@@ -124,11 +127,7 @@ func TestRuntimeImageReproducible(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			digest := func(m ImageMeta) v1.Hash {
-				img, err := RuntimeImage([]byte("\x7fELF binary"), m)
-				if err != nil {
-					t.Fatal(err)
-				}
-				d, err := img.Digest()
+				d, err := fakeRuntimeImage(t, m).Digest()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -158,6 +157,12 @@ spec:
       package: xpkg.crossplane.io/crossplane-contrib/function-auto-ready
       version: ">=v0.5.0"
 `)
+	// pinned is the provider dependency pinned to the build at pkg.
+	pinned := func(pkg string) map[string]any {
+		return map[string]any{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "package": pkg, "version": "v0.2.0-3-gabc1234"}
+	}
+	// autoReady is the dependency that is not ours, as it was.
+	autoReady := map[string]any{"apiVersion": "pkg.crossplane.io/v1", "kind": "Function", "package": "xpkg.crossplane.io/crossplane-contrib/function-auto-ready", "version": ">=v0.5.0"}
 	cases := map[string]struct {
 		reason   string
 		registry string
@@ -166,18 +171,12 @@ spec:
 		"Release": {
 			reason:   "Our dependencies are pinned to the build's version; others are left alone.",
 			registry: "ghcr.io",
-			want: []map[string]any{
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "package": "ghcr.io/provider-vdi/provider-vdi", "version": "v0.2.0-3-gabc1234"},
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Function", "package": "xpkg.crossplane.io/crossplane-contrib/function-auto-ready", "version": ">=v0.5.0"},
-			},
+			want:     []map[string]any{pinned("ghcr.io/provider-vdi/provider-vdi"), autoReady},
 		},
 		"OtherRegistry": {
 			reason:   "Publishing to another registry names it in dependsOn, keeping the repository path.",
 			registry: "registry.example.com:5000",
-			want: []map[string]any{
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "package": "registry.example.com:5000/provider-vdi/provider-vdi", "version": "v0.2.0-3-gabc1234"},
-				{"apiVersion": "pkg.crossplane.io/v1", "kind": "Function", "package": "xpkg.crossplane.io/crossplane-contrib/function-auto-ready", "version": ">=v0.5.0"},
-			},
+			want:     []map[string]any{pinned("registry.example.com:5000/provider-vdi/provider-vdi"), autoReady},
 		},
 	}
 	for name, tc := range cases {

@@ -24,12 +24,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	vditarget "github.com/provider-vdi/provider-vdi/internal/clients/target"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/internal/packaging"
@@ -161,15 +161,7 @@ func TestRemoteClusterIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["gpu"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: ca}
-	kc.AuthInfos["provider-vdi"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
-	kc.Contexts["gpu"] = &clientcmdapi.Context{Cluster: "gpu", AuthInfo: "provider-vdi"}
-	kc.CurrentContext = "gpu"
-	b, err := clientcmd.Write(*kc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := targettest.Kubeconfig(t, cfg.Host, ca, &clientcmdapi.AuthInfo{Token: cfg.BearerToken})
 	ns := userNamespace(t, "team-remote")
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu-cluster"}, Data: map[string][]byte{"kubeconfig": b}})
 	pc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
@@ -344,20 +336,7 @@ func TestNamespaceUser(t *testing.T) {
 	ctx := context.Background()
 	own := userNamespace(t, "tenant-a")
 	other := userNamespace(t, "tenant-b")
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: own, Name: "user-edit"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: own, Name: "user"}},
-	}
-	create(t, rb)
-	cfg, err := env.ServiceAccountConfig(ctx, own, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := editor(t, own)
 	// Another tenant's session, made by the platform.
 	create(t, session(other, "theirs", "bob", "ubuntu-gpu", nil))
 
@@ -472,19 +451,7 @@ func TestNamespaceUser(t *testing.T) {
 func TestEditNeedsAggregation(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "tenant-c")
-	create(t, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "user-edit"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "user"}},
-	})
-	cfg, err := env.ServiceAccountConfig(ctx, ns, "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	as := editor(t, ns)
 	aggregation := filepath.Join("..", "..", "examples", "install", "user-aggregation.yaml")
 	objs, err := controlplane.ReadObjects(aggregation)
 	if err != nil {
@@ -524,4 +491,24 @@ func localenvSession(ns, name string) *unstructured.Unstructured {
 	s.SetNamespace(ns)
 	s.SetName(name)
 	return s
+}
+
+// editor returns a client acting as a user of namespace ns: the
+// ServiceAccount "user" there, bound to the built-in ClusterRole edit.
+func editor(t *testing.T, ns string) client.Client {
+	t.Helper()
+	create(t, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "user-edit"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "user"}},
+	})
+	cfg, err := env.ServiceAccountConfig(context.Background(), ns, "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := client.New(cfg, client.Options{Scheme: localenv.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
 }

@@ -19,11 +19,11 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 var (
@@ -110,6 +110,22 @@ func create(t *testing.T, o client.Object) {
 	}
 }
 
+// current returns o as the cluster holds it, failing t if it cannot be read.
+func current[T client.Object](t *testing.T, o T) T {
+	t.Helper()
+	if err := kube.Get(context.Background(), client.ObjectKeyFromObject(o), o); err != nil {
+		t.Fatalf("cannot read %T %s/%s: %v", o, o.GetNamespace(), o.GetName(), err)
+	}
+	return o
+}
+
+// started creates session s and waits until it is Running.
+func started(t *testing.T, s *unstructured.Unstructured) *unstructured.Unstructured {
+	t.Helper()
+	create(t, s)
+	return waitPhase(t, s.GetNamespace(), s.GetName(), "Running")
+}
+
 // waitPhase waits for a session's phase and returns the session.
 func waitPhase(t *testing.T, ns, name, phase string) *unstructured.Unstructured {
 	t.Helper()
@@ -133,17 +149,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 // with what it last said.
 func eventually(t *testing.T, what string, fn func(ctx context.Context) (bool, string)) {
 	t.Helper()
-	var last string
-	start := time.Now()
-	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		ok, msg := fn(ctx)
-		last = msg
-		return ok, nil
+	poll.Until(t, what, 250*time.Millisecond, 3*time.Minute, func(ctx context.Context) (bool, string, error) {
+		done, said := fn(ctx)
+		return done, said, nil
 	})
-	if err != nil {
-		t.Fatalf("%s: %v (last: %s)", what, err, last)
-	}
-	t.Logf("%s: took %s", what, time.Since(start).Round(10*time.Millisecond))
 }
 
 // exists reports whether an object of the session's namespace exists.

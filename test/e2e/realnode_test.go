@@ -43,8 +43,7 @@ import (
 func TestDesktopOnRealNode(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "wendy")
-	create(t, session(ns, "web", "wendy", "web-desktop", map[string]any{"resources": map[string]any{"gpu": int64(1)}}))
-	s := waitPhase(t, ns, "web", "Running")
+	s := started(t, session(ns, "web", "wendy", "web-desktop", map[string]any{"resources": map[string]any{"gpu": int64(1)}}))
 
 	p := runningOnRealNode(t, ns, "web-desktop")
 	if got := p.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"]; got.Value() != 1 {

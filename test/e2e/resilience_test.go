@@ -24,12 +24,8 @@ import (
 func TestPodDeletedOutOfBand(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "frank")
-	create(t, session(ns, "dev", "frank", "ubuntu-gpu", nil))
-	waitPhase(t, ns, "dev", "Running")
-	p := pod(ns, "dev-desktop")
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-		t.Fatal(err)
-	}
+	started(t, session(ns, "dev", "frank", "ubuntu-gpu", nil))
+	p := current(t, pod(ns, "dev-desktop"))
 	uid := p.UID
 	if err := kube.Delete(ctx, p); err != nil {
 		t.Fatal(err)

@@ -28,17 +28,13 @@ import (
 func TestSessionRuns(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "alice")
-	create(t, session(ns, "dev", "alice", "ubuntu-gpu", map[string]any{"resources": map[string]any{"gpu": int64(2)}}))
-	s := waitPhase(t, ns, "dev", "Running")
+	s := started(t, session(ns, "dev", "alice", "ubuntu-gpu", map[string]any{"resources": map[string]any{"gpu": int64(2)}}))
 
 	url, _, _ := unstructured.NestedString(s.Object, "status", "url")
 	if url != "https://dev-alice-3.vdi.localhost/" {
 		t.Errorf("status.url: got %q", url)
 	}
-	p := pod(ns, "dev-desktop")
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-		t.Fatal(err)
-	}
+	p := current(t, pod(ns, "dev-desktop"))
 	if !strings.HasPrefix(p.Spec.NodeName, "gpu-") {
 		t.Errorf("desktop runs on %q, want a GPU node", p.Spec.NodeName)
 	}
@@ -122,12 +118,8 @@ func nowhereElse(t *testing.T, ns, what, password string) {
 func TestStopAndResume(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "bob")
-	create(t, session(ns, "work", "bob", "ubuntu-gpu", nil))
-	waitPhase(t, ns, "work", "Running")
-	pvc := claim(ns, "work-home")
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
-		t.Fatal(err)
-	}
+	started(t, session(ns, "work", "bob", "ubuntu-gpu", nil))
+	pvc := current(t, claim(ns, "work-home"))
 	uid := pvc.UID
 
 	setState(t, ns, "work", "Stopped")
@@ -143,10 +135,7 @@ func TestStopAndResume(t *testing.T) {
 
 	setState(t, ns, "work", "Running")
 	waitPhase(t, ns, "work", "Running")
-	p := pod(ns, "work-desktop")
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-		t.Fatal(err)
-	}
+	p := current(t, pod(ns, "work-desktop"))
 	if got := homeClaim(p); got != "work-home" {
 		t.Errorf("resumed desktop mounts claim %q, want work-home", got)
 	}
@@ -181,8 +170,7 @@ func setState(t *testing.T, ns, name, state string) {
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "carol")
-	create(t, session(ns, "quick", "carol", "ubuntu-gpu", map[string]any{"timeout": "45s"}))
-	waitPhase(t, ns, "quick", "Running")
+	started(t, session(ns, "quick", "carol", "ubuntu-gpu", map[string]any{"timeout": "45s"}))
 	waitPhase(t, ns, "quick", "Expired")
 	eventually(t, "expired desktop Pod is removed", func(ctx context.Context) (bool, string) {
 		return !exists(ctx, pod(ns, "quick-desktop")), "pod still exists"
@@ -242,37 +230,19 @@ func TestMissingTemplate(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "erin")
 	create(t, session(ns, "lost", "erin", "no-such-template", nil))
-	eventually(t, "the session says its template is missing", func(ctx context.Context) (bool, string) {
-		s := localenv.Session()
-		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "lost"}, s); err != nil {
-			return false, err.Error()
-		}
-		msg := conditionMessages(s)
-		return strings.Contains(msg, "no-such-template"), msg
-	})
+	waitSays(t, "the session says its template is missing", ns, "lost", "no-such-template")
 	if pods, _ := managedPods(ctx, ns); len(pods) != 0 {
 		t.Errorf("a session without a template created %d Pods", len(pods))
 	}
 
 	// A template of its own, so that deleting it breaks no other test.
 	mine := copyTemplate(t, "ubuntu-gpu", "erin-gpu")
-	create(t, session(ns, "dev", "erin", "erin-gpu", nil))
-	waitPhase(t, ns, "dev", "Running")
-	p := pod(ns, "dev-desktop")
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-		t.Fatal(err)
-	}
+	started(t, session(ns, "dev", "erin", "erin-gpu", nil))
+	p := current(t, pod(ns, "dev-desktop"))
 	if err := kube.Delete(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the running session reports its template is gone", func(ctx context.Context) (bool, string) {
-		s := localenv.Session()
-		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "dev"}, s); err != nil {
-			return false, err.Error()
-		}
-		msg := conditionMessages(s)
-		return strings.Contains(msg, "erin-gpu"), msg
-	})
+	waitSays(t, "the running session reports its template is gone", ns, "dev", "erin-gpu")
 	for _, o := range []client.Object{p, claim(ns, "dev-home"), service(ns, "dev-service"), route(ns, "dev-route")} {
 		uid := o.GetUID()
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil || (uid != "" && o.GetUID() != uid) {
@@ -281,6 +251,22 @@ func TestMissingTemplate(t *testing.T) {
 	}
 }
 
+// waitSays waits until the conditions or the message of session ns/name
+// say want; what says what is awaited.
+func waitSays(t *testing.T, what, ns, name, want string) {
+	t.Helper()
+	eventually(t, what, func(ctx context.Context) (bool, string) {
+		s := localenv.Session()
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
+			return false, err.Error()
+		}
+		msg := conditionMessages(s)
+		return strings.Contains(msg, want), msg
+	})
+}
+
+// conditionMessages returns the conditions and the message of session s
+// in one line.
 func conditionMessages(s *unstructured.Unstructured) string {
 	conds, _, _ := unstructured.NestedSlice(s.Object, "status", "conditions")
 	msgs := []string{}

@@ -56,8 +56,7 @@ func TestPausedSessionExpires(t *testing.T) {
 	t.Parallel()
 	ns := userNamespace(t, "paused")
 	start := time.Now()
-	create(t, session(ns, "sleepy", "mallory", "ubuntu-gpu", map[string]any{"timeout": "1m"}))
-	waitPhase(t, ns, "sleepy", "Running")
+	started(t, session(ns, "sleepy", "mallory", "ubuntu-gpu", map[string]any{"timeout": "1m"}))
 
 	// A merge patch, not an update: Crossplane writes the session too.
 	s := localenv.Session()
@@ -79,8 +78,7 @@ func TestMissingTemplateSessionExpires(t *testing.T) {
 	mine := copyTemplate(t, "ubuntu-gpu", "orphan-gpu")
 
 	start := time.Now()
-	create(t, session(ns, "stray", "mallory", "orphan-gpu", map[string]any{"timeout": "1m"}))
-	waitPhase(t, ns, "stray", "Running")
+	started(t, session(ns, "stray", "mallory", "orphan-gpu", map[string]any{"timeout": "1m"}))
 	if err := kube.Delete(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
@@ -132,17 +130,9 @@ func TestNamespaceDeletedWithItsProviderConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	kc := targettest.Kubeconfig(t, env.CP.Host, ca, &clientcmdapi.AuthInfo{Token: env.CP.Config.BearerToken})
-	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "gpu"}, Data: map[string][]byte{"kubeconfig": kc}})
-	create(t, &v1alpha1.ProviderConfig{
-		ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "gpu"},
-		Spec: v1alpha1.ProviderConfigSpec{
-			TargetNamespace: remote,
-			Credentials: v1alpha1.ProviderCredentials{
-				Source:    xpv2.CredentialsSourceSecret,
-				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: "gpu"}, Key: "kubeconfig"},
-			},
-		},
-	})
+	secret, pc := targettest.TenantConfig(doomed, "gpu", remote, kc)
+	create(t, secret)
+	create(t, pc)
 	create(t, &v1alpha1.Desktop{
 		ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "dev"},
 		Spec: v1alpha1.DesktopSpec{
@@ -194,17 +184,9 @@ func apiServerCA() ([]byte, error) {
 // desktops on their own cluster would, and a Desktop named name on it.
 func tenantDesktop(t *testing.T, ns, config, name string, kubeconfig []byte) *v1alpha1.Desktop {
 	t.Helper()
-	create(t, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: config},
-		Data:       map[string][]byte{"kubeconfig": kubeconfig},
-	})
-	create(t, &v1alpha1.ProviderConfig{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: config},
-		Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{
-			Source:    xpv2.CredentialsSourceSecret,
-			SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: config}, Key: "kubeconfig"},
-		}},
-	})
+	secret, pc := targettest.TenantConfig(ns, config, "", kubeconfig)
+	create(t, secret)
+	create(t, pc)
 	d := &v1alpha1.Desktop{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.DesktopSpec{
@@ -244,10 +226,7 @@ func syncedFalse(ctx context.Context, d *v1alpha1.Desktop, want string) (bool, s
 func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 	ns := userNamespace(t, "mallory")
 	const providerToken = "provider-serviceaccount-token"
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(providerToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := targettest.TokenFile(t, providerToken)
 	srv := targettest.NewServer(t)
 	d := tenantDesktop(t, ns, "stolen", "thief", targettest.Kubeconfig(t, srv.URL, srv.CAPEM(), &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
 	eventually(t, "the Desktop shows Synced=False naming the tokenFile", func(ctx context.Context) (bool, string) {

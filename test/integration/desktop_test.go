@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -284,12 +285,15 @@ func TestDesktopDeadline(t *testing.T) {
 	})
 	// Nothing makes a new Pod past the deadline: a reconcile forced by a
 	// spec change (an earlier deadline is allowed) must not bring it back.
-	cur := &v1alpha1.Desktop{}
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.ForProvider.Deadline = &metav1.Time{Time: deadline.Add(-time.Second)}
-	if err := kube.Update(ctx, cur); err != nil {
+	// The provider writes the Desktop too: read it again on a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur := &v1alpha1.Desktop{}
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
+			return err
+		}
+		cur.Spec.ForProvider.Deadline = &metav1.Time{Time: deadline.Add(-time.Second)}
+		return kube.Update(ctx, cur)
+	}); err != nil {
 		t.Fatalf("moving the deadline earlier: want admitted, got %v", err)
 	}
 	eventually(t, "the Desktop observed its new spec", func(ctx context.Context) (bool, string, error) {
@@ -303,7 +307,7 @@ func TestDesktopDeadline(t *testing.T) {
 	if _, err := getPod(ctx, ns, "bob-dev"); !kerrors.IsNotFound(err) {
 		t.Errorf("a Pod exists past the deadline: %v", err)
 	}
-	if err := kube.Delete(ctx, cur); err != nil {
+	if err := kube.Delete(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "an expired Desktop deletes cleanly", func(ctx context.Context) (bool, string, error) {

@@ -20,7 +20,6 @@ import (
 	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // providerNamespace is the provider's own namespace; gateImage the gate's
@@ -154,12 +154,9 @@ func (p *provider) start() error {
 	p.metrics = "127.0.0.1:" + metrics
 	// A long poll, so that what shows within a test comes from the Pod
 	// watch and the managed resource's own events.
-	p.cmd = exec.Command(p.bin, "--debug", "--poll=10m",
+	p.cmd = controlplane.Command(log, []string{"KUBECONFIG=" + p.kubeconfig}, p.bin, "--debug", "--poll=10m",
 		"--metrics-bind-address=127.0.0.1:"+metrics, "--health-probe-bind-address=127.0.0.1:"+health,
 		"--link-key-namespace="+providerNamespace, "--gate-image="+gateImage)
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
-	p.cmd.Stdout, p.cmd.Stderr = log, log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return p.cmd.Start()
 }
 
@@ -175,31 +172,14 @@ func (p *provider) running() bool {
 }
 
 func (p *provider) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _, _ = p.cmd.Process.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		p.kill()
-	}
+	controlplane.StopProcess(p.cmd, 10*time.Second)
 }
 
-// eventually polls fn until it returns true or a minute passes, then fails
-// the test with what fn last said.
+// eventually polls fn until it returns true, for up to 90s, then fails
+// the test with what fn last said; an error from fn fails it at once.
 func eventually(t *testing.T, what string, fn func(ctx context.Context) (bool, string, error)) {
 	t.Helper()
-	var last string
-	start := time.Now()
-	defer func() { t.Logf("%s: took %s", what, time.Since(start).Round(10*time.Millisecond)) }()
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		ok, msg, err := fn(ctx)
-		last = msg
-		return ok, err
-	})
-	if err != nil {
-		t.Fatalf("%s: %v (last: %s)", what, err, last)
-	}
+	poll.Until(t, what, 200*time.Millisecond, 90*time.Second, fn)
 }
 
 // namespace creates a namespace for one test, enforcing the restricted Pod

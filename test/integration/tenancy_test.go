@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,24 +47,14 @@ func verifiedKubeconfig(t *testing.T) []byte {
 }
 
 // tenantConfig creates, in namespace ns, a kubeconfig Secret and a
-// ProviderConfig named name that uses it.
-func tenantConfig(t *testing.T, ns, name string, kubeconfig []byte) {
+// ProviderConfig named name that uses it and targets namespace target.
+func tenantConfig(t *testing.T, ns, name, target string, kubeconfig []byte) {
 	t.Helper()
-	ctx := context.Background()
-	if err := kube.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Data:       map[string][]byte{"kubeconfig": kubeconfig},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := kube.Create(ctx, &v1alpha1.ProviderConfig{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{
-			Source:    xpv2.CredentialsSourceSecret,
-			SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: name}, Key: "kubeconfig"},
-		}},
-	}); err != nil {
-		t.Fatal(err)
+	secret, pc := targettest.TenantConfig(ns, name, target, kubeconfig)
+	for _, o := range []client.Object{secret, pc} {
+		if err := kube.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -90,12 +79,9 @@ func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "token-thief")
 	const providerToken = "provider-serviceaccount-token"
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(providerToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := targettest.TokenFile(t, providerToken)
 	srv := targettest.NewServer(t)
-	tenantConfig(t, ns, "stolen", targettest.Kubeconfig(t, srv.URL, srv.CAPEM(), &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
+	tenantConfig(t, ns, "stolen", "", targettest.Kubeconfig(t, srv.URL, srv.CAPEM(), &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
 	d := usingProviderConfig(desktop(ns, "thief", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04"), "stolen")
 	if err := kube.Create(ctx, d); err != nil {
 		t.Fatal(err)
@@ -125,7 +111,7 @@ func TestBlackHoleClusterDoesNotStallOthers(t *testing.T) {
 	ns := namespace(t, "black-hole")
 	hole := targettest.NewBlackHole(t)
 
-	tenantConfig(t, ns, "hole", targettest.Kubeconfig(t, hole.URL(), nil, &clientcmdapi.AuthInfo{Token: "tenant-token"}))
+	tenantConfig(t, ns, "hole", "", targettest.Kubeconfig(t, hole.URL(), nil, &clientcmdapi.AuthInfo{Token: "tenant-token"}))
 	stuck := usingProviderConfig(desktop(ns, "stuck", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04"), "hole")
 	if err := kube.Create(ctx, stuck); err != nil {
 		t.Fatal(err)

@@ -154,25 +154,7 @@ func TestProviderConfigKubeconfig(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "tenant")
 	remote := namespace(t, "gpu-cluster")
-	kc := verifiedKubeconfig(t)
-	if err := kube.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu-cluster"},
-		Data:       map[string][]byte{"kubeconfig": kc},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := kube.Create(ctx, &v1alpha1.ProviderConfig{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu"},
-		Spec: v1alpha1.ProviderConfigSpec{
-			TargetNamespace: remote,
-			Credentials: v1alpha1.ProviderCredentials{
-				Source:    xpv2.CredentialsSourceSecret,
-				SecretRef: &xpv2.SecretKeySelector{SecretReference: xpv2.SecretReference{Name: "gpu-cluster"}, Key: "kubeconfig"},
-			},
-		},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tenantConfig(t, ns, "gpu", remote, verifiedKubeconfig(t))
 	svc := &v1alpha1.DesktopService{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bob-dev"},
 		Spec: v1alpha1.DesktopServiceSpec{

@@ -86,9 +86,7 @@ func TestRender(t *testing.T) {
 		t.Fatalf("cannot find examples/sessions/*/%s: %v", sessionFile, err)
 	}
 	for _, c := range clis {
-		if _, err := os.Stat(c.bin(e)); err != nil {
-			t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLIs (%v)", c.bin(e), err)
-		}
+		built(t, c.bin(e))
 	}
 	for _, s := range dirs {
 		dir := filepath.Dir(s)
@@ -145,12 +143,7 @@ func (e env) renderTest(t *testing.T, c cli, dir string) {
 // end-to-end test also applies: templates and sessions against the
 // provider's CRDs and the XRD, observed resources against the CRDs.
 func TestExamplesValid(t *testing.T) {
-	e := env{root: root(t)}
-	e.cli = filepath.Join(tools(e.root), "bin", "crossplane")
-	if _, err := os.Stat(e.cli); err != nil {
-		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
-	}
-	e.cache = seedSchemaCache(t, e.root)
+	e := validator(t)
 	inputs, err := filepath.Glob(filepath.Join(e.root, "examples", "sessions", "*", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -168,12 +161,7 @@ func TestExamplesValid(t *testing.T) {
 // TestXRDRejects holds the XRD's OpenAPI and CEL validation to rejecting
 // sessions before the function ever sees them.
 func TestXRDRejects(t *testing.T) {
-	e := env{root: root(t)}
-	e.cli = filepath.Join(tools(e.root), "bin", "crossplane")
-	if _, err := os.Stat(e.cli); err != nil {
-		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI (%v)", e.cli, err)
-	}
-	e.cache = seedSchemaCache(t, e.root)
+	e := validator(t)
 	cases := map[string]struct {
 		reason string
 		spec   string
@@ -236,24 +224,34 @@ func TestXRDRejects(t *testing.T) {
 	}
 }
 
+// validator finds the Crossplane CLI and seeds the schema cache of
+// crossplane resource validate: all that validating, without rendering,
+// needs.
+func validator(t *testing.T) env {
+	t.Helper()
+	e := env{root: root(t)}
+	e.cli = built(t, filepath.Join(tools(e.root), "bin", "crossplane"))
+	e.cache = seedSchemaCache(t, e.root)
+	return e
+}
+
 // setup finds the Crossplane binaries, builds and starts the function, and
 // seeds the schema cache of crossplane resource validate.
 func setup(t *testing.T) env {
 	t.Helper()
-	root := root(t)
-	e := env{
-		root: root,
-		cli:  filepath.Join(tools(root), "bin", "crossplane"),
-		core: filepath.Join(tools(root), "bin", "crossplane-core"),
-	}
-	for _, b := range []string{e.cli, e.core} {
-		if _, err := os.Stat(b); err != nil {
-			t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLI and core (%v)", b, err)
-		}
-	}
-	e.addr = startFunction(t, root)
-	e.cache = seedSchemaCache(t, root)
+	e := validator(t)
+	e.core = built(t, filepath.Join(tools(e.root), "bin", "crossplane-core"))
+	e.addr = startFunction(t, e.root)
 	return e
+}
+
+// built returns bin, failing t when `make tools` has not built it.
+func built(t *testing.T, bin string) string {
+	t.Helper()
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run `make tools` first, which builds the Crossplane CLIs and core (%v)", bin, err)
+	}
+	return bin
 }
 
 func (e env) render(c cli, dir string) (stdout, stderr string, err error) {

@@ -13,8 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
@@ -47,20 +45,15 @@ const actualUID = "0b7e6a4c-pod"
 // desktop returns the Desktop alice-desktop of namespace team-a, modified by
 // mods.
 func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
-	d := &v1alpha1.Desktop{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-desktop"},
-		Spec: v1alpha1.DesktopSpec{ForProvider: v1alpha1.DesktopParameters{
-			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
-			Image: "ghcr.io/selkies/desktop:1",
-			URL:   "https://vdi.example/alice/",
-			Resources: v1alpha1.ComputeResources{
-				CPU:    ptr.To(resource.MustParse("2")),
-				Memory: ptr.To(resource.MustParse("4Gi")),
-			},
-		}},
-	}
-	meta.SetExternalName(d, "alice-desktop")
-	return targettest.Modified(d, mods...)
+	return targettest.Managed(&v1alpha1.Desktop{Spec: v1alpha1.DesktopSpec{ForProvider: v1alpha1.DesktopParameters{
+		Owner: targettest.Alice,
+		Image: "ghcr.io/selkies/desktop:1",
+		URL:   "https://vdi.example/alice/",
+		Resources: v1alpha1.ComputeResources{
+			CPU:    ptr.To(resource.MustParse("2")),
+			Memory: ptr.To(resource.MustParse("4Gi")),
+		},
+	}}}, "alice-desktop", mods...)
 }
 
 func withImage(image string) func(*v1alpha1.Desktop) {
@@ -130,22 +123,11 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 		LocalObjectReference: corev1.LocalObjectReference{Name: "alice-desktop-credentials"},
 		Key:                  "password",
 	}}
+	om := targettest.Made("desktop", "alice-desktop", "alice-desktop")
+	om.Labels["vdi.kasm.io/desktop"] = "alice-desktop"
+	om.Annotations["kubectl.kubernetes.io/default-container"] = "desktop"
 	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "team-a",
-			Name:      "alice-desktop",
-			Labels: map[string]string{
-				"app.kubernetes.io/managed-by": "provider-vdi",
-				"app.kubernetes.io/component":  "desktop",
-				"vdi.kasm.io/session":          "s1",
-				"vdi.kasm.io/user":             "alice",
-				"vdi.kasm.io/desktop":          "alice-desktop",
-			},
-			Annotations: map[string]string{
-				"vdi.m.kasm.io/managed-resource":          "team-a/alice-desktop",
-				"kubectl.kubernetes.io/default-container": "desktop",
-			},
-		},
+		ObjectMeta: om,
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken: ptr.To(false),
 			EnableServiceLinks:           ptr.To(false),
@@ -754,36 +736,16 @@ func TestCredentials(t *testing.T) {
 			reason: "The credentials Secret should be named after the Pod, labelled like it, annotated with its Desktop, and hold no password: Create adds one only to a Secret it makes.",
 			cr:     desktop(),
 			want: &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{
-					Namespace: "team-a",
-					Name:      "alice-desktop-credentials",
-					Labels: map[string]string{
-						"app.kubernetes.io/managed-by": "provider-vdi",
-						"app.kubernetes.io/component":  "desktop",
-						"vdi.kasm.io/session":          "s1",
-						"vdi.kasm.io/user":             "alice",
-					},
-					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
-				},
-				Type: corev1.SecretTypeOpaque,
+				ObjectMeta: targettest.Made("desktop", "alice-desktop-credentials", "alice-desktop"),
+				Type:       corev1.SecretTypeOpaque,
 			},
 		},
 		"NamedByExternalName": {
 			reason: "The credentials Secret should be named by the external name, like the Pod.",
 			cr:     desktop(targettest.ExternalName("alice-7f3c")),
 			want: &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{
-					Namespace: "team-a",
-					Name:      "alice-7f3c-credentials",
-					Labels: map[string]string{
-						"app.kubernetes.io/managed-by": "provider-vdi",
-						"app.kubernetes.io/component":  "desktop",
-						"vdi.kasm.io/session":          "s1",
-						"vdi.kasm.io/user":             "alice",
-					},
-					Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-desktop"},
-				},
-				Type: corev1.SecretTypeOpaque,
+				ObjectMeta: targettest.Made("desktop", "alice-7f3c-credentials", "alice-desktop"),
+				Type:       corev1.SecretTypeOpaque,
 			},
 		},
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,7 +14,6 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
@@ -32,16 +30,11 @@ const errNoTraefik = "the target cluster does not serve traefik.io/v1alpha1 Ingr
 // desktopRoute returns the DesktopRoute alice-route of namespace team-a that
 // serves the Service alice-svc at vdi.example, modified by mods.
 func desktopRoute(mods ...func(*v1alpha1.DesktopRoute)) *v1alpha1.DesktopRoute {
-	r := &v1alpha1.DesktopRoute{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-route"},
-		Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
-			Owner:       v1alpha1.Owner{Session: "s1", User: "alice"},
-			Host:        "s1-team-a-2.vdi.example",
-			ServiceName: "alice-svc",
-		}},
-	}
-	xpmeta.SetExternalName(r, "alice-route")
-	return targettest.Modified(r, mods...)
+	return targettest.Managed(&v1alpha1.DesktopRoute{Spec: v1alpha1.DesktopRouteSpec{ForProvider: v1alpha1.DesktopRouteParameters{
+		Owner:       targettest.Alice,
+		Host:        "s1-team-a-2.vdi.example",
+		ServiceName: "alice-svc",
+	}}}, "alice-route", mods...)
 }
 
 func withHost(h string) func(*v1alpha1.DesktopRoute) {
@@ -89,79 +82,53 @@ func spec(match string, port int64, mods ...func(map[string]any)) map[string]any
 }
 
 func TestBuildIngressRoute(t *testing.T) {
-	type want struct {
-		spec        map[string]any
-		labels      map[string]string
-		annotations map[string]string
-	}
-	labels := map[string]string{
-		"app.kubernetes.io/managed-by": "provider-vdi",
-		"app.kubernetes.io/component":  "route",
-		"vdi.kasm.io/session":          "s1",
-		"vdi.kasm.io/user":             "alice",
-	}
-	annotations := map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-route"}
-
+	// Every route's IngressRoute has the same metadata; the cases differ
+	// in their specs.
+	om := targettest.Made("route", "alice-route", "alice-route")
 	cases := map[string]struct {
 		reason string
 		cr     *v1alpha1.DesktopRoute
-		want   want
+		want   map[string]any
 	}{
 		"HostOnly": {
 			reason: "A route without a path prefix should match the host alone, and send to the Service's port 8080 by default.",
 			cr:     desktopRoute(),
-			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080), labels: labels, annotations: annotations},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080),
 		},
 		"RootPathPrefix": {
 			reason: "A path prefix of / should match the host alone.",
 			cr:     desktopRoute(withPathPrefix("/")),
-			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080), labels: labels, annotations: annotations},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080),
 		},
 		"PathPrefix": {
 			reason: "A route with a path prefix should match host and prefix.",
 			cr:     desktopRoute(withPathPrefix("/alice")),
-			want:   want{spec: spec("Host(`s1-team-a-2.vdi.example`) && PathPrefix(`/alice`)", 8080), labels: labels, annotations: annotations},
+			want:   spec("Host(`s1-team-a-2.vdi.example`) && PathPrefix(`/alice`)", 8080),
 		},
 		"TLSSecret": {
 			reason: "A route with a TLS Secret should name it and nothing else in its TLS block.",
 			cr:     desktopRoute(withTLS("vdi-tls", "")),
-			want: want{
-				spec:        spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"secretName": "vdi-tls"} }),
 		},
 		"TLSCertResolver": {
 			reason: "A route with a certificate resolver should name it in its TLS block.",
 			cr:     desktopRoute(withTLS("", "letsencrypt")),
-			want: want{
-				spec:        spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want:   spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) { s["tls"] = map[string]any{"certResolver": "letsencrypt"} }),
 		},
 		"TLSStore": {
 			reason: "A route served by Traefik's default TLSStore should name the store, so that the certificate's key stays in Traefik's namespace.",
 			cr:     desktopRoute(func(r *v1alpha1.DesktopRoute) { r.Spec.ForProvider.TLS = &v1alpha1.RouteTLS{Store: "default"} }),
-			want: want{
-				spec: spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) {
-					s["tls"] = map[string]any{"store": map[string]any{"name": "default"}}
-				}),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want: spec("Host(`s1-team-a-2.vdi.example`)", 8080, func(s map[string]any) {
+				s["tls"] = map[string]any{"store": map[string]any{"name": "default"}}
+			}),
 		},
 		"EntryPointsAndService": {
 			reason: "Entry points, Service name and port should be passed to the IngressRoute.",
 			cr:     desktopRoute(withEntryPoints("websecure"), withService("bob-svc", 3000)),
-			want: want{
-				spec: spec("Host(`s1-team-a-2.vdi.example`)", 3000, func(s map[string]any) {
-					s["entryPoints"] = []any{"websecure"}
-					s["routes"].([]any)[0].(map[string]any)["services"] = []any{map[string]any{"name": "bob-svc", "port": int64(3000)}}
-				}),
-				labels:      labels,
-				annotations: annotations,
-			},
+			want: spec("Host(`s1-team-a-2.vdi.example`)", 3000, func(s map[string]any) {
+				s["entryPoints"] = []any{"websecure"}
+				s["routes"].([]any)[0].(map[string]any)["services"] = []any{map[string]any{"name": "bob-svc", "port": int64(3000)}}
+			}),
 		},
 	}
 	for name, tc := range cases {
@@ -170,13 +137,13 @@ func TestBuildIngressRoute(t *testing.T) {
 			if diff := cmp.Diff(IngressRouteGVK, got.GroupVersionKind()); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want GVK, +got GVK:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(types.NamespacedName{Namespace: "team-a", Name: "alice-route"}, client.ObjectKeyFromObject(got)); diff != "" {
+			if diff := cmp.Diff(types.NamespacedName{Namespace: om.Namespace, Name: om.Name}, client.ObjectKeyFromObject(got)); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want key, +got key:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(tc.want.spec, got.Object["spec"]); diff != "" {
+			if diff := cmp.Diff(tc.want, got.Object["spec"]); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want spec, +got spec:\n%s", tc.reason, diff)
 			}
-			if diff := cmp.Diff(tc.want.labels, got.GetLabels()); diff != "" {
+			if diff := cmp.Diff(om.Labels, got.GetLabels()); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want labels, +got labels:\n%s", tc.reason, diff)
 			}
 			a := got.GetAnnotations()
@@ -184,7 +151,7 @@ func TestBuildIngressRoute(t *testing.T) {
 				t.Errorf("\n%s\nbuildIngressRoute(...): want the IngressRoute stamped with its spec hash, got none", tc.reason)
 			}
 			delete(a, v1alpha1.AnnotationSpecHash)
-			if diff := cmp.Diff(tc.want.annotations, a); diff != "" {
+			if diff := cmp.Diff(om.Annotations, a); diff != "" {
 				t.Errorf("\n%s\nbuildIngressRoute(...): -want annotations, +got annotations:\n%s", tc.reason, diff)
 			}
 		})
@@ -290,28 +257,12 @@ func actual(cr *v1alpha1.DesktopRoute) *unstructured.Unstructured {
 	return buildIngressRoute(cr, "team-a")
 }
 
-// errNotOurs is the error for an IngressRoute alice-route in namespace
-// desktops that provider-vdi did not make.
-var errNotOurs = targettest.ErrNotOurs("IngressRoute", "alice-route", "team-a")
-
-// errOthers is the error for an IngressRoute alice-route in namespace
-// desktops that the DesktopRoute other made.
-func errOthers(other string) error {
-	return targettest.ErrOthers("IngressRoute", "alice-route", "team-a", other, "team-a/alice-route")
-}
-
-// TestConnect checks what this kind's connector makes of a connected
-// cluster; common's tests cover the connector itself, errors included.
-func TestConnect(t *testing.T) {
-	kube := &test.MockClient{}
-	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the route.",
-		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopRoute(),
-		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
-}
+func TestConnect(t *testing.T) { kind.TestConnect(t, cmp.AllowUnexported(external{})) }
 
 type observed = targettest.Observed[*v1alpha1.DesktopRoute]
 
 func TestObserve(t *testing.T) {
+	kind.TestObserve(t)
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
@@ -333,15 +284,6 @@ func TestObserve(t *testing.T) {
 				CR:  desktopRoute(),
 			},
 		},
-		"GetError": {
-			reason: "Any other error reading the IngressRoute should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     desktopRoute(),
-			want: observed{
-				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "IngressRoute", "alice-route"),
-				CR:  desktopRoute(),
-			},
-		},
 		"UpToDate": {
 			reason: "A route whose IngressRoute was made from the current spec should be Available, up to date, and report its URL.",
 			kube:   kubeServingRoutes(actual(desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", "")))),
@@ -350,36 +292,6 @@ func TestObserve(t *testing.T) {
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
 				CR: desktopRoute(withPathPrefix("/alice"), withTLS("vdi-tls", ""),
 					withURL("https://s1-team-a-2.vdi.example/alice/"), withConditions(xpv2.Available())),
-			},
-		},
-		"NotOurs": {
-			reason: "An IngressRoute of the route's name that provider-vdi did not make should be an error, not taken for the route.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "")),
-			cr:     desktopRoute(),
-			want:   observed{Err: errNotOurs, CR: desktopRoute()},
-		},
-		"OfOtherRoute": {
-			reason: "An IngressRoute that another DesktopRoute made should be an error, not taken over.",
-			kube:   kubeServingRoutes(targettest.OwnedBy(actual(desktopRoute()), "team-b/alice-route")),
-			cr:     desktopRoute(),
-			want:   observed{Err: errOthers("team-b/alice-route"), CR: desktopRoute()},
-		},
-		"AnotherNamespacesHost": {
-			reason: "A route whose host is another namespace's session's (s1 of namespace team-b) should be refused before anything is read, so that no namespace can shadow another's desktop.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     desktopRoute(withHost("s1-team-b-2.vdi.example")),
-			want: observed{
-				Err: errors.New(`forProvider.host "s1-team-b-2.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
-				CR:  desktopRoute(withHost("s1-team-b-2.vdi.example")),
-			},
-		},
-		"AmbiguousHost": {
-			reason: "The host <session>-<namespace> of session s1-team in namespace a, which would collide with s1 in team-a, should be refused for s1 in team-a.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     desktopRoute(withHost("s1-team-a.vdi.example")),
-			want: observed{
-				Err: errors.New(`forProvider.host "s1-team-a.vdi.example" must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`),
-				CR:  desktopRoute(withHost("s1-team-a.vdi.example")),
 			},
 		},
 		"SpecChanged": {
@@ -400,6 +312,35 @@ func TestObserve(t *testing.T) {
 	}
 }
 
+// TestObserveRefusesOthersHost holds Observe to refusing a host that is not
+// the route's own before it reads anything (the client fails every read),
+// so that no namespace can shadow another's desktop.
+func TestObserveRefusesOthersHost(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		host   string
+	}{
+		"AnotherNamespacesHost": {
+			reason: "The host of another namespace's session (s1 of namespace team-b) should be refused.",
+			host:   "s1-team-b-2.vdi.example",
+		},
+		"AmbiguousHost": {
+			reason: "The host <session>-<namespace> of session s1-team in namespace a, which would collide with s1 in team-a, should be refused for s1 in team-a.",
+			host:   "s1-team-a.vdi.example",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)}, namespace: "team-a"}
+			cr := desktopRoute(withHost(tc.host))
+			targettest.CheckObserve(t, tc.reason, e, cr, observed{
+				Err: errors.Errorf(`forProvider.host %q must start with "s1-team-a-2.", the host label of session "s1" in namespace "team-a" (<session>-<namespace>-<length of session>); a route may not serve another session's host`, tc.host),
+				CR:  desktopRoute(withHost(tc.host)),
+			})
+		})
+	}
+}
+
 // kind is the DesktopRoute's external client, for the cases that every kind
 // shares.
 var kind = targettest.Kind[*v1alpha1.DesktopRoute]{
@@ -412,6 +353,7 @@ var kind = targettest.Kind[*v1alpha1.DesktopRoute]{
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopRoute] {
 		return &external{kube: kube, namespace: "team-a"}
 	},
+	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopRoute] { return newConnector(c) },
 }
 
 func TestCreate(t *testing.T) {

@@ -12,10 +12,7 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
@@ -25,15 +22,10 @@ import (
 // desktopService returns the DesktopService alice-svc of namespace team-a in
 // front of the desktop alice-desktop, modified by mods.
 func desktopService(mods ...func(*v1alpha1.DesktopService)) *v1alpha1.DesktopService {
-	s := &v1alpha1.DesktopService{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-svc"},
-		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
-			Owner:       v1alpha1.Owner{Session: "s1", User: "alice"},
-			DesktopName: "alice-desktop",
-		}},
-	}
-	meta.SetExternalName(s, "alice-svc")
-	return targettest.Modified(s, mods...)
+	return targettest.Managed(&v1alpha1.DesktopService{Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
+		Owner:       targettest.Alice,
+		DesktopName: "alice-desktop",
+	}}}, "alice-svc", mods...)
 }
 
 func withPort(p int32) func(*v1alpha1.DesktopService) {
@@ -51,17 +43,7 @@ func withClusterIP(ip string) func(*v1alpha1.DesktopService) {
 var withConditions = targettest.Conditions[*v1alpha1.DesktopService]
 
 func objectMeta() metav1.ObjectMeta {
-	return metav1.ObjectMeta{
-		Namespace: "team-a",
-		Name:      "alice-svc",
-		Labels: map[string]string{
-			"app.kubernetes.io/managed-by": "provider-vdi",
-			"app.kubernetes.io/component":  "service",
-			"vdi.kasm.io/session":          "s1",
-			"vdi.kasm.io/user":             "alice",
-		},
-		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-svc"},
-	}
+	return targettest.Made("service", "alice-svc", "alice-svc")
 }
 
 // actual returns the Service made of cr in namespace team-a, as read back
@@ -74,24 +56,7 @@ func actual(cr *v1alpha1.DesktopService, clusterIP string) *corev1.Service {
 	return svc
 }
 
-// errNotOurs is the error for an object alice-svc in namespace desktops that
-// provider-vdi did not make.
-func errNotOurs(kind string) error {
-	return targettest.ErrNotOurs(kind, "alice-svc", "team-a")
-}
-
-// errOthers is the error for an object alice-svc in namespace desktops that
-// the DesktopService other made.
-func errOthers(kind, other string) error {
-	return targettest.ErrOthers(kind, "alice-svc", "team-a", other, "team-a/alice-svc")
-}
-
-func TestConnect(t *testing.T) {
-	kube := &test.MockClient{}
-	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the DesktopService.",
-		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), desktopService(),
-		&external{kube: kube, namespace: "team-a"}, cmp.AllowUnexported(external{}))
-}
+func TestConnect(t *testing.T) { kind.TestConnect(t, cmp.AllowUnexported(external{})) }
 
 func TestBuildService(t *testing.T) {
 	cases := map[string]struct {
@@ -192,6 +157,7 @@ func TestSpecHash(t *testing.T) {
 type observed = targettest.Observed[*v1alpha1.DesktopService]
 
 func TestObserve(t *testing.T) {
+	kind.TestObserve(t)
 	svc := actual(desktopService(), corev1.ClusterIPNone)
 	legacySvc := actual(desktopService(), "10.96.0.10")
 	oldSvc := actual(desktopService(withPort(3000)), corev1.ClusterIPNone)
@@ -205,21 +171,6 @@ func TestObserve(t *testing.T) {
 			reason: "A DesktopService whose Service does not exist should not exist.",
 			kube:   targettest.Kube(),
 			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktopService()},
-		},
-		"ServiceNotOurs": {
-			reason: "A Service of the DesktopService's name that provider-vdi did not make should be an error, not taken for it.",
-			kube:   targettest.Kube(targettest.OwnedBy(svc, "")),
-			want:   observed{Err: errNotOurs("Service"), CR: desktopService()},
-		},
-		"ServiceOfOther": {
-			reason: "A Service that another DesktopService made should be an error, not taken over.",
-			kube:   targettest.Kube(targettest.OwnedBy(svc, "team-b/alice-svc")),
-			want:   observed{Err: errOthers("Service", "team-b/alice-svc"), CR: desktopService()},
-		},
-		"GetServiceError": {
-			reason: "An error reading the Service should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			want:   observed{Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Service", "alice-svc"), CR: desktopService()},
 		},
 		"Available": {
 			reason: "A DesktopService whose headless Service exists should be Available, up to date, and report no cluster IP.",
@@ -265,6 +216,9 @@ var kind = targettest.Kind[*v1alpha1.DesktopService]{
 	Object:   func() client.Object { return actual(desktopService(), corev1.ClusterIPNone) },
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopService] {
 		return &external{kube: kube, namespace: "team-a"}
+	},
+	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopService] {
+		return newConnector(c)
 	},
 }
 

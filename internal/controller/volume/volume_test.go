@@ -14,7 +14,6 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
@@ -26,15 +25,10 @@ import (
 // volume returns the DesktopVolume alice-home of namespace team-a asking for
 // 10Gi, modified by mods.
 func volume(mods ...func(*v1alpha1.DesktopVolume)) *v1alpha1.DesktopVolume {
-	v := &v1alpha1.DesktopVolume{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alice-home"},
-		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
-			Owner: v1alpha1.Owner{Session: "s1", User: "alice"},
-			Size:  resource.MustParse("10Gi"),
-		}},
-	}
-	meta.SetExternalName(v, "alice-home")
-	return targettest.Modified(v, mods...)
+	return targettest.Managed(&v1alpha1.DesktopVolume{Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
+		Owner: targettest.Alice,
+		Size:  resource.MustParse("10Gi"),
+	}}}, "alice-home", mods...)
 }
 
 func withSize(q string) func(*v1alpha1.DesktopVolume) {
@@ -59,17 +53,7 @@ var withConditions = targettest.Conditions[*v1alpha1.DesktopVolume]
 // would have made it of volume(), modified by mods.
 func claim(mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
 	c := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: "team-a",
-			Name:      "alice-home",
-			Labels: map[string]string{
-				"app.kubernetes.io/managed-by": "provider-vdi",
-				"app.kubernetes.io/component":  "home",
-				"vdi.kasm.io/session":          "s1",
-				"vdi.kasm.io/user":             "alice",
-			},
-			Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/alice-home"},
-		},
+		ObjectMeta: targettest.Made("home", "alice-home", "alice-home"),
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources: corev1.VolumeResourceRequirements{
@@ -109,24 +93,7 @@ func deleting() func(*corev1.PersistentVolumeClaim) {
 	}
 }
 
-// errNotOurs is the error for a claim alice-home in namespace desktops that
-// provider-vdi did not make.
-var errNotOurs = targettest.ErrNotOurs("PersistentVolumeClaim", "alice-home", "team-a")
-
-// errOthers is the error for a claim alice-home in namespace desktops that
-// the DesktopVolume other made.
-func errOthers(other string) error {
-	return targettest.ErrOthers("PersistentVolumeClaim", "alice-home", "team-a", other, "team-a/alice-home")
-}
-
-// TestConnect checks what this kind's connector makes of a connected
-// cluster; common's tests cover the connector itself, errors included.
-func TestConnect(t *testing.T) {
-	kube := &test.MockClient{}
-	targettest.CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the volume.",
-		newConnector(targettest.Clusters{Cluster: &target.Cluster{Client: kube}}), volume(),
-		&external{kube: kube, namespace: "team-a", location: "/team-a"}, cmp.AllowUnexported(external{}))
-}
+func TestConnect(t *testing.T) { kind.TestConnect(t, cmp.AllowUnexported(external{})) }
 
 func TestBuildClaim(t *testing.T) {
 	cases := map[string]struct {
@@ -159,6 +126,7 @@ func TestBuildClaim(t *testing.T) {
 type observed = targettest.Observed[*v1alpha1.DesktopVolume]
 
 func TestObserve(t *testing.T) {
+	kind.TestObserve(t)
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
@@ -170,27 +138,6 @@ func TestObserve(t *testing.T) {
 			kube:   targettest.Kube(),
 			cr:     volume(),
 			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: volume()},
-		},
-		"NotOurs": {
-			reason: "A claim of the volume's name that provider-vdi did not make should be an error, not taken for the volume: deleting the volume would delete it.",
-			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim](""))),
-			cr:     volume(),
-			want:   observed{Err: errNotOurs, CR: volume()},
-		},
-		"OfOtherVolume": {
-			reason: "A claim that another DesktopVolume made should be an error, not taken over.",
-			kube:   targettest.Kube(claim(bound("10Gi"), targettest.Owner[*corev1.PersistentVolumeClaim]("team-b/alice-home"))),
-			cr:     volume(),
-			want:   observed{Err: errOthers("team-b/alice-home"), CR: volume()},
-		},
-		"GetError": {
-			reason: "An error reading the claim should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)},
-			cr:     volume(),
-			want: observed{
-				Err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "PersistentVolumeClaim", "alice-home"),
-				CR:  volume(),
-			},
 		},
 		"Bound": {
 			reason: "A bound claim of the desired size should be Available and up to date, and report its phase, capacity and storage class.",
@@ -282,7 +229,10 @@ var kind = targettest.Kind[*v1alpha1.DesktopVolume]{
 	Changed:  func() *v1alpha1.DesktopVolume { return volume(withSize("20Gi")) },
 	Object:   func() client.Object { return claim(bound("10Gi")) },
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
-		return &external{kube: kube, namespace: "team-a"}
+		return &external{kube: kube, namespace: "team-a", location: "/team-a"}
+	},
+	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopVolume] {
+		return newConnector(c)
 	},
 }
 

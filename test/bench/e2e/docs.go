@@ -3,11 +3,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -41,7 +41,7 @@ func (b *bench) markdown() string {
 	p("")
 	p("Run %s → %s UTC, commit `%s`, %s. Knobs: `%s`.", r.Started.Format("2006-01-02 15:04"), r.Finished.Format("15:04"), r.Commit, r.Machine, r.Knobs)
 	p("Load average (1, 5, 15 min) before each scenario: %s. Each scenario took (teardown included): %s.", strings.Join(r.Load, "; "), strings.Join(r.Durations, ", "))
-	for _, name := range sortedKeys(r.Failed) {
+	for _, name := range slices.Sorted(maps.Keys(r.Failed)) {
 		p("")
 		p("**Scenario %s did not finish:** %s", name, r.Failed[name])
 	}
@@ -117,7 +117,7 @@ func (b *bench) markdown() string {
 		if x.Name != "burst100" && x.Kind == "vdi" {
 			continue
 		}
-		for _, client := range sortedKeys(x.Cost.Requests.PerSession) {
+		for _, client := range slices.Sorted(maps.Keys(x.Cost.Requests.PerSession)) {
 			if client == benchUserAgent {
 				continue
 			}
@@ -131,7 +131,7 @@ func (b *bench) markdown() string {
 			if total < 0.05 {
 				continue
 			}
-			p("| %s | %s | %.1f | %.1f | %s | %s |", title(x), client, total, writes, refused(x.Cost.Requests.Refused[client]), top(x.Cost.Requests.PerSession[client], 4))
+			p("| %s | %s | %.1f | %.1f | %s | %s |", title(x), client, total, writes, refused(x.Cost.Requests.Refused[client]), top(x.Cost.Requests.PerSession[client], 4, "%.1f"))
 		}
 		p("| %s | (audit / metrics, all clients) | %d / %.0f | | | |", title(x), x.Cost.Requests.AuditTotal, x.Cost.Requests.MetricsTotal)
 	}
@@ -161,12 +161,12 @@ func (b *bench) markdown() string {
 		p("")
 		p("| client | writes in the window |")
 		p("|---|---|")
-		for _, client := range sortedKeys(i.Cost.Requests.Writes) {
+		for _, client := range slices.Sorted(maps.Keys(i.Cost.Requests.Writes)) {
 			n := 0
 			for _, v := range i.Cost.Requests.Writes[client] {
 				n += v
 			}
-			p("| %s | %d (%s) |", client, n, topInt(i.Cost.Requests.Writes[client], 4))
+			p("| %s | %d (%s) |", client, n, top(i.Cost.Requests.Writes[client], 4, "%d"))
 		}
 	}
 	p("")
@@ -189,42 +189,21 @@ func title(x burst) string {
 	return x.Name
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func top(m map[string]float64, n int) string {
-	keys := sortedKeys(m)
-	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+// top lists the n keys of m of the largest values, largest first (equal
+// values in key order), each with its value in the fmt verb.
+func top[V int | float64](m map[string]V, n int, verb string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(m[b], m[a]) })
 	var out []string
 	for _, k := range keys[:min(n, len(keys))] {
-		out = append(out, fmt.Sprintf("%s %.1f", k, m[k]))
-	}
-	return strings.Join(out, ", ")
-}
-
-func topInt(m map[string]int, n int) string {
-	f := map[string]float64{}
-	for k, v := range m {
-		f[k] = float64(v)
-	}
-	keys := sortedKeys(f)
-	sort.SliceStable(keys, func(i, j int) bool { return f[keys[i]] > f[keys[j]] })
-	var out []string
-	for _, k := range keys[:min(n, len(keys))] {
-		out = append(out, fmt.Sprintf("%s %d", k, m[k]))
+		out = append(out, fmt.Sprintf("%s "+verb, k, m[k]))
 	}
 	return strings.Join(out, ", ")
 }
 
 func changesList(m map[string]int) string {
 	var out []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if m[k] > 0 {
 			out = append(out, fmt.Sprintf("%s %d", k, m[k]))
 		}

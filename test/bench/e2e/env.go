@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -127,10 +126,7 @@ func (b *bench) start(name string, env []string, bin string, args ...string) err
 	if err != nil {
 		return errors.Wrapf(err, "cannot create log of %s", name)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := controlplane.Command(log, env, bin, args...)
 	if err := cmd.Start(); err != nil {
 		return errors.Wrapf(err, "cannot start %s", name)
 	}
@@ -141,13 +137,7 @@ func (b *bench) start(name string, env []string, bin string, args ...string) err
 
 func (b *bench) stop() {
 	for name, c := range b.started {
-		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _, _ = c.Process.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		if controlplane.StopProcess(c, 10*time.Second) {
 			b.note("killed %s", name)
 		}
 	}

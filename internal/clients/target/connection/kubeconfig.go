@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -66,13 +67,19 @@ type setting struct {
 	reason string
 }
 
-// refused returns a problem for each of settings that is set in the
-// kubeconfig's entry of kind (user or cluster) name.
-func refused(kind, name string, settings ...setting) []string {
+// refused returns, for each entry of m (the kubeconfig's users or
+// clusters, of kind "user" or "cluster") in name order, a problem for each
+// of the entry's settings that is set.
+func refused[V any](kind string, m map[string]*V, settings func(*V) []setting) []string {
 	var p []string
-	for _, s := range settings {
-		if s.set {
-			p = append(p, kind+" "+strconv.Quote(name)+" sets "+s.field+", which "+s.reason)
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		if m[name] == nil {
+			continue
+		}
+		for _, s := range settings(m[name]) {
+			if s.set {
+				p = append(p, kind+" "+strconv.Quote(name)+" sets "+s.field+", which "+s.reason)
+			}
 		}
 	}
 	return p
@@ -97,33 +104,24 @@ func refused(kind, name string, settings ...setting) []string {
 //     metadata endpoints, whose answers could surface in error messages).
 //     certificate-authority-data and tls-server-name are allowed.
 func RestrictedProblems(kc *clientcmdapi.Config) []string {
-	var p []string
-	for _, name := range sortedKeys(kc.AuthInfos) {
-		u := kc.AuthInfos[name]
-		if u == nil {
-			continue
+	users := refused("user", kc.AuthInfos, func(u *clientcmdapi.AuthInfo) []setting {
+		return []setting{
+			{u.TokenFile != "", "tokenFile", "reads a file of the provider's; put the token in token"},
+			{u.ClientCertificate != "", "client-certificate", "reads a file of the provider's; use client-certificate-data"},
+			{u.ClientKey != "", "client-key", "reads a file of the provider's; use client-key-data"},
+			{u.Exec != nil, "exec", "runs a command as the provider"},
+			{u.AuthProvider != nil, "auth-provider", "runs an auth plugin as the provider"},
 		}
-		p = append(p, refused("user", name,
-			setting{u.TokenFile != "", "tokenFile", "reads a file of the provider's; put the token in token"},
-			setting{u.ClientCertificate != "", "client-certificate", "reads a file of the provider's; use client-certificate-data"},
-			setting{u.ClientKey != "", "client-key", "reads a file of the provider's; use client-key-data"},
-			setting{u.Exec != nil, "exec", "runs a command as the provider"},
-			setting{u.AuthProvider != nil, "auth-provider", "runs an auth plugin as the provider"},
-		)...)
-	}
-	for _, name := range sortedKeys(kc.Clusters) {
-		c := kc.Clusters[name]
-		if c == nil {
-			continue
+	})
+	clusters := refused("cluster", kc.Clusters, func(c *clientcmdapi.Cluster) []setting {
+		return []setting{
+			{c.CertificateAuthority != "", "certificate-authority", "reads a file of the provider's; use certificate-authority-data"},
+			{c.InsecureSkipTLSVerify, "insecure-skip-tls-verify", "would not verify the server; give its CA in certificate-authority-data"},
+			{c.ProxyURL != "", "proxy-url", "routes the provider's traffic through another host"},
+			{!isHTTPS(c.Server), "server " + strconv.Quote(c.Server), "is not an https:// URL"},
 		}
-		p = append(p, refused("cluster", name,
-			setting{c.CertificateAuthority != "", "certificate-authority", "reads a file of the provider's; use certificate-authority-data"},
-			setting{c.InsecureSkipTLSVerify, "insecure-skip-tls-verify", "would not verify the server; give its CA in certificate-authority-data"},
-			setting{c.ProxyURL != "", "proxy-url", "routes the provider's traffic through another host"},
-			setting{!isHTTPS(c.Server), "server " + strconv.Quote(c.Server), "is not an https:// URL"},
-		)...)
-	}
-	return p
+	})
+	return append(users, clusters...)
 }
 
 // restConfigProblems lists what a REST config built from a Restricted
@@ -148,13 +146,4 @@ func restConfigProblems(cfg *rest.Config) []string {
 func isHTTPS(server string) bool {
 	u, err := url.Parse(server)
 	return err == nil && u.Scheme == "https" && u.Host != ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

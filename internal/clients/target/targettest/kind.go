@@ -5,12 +5,15 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
+
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 )
 
 // A Kind describes the external client of one managed resource kind and the
@@ -39,6 +42,10 @@ type Kind[T resource.Managed] struct {
 
 	// External returns the external client under test, on kube.
 	External func(kube client.Client) managed.TypedExternalClient[T]
+
+	// Connect returns the kind's connector, which resolves target clusters
+	// through clusters.
+	Connect func(clusters target.Clusters) managed.TypedExternalConnector[T]
 }
 
 // failing is a target cluster that answers reads from its Client and fails
@@ -112,6 +119,22 @@ func (k Kind[T]) refused(op string, kube func(objs ...client.Object) client.Clie
 	}
 }
 
+// getError is the case of a target cluster that fails every read: the
+// call should return the error.
+func (k Kind[T]) getError() kindCase {
+	return kindCase{
+		reason: "An error reading the " + k.Kind + " should be returned.",
+		kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
+		err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
+	}
+}
+
+// failingWrites returns a target cluster holding objs that fails every
+// write with err.
+func (k Kind[T]) failingWrites(err error, objs ...client.Object) client.Client {
+	return failing{Client: k.kube(objs...), err: err, writes: new(int)}
+}
+
 // kindCase is one case of the shared tests: a target cluster, the error the
 // call should return, and whether the target object should exist after it.
 type kindCase struct {
@@ -123,11 +146,11 @@ type kindCase struct {
 
 // run calls op on cases and checks its error and, for fake clusters, that
 // the target object exists afterwards exactly when it should.
-func (k Kind[T]) run(t *testing.T, op string, call func(managed.TypedExternalClient[T]) error, cases map[string]kindCase) {
+func (k Kind[T]) run(t *testing.T, op string, call func(*testing.T, managed.TypedExternalClient[T]) error, cases map[string]kindCase) {
 	t.Helper()
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := call(k.External(tc.kube))
+			err := call(t, k.External(tc.kube))
 			CheckError(t, tc.reason, op, tc.err, err)
 			if _, mock := tc.kube.(*test.MockClient); mock {
 				return
@@ -143,12 +166,43 @@ func with(cases, more map[string]kindCase) map[string]kindCase {
 	return cases
 }
 
+// TestConnect checks that the kind's connector, given a target cluster,
+// makes for CR the external client that External makes on the cluster's
+// client; opts compare the external clients (such as cmp.AllowUnexported
+// of their type). common's tests cover the connector itself, errors
+// included.
+func (k Kind[T]) TestConnect(t *testing.T, opts ...cmp.Option) {
+	t.Helper()
+	kube := &test.MockClient{}
+	CheckConnect(t, "The external client should use the target cluster's client and the namespace it resolves for the "+k.Kind+"'s managed resource.",
+		k.Connect(Clusters{Cluster: &target.Cluster{Client: kube}}), k.CR(), k.External(kube), opts...)
+}
+
+// TestObserve checks that Observe refuses a target object that it did not
+// make, returns the target cluster's errors, and in both cases leaves the
+// managed resource as it was.
+func (k Kind[T]) TestObserve(t *testing.T) {
+	t.Helper()
+	k.run(t, "Observe", func(t *testing.T, e managed.TypedExternalClient[T]) error {
+		cr := k.CR()
+		o, err := e.Observe(context.Background(), cr)
+		if diff := cmp.Diff(managed.ExternalObservation{}, o); diff != "" {
+			t.Errorf("Observe(...): -want, +got:\n%s", diff)
+		}
+		if diff := cmp.Diff(k.CR(), cr, test.EquateConditions()); diff != "" {
+			t.Errorf("Observe(...): -want %T, +got %T:\n%s", cr, cr, diff)
+		}
+		return err
+	}, with(k.refused("Observe", k.kube), map[string]kindCase{
+		"GetError": k.getError(),
+	}))
+}
+
 // TestCreate checks that Create makes the target object, counts one it made
 // before as made, and refuses one that it did not make.
 func (k Kind[T]) TestCreate(t *testing.T) {
 	t.Helper()
-	writes := 0
-	k.run(t, "Create", func(e managed.TypedExternalClient[T]) error {
+	k.run(t, "Create", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Create(context.Background(), k.CR())
 		return err
 	}, with(k.refused("Create", k.kube), map[string]kindCase{
@@ -164,7 +218,7 @@ func (k Kind[T]) TestCreate(t *testing.T) {
 		},
 		"CreateError": {
 			reason: "An error creating the " + k.Kind + " should be returned.",
-			kube:   failing{Client: k.kube(), err: ErrBoom, writes: &writes},
+			kube:   k.failingWrites(ErrBoom),
 			err:    errors.Wrapf(ErrBoom, "cannot create %s %q", k.Kind, k.name()),
 		},
 	}))
@@ -178,16 +232,12 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 	readOnly := func(objs ...client.Object) client.Client {
 		return failing{Client: k.kube(objs...), err: errors.New("nothing must be written"), writes: &writes}
 	}
-	update := func(e managed.TypedExternalClient[T]) error {
+	update := func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Update(context.Background(), k.Changed())
 		return err
 	}
 	k.run(t, "Update", update, with(k.refused("Update", readOnly), map[string]kindCase{
-		"GetError": {
-			reason: "An error reading the " + k.Kind + " should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
-			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
-		},
+		"GetError": k.getError(),
 	}))
 	if writes != 0 {
 		t.Errorf("Update(...): want no writes to a %s that is not the managed resource's, got %d", k.Kind, writes)
@@ -195,7 +245,7 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 	k.run(t, "Update", update, map[string]kindCase{
 		"UpdateError": {
 			reason: "An error writing the " + k.Kind + " should be returned.",
-			kube:   failing{Client: k.kube(k.Object()), err: ErrBoom, writes: &writes},
+			kube:   k.failingWrites(ErrBoom, k.Object()),
 			err:    errors.Wrapf(ErrBoom, "cannot update %s %q", k.Kind, k.name()),
 			exists: true,
 		},
@@ -206,8 +256,7 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 // is gone as deleted, and keeps one that it did not make.
 func (k Kind[T]) TestDelete(t *testing.T) {
 	t.Helper()
-	writes := 0
-	k.run(t, "Delete", func(e managed.TypedExternalClient[T]) error {
+	k.run(t, "Delete", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
 		_, err := e.Delete(context.Background(), k.CR())
 		return err
 	}, with(k.refused("Delete", k.kube), map[string]kindCase{
@@ -221,17 +270,13 @@ func (k Kind[T]) TestDelete(t *testing.T) {
 		},
 		"GoneBeforeDelete": {
 			reason: "A " + k.Kind + " that is gone by the time it is deleted should count as deleted.",
-			kube:   failing{Client: k.kube(k.Object()), err: NotFound(k.Resource, k.name()), writes: &writes},
+			kube:   k.failingWrites(NotFound(k.Resource, k.name()), k.Object()),
 			exists: true, // The fake still holds it; what counts is the error.
 		},
-		"GetError": {
-			reason: "An error reading the " + k.Kind + " should be returned.",
-			kube:   &test.MockClient{MockGet: test.NewMockGetFn(ErrBoom)},
-			err:    errors.Wrapf(ErrBoom, "cannot get %s %q", k.Kind, k.name()),
-		},
+		"GetError": k.getError(),
 		"DeleteError": {
 			reason: "An error deleting the " + k.Kind + " should be returned.",
-			kube:   failing{Client: k.kube(k.Object()), err: ErrBoom, writes: &writes},
+			kube:   k.failingWrites(ErrBoom, k.Object()),
 			err:    errors.Wrapf(ErrBoom, "cannot delete %s %q", k.Kind, k.name()),
 			exists: true,
 		},

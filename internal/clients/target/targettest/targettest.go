@@ -144,3 +144,37 @@ func Named(n string) func(*v1alpha1.Desktop) {
 func ExternalName(n string) func(*v1alpha1.Desktop) {
 	return func(d *v1alpha1.Desktop) { xpmeta.SetExternalName(d, n) }
 }
+
+// Made returns the metadata of the object named name that provider-vdi
+// makes in namespace Namespace as component of the managed resource mr of
+// namespace team-a, whose owner is session s1 of user alice, as every
+// managed resource of the controllers' tests is. The labels are spelled
+// out, not taken from package v1alpha1, so that the tests fail when what
+// the provider writes changes.
+func Made(component, name, mr string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Namespace: Namespace,
+		Name:      name,
+		Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "provider-vdi",
+			"app.kubernetes.io/component":  component,
+			"vdi.kasm.io/session":          "s1",
+			"vdi.kasm.io/user":             "alice",
+		},
+		Annotations: map[string]string{"vdi.m.kasm.io/managed-resource": "team-a/" + mr},
+	}
+}
+
+// Alice is the owner of every managed resource of the controllers' tests:
+// session s1 of user alice, as Made labels their objects.
+var Alice = v1alpha1.Owner{Session: "s1", User: "alice"}
+
+// Managed returns the managed resource mr named, and externally named,
+// name in namespace team-a, modified by mods: the head of every kind's
+// fixture builder.
+func Managed[T resource.Managed](mr T, name string, mods ...func(T)) T {
+	mr.SetNamespace("team-a")
+	mr.SetName(name)
+	xpmeta.SetExternalName(mr, name)
+	return Modified(mr, mods...)
+}
