@@ -7,6 +7,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
 
 // quietStatus returns mgr with the client the managed reconcilers use:
@@ -31,7 +34,7 @@ import (
 // per session and a one-minute poll, forty write requests per idle session
 // every ten minutes (make bench-e2e, docs/benchmarks.md).
 func quietStatus(mgr ctrl.Manager) ctrl.Manager {
-	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache()}}
+	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache(), scheme: mgr.GetScheme()}}
 }
 
 type quietManager struct {
@@ -47,11 +50,23 @@ type quietClient struct {
 	client.Client
 	reader client.Reader
 	cache  client.Reader
+	scheme *runtime.Scheme
 }
 
-// Get reads obj from the API server.
+// Get reads obj from the API server. It sets obj's kind, as the cache
+// does: the API server's answer, decoded into a typed object, has none,
+// and crossplane-runtime names the managed resource by it (for example as
+// the owner of its ProviderConfigUsage).
 func (c quietClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	return c.reader.Get(ctx, key, obj, opts...)
+	if err := c.reader.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	gvk, err := apiutil.GVKForObject(obj, c.scheme)
+	if err != nil {
+		return errors.Wrapf(err, "cannot tell the kind of %T", obj)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return nil
 }
 
 func (c quietClient) Status() client.SubResourceWriter {

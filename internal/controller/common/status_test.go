@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -75,10 +76,24 @@ func TestQuietClientReadsTheAPIServer(t *testing.T) {
 	api := fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(fresh).Build()
 	cache := fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(stale).Build()
 	got := &v1alpha1.Desktop{}
-	if err := (quietClient{Client: cache, reader: api, cache: cache}).Get(t.Context(), key, got); err != nil {
+	qc := quietClient{Client: cache, reader: withoutKind{api}, cache: cache, scheme: controllertest.Scheme(t)}
+	if err := qc.Get(t.Context(), key, got); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(fresh.GetFinalizers(), got.GetFinalizers()); diff != "" {
 		t.Errorf("\nA reconcile should start from the managed resource as the API server has it, not the cache's older copy:\nGet(...) finalizers: -want, +got:\n%s", diff)
 	}
+	if diff := cmp.Diff(v1alpha1.DesktopGroupVersionKind, got.GroupVersionKind()); diff != "" {
+		t.Errorf("\nA managed resource read from the API server should know its kind, which the API server's typed answer lacks:\nGet(...) kind: -want, +got:\n%s", diff)
+	}
+}
+
+// withoutKind reads as the API server's typed answer decodes: with no
+// apiVersion and kind.
+type withoutKind struct{ client.Reader }
+
+func (r withoutKind) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	err := r.Reader.Get(ctx, key, obj, opts...)
+	obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+	return err
 }
