@@ -93,9 +93,15 @@ func TestDesktopOnRealNode(t *testing.T) {
 	if got := strings.TrimSpace(kubectl(t, "exec", "-n", ns, p.Name, "-c", "desktop", "--", "cat", "/home/desktop/marker")); got != "kept-across-restarts" {
 		t.Errorf("the file written before Stop, after Start: got %q", got)
 	}
-	if _, err := localenv.OpenDesktop(ctx, env, ns, secret); err != nil {
-		t.Errorf("after Start: %v", err)
-	}
+	// Traefik serves the re-made route once it has seen it, its Service
+	// and the new Pod's endpoints, and it applies what its providers
+	// report at most every two seconds.
+	eventually(t, "after Start, the desktop opens through Traefik with its link", func(ctx context.Context) (bool, string) {
+		if _, err := localenv.OpenDesktop(ctx, env, ns, secret); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
 }
 
 // runningOnRealNode returns desktop Pod ns/name once it is Ready, and checks
