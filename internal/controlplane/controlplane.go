@@ -265,7 +265,10 @@ func (cp *ControlPlane) spawn(name string, log *os.File, bin string, env []strin
 	if cp.opts.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	}
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	// The process has its own copy of the log's descriptor.
+	_ = log.Close()
+	if err != nil {
 		return nil, errors.Wrapf(err, "cannot start %s", name)
 	}
 	cp.procs = append(cp.procs, cmd)

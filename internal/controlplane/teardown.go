@@ -277,8 +277,8 @@ func restoreSysctls() bool {
 // SIGTERM, then SIGKILL if it still runs after timeout. It waits for the
 // process and reports whether it had to kill it.
 func StopProcess(p *exec.Cmd, timeout time.Duration) (killed bool) {
-	if p.Process == nil {
-		return false // Never started.
+	if p.Process == nil || p.ProcessState != nil {
+		return false // Never started, or already reaped: its PID may be another's now.
 	}
 	_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
 	_ = syscall.Kill(p.Process.Pid, syscall.SIGTERM)

@@ -46,7 +46,9 @@ type Config struct {
 type Gate struct {
 	cfg       Config
 	cookieKey []byte
-	proxy     *httputil.ReverseProxy
+	// cookies checks the cookies of every request the gate proxies.
+	cookies *jwt.Parser
+	proxy   *httputil.ReverseProxy
 }
 
 // New returns a Gate with a new random cookie key.
@@ -67,7 +69,14 @@ func New(cfg Config) (*Gate, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("cannot make cookie key: %w", err)
 	}
-	g := &Gate{cfg: cfg, cookieKey: key}
+	g := &Gate{cfg: cfg, cookieKey: key, cookies: jwt.NewParser(
+		jwt.WithValidMethods([]string{cookieMethod.Alg()}),
+		jwt.WithIssuer(Issuer),
+		jwt.WithAudience(cfg.Links.Audience),
+		jwt.WithSubject(cfg.Links.Subject),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(cfg.Now),
+	)}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: g.rewrite,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -111,7 +120,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, errors.New("no link and no session cookie"))
 		return
 	}
-	if err := g.checkCookie(c.Value, now); err != nil {
+	if err := g.checkCookie(c.Value); err != nil {
 		g.refuse(w, r, err)
 		return
 	}
@@ -174,18 +183,10 @@ func (g *Gate) cookie(c *LinkClaims, now time.Time) (*http.Cookie, error) {
 }
 
 // checkCookie reports whether v is a cookie this gate process made for its
-// own host, user and Pod, and not expired at now.
-func (g *Gate) checkCookie(v string, now time.Time) error {
+// own host, user and Pod, and not expired.
+func (g *Gate) checkCookie(v string) error {
 	c := &cookieClaims{}
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{cookieMethod.Alg()}),
-		jwt.WithIssuer(Issuer),
-		jwt.WithAudience(g.cfg.Links.Audience),
-		jwt.WithSubject(g.cfg.Links.Subject),
-		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
-	if _, err := p.ParseWithClaims(v, c, func(*jwt.Token) (any, error) { return g.cookieKey, nil }); err != nil {
+	if _, err := g.cookies.ParseWithClaims(v, c, func(*jwt.Token) (any, error) { return g.cookieKey, nil }); err != nil {
 		return fmt.Errorf("invalid session cookie: %w", err)
 	}
 	if c.Pod != g.cfg.Links.Pod {

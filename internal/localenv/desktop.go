@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/provider-vdi/provider-vdi/internal/gate"
 )
 
 // Credentials are what a session's credentials Secret gives its user.
@@ -96,7 +99,7 @@ func OpenDesktop(ctx context.Context, e *Env, ns, secret string) (DesktopPage, e
 // the cookie the gate sets for it. The gate answers a valid link with 303
 // and the cookie, and anything else with 401.
 func exchangeLink(ctx context.Context, hc *http.Client, link string) (*http.Cookie, error) {
-	if !strings.Contains(link, "?token=") {
+	if u, err := url.Parse(link); err != nil || !u.Query().Has(gate.TokenParameter) {
 		return nil, errors.Errorf("the credentials hold no link with a token, only %q", link)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)

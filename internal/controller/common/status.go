@@ -21,7 +21,7 @@ import (
 // updating its status from that copy. Read from the cache, the copy was
 // often older than the provider's own last write, whose watch event lags
 // on a busy API server, so the update was refused (HTTP 409) and the whole
-// reconcile ran again: in make bench-e2e's 100-burst about ten refusals
+// reconcile ran again: in make bench-e2e's 100-burst about 17 refusals
 // per session, each a reconcile's worth of requests. A read of one object
 // costs the API server less than the reconcile it saves. It also means the
 // provider keeps no cache of every Secret in the cluster for the
