@@ -108,7 +108,7 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		http.SetCookie(w, cookie)
 		q.Del(TokenParameter)
-		to := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
+		to := url.URL{Path: sameHostPath(r.URL.Path), RawPath: sameHostPath(r.URL.RawPath), RawQuery: q.Encode()}
 		// The token must not linger in caches or leave in a Referer.
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer")
@@ -129,6 +129,18 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.proxy.ServeHTTP(w, r)
+}
+
+// sameHostPath is p with its leading slashes and backslashes made one
+// slash, so that a redirect to it stays on this host: browsers read
+// "//evil.example/" and "/\\evil.example/" as another host's URL, and the
+// gate would otherwise redirect anyone holding a link of their own, on the
+// desktops' domain, to any site. An empty p stays empty.
+func sameHostPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "/" + strings.TrimLeft(p, "/\\")
 }
 
 // refuse answers 401 with a short body and logs why, without the token or

@@ -298,6 +298,20 @@ func TestGateExchangesLink(t *testing.T) {
 			wantTo:     "/",
 			wantExpiry: early,
 		},
+		"StaysOnHost": {
+			reason:     "A path that starts with two slashes should redirect to this host, not to the host a browser would read in it (an open redirect).",
+			claims:     validClaims(),
+			target:     "//evil.example/x?token=%s",
+			wantTo:     "/evil.example/x",
+			wantExpiry: t0.Add(8 * time.Hour),
+		},
+		"StaysOnHostBackslash": {
+			reason:     "A path that starts with a slash and a backslash should redirect to this host: browsers read /\\ as //.",
+			claims:     validClaims(),
+			target:     "/%5C/evil.example/x?token=%s",
+			wantTo:     "/evil.example/x",
+			wantExpiry: t0.Add(8 * time.Hour),
+		},
 		"NoDeadline": {
 			reason:     "A session without a deadline should get a cookie of MaxCookieLifetime.",
 			claims:     validClaims(func(c *LinkClaims) { c.Deadline = nil }),
