@@ -59,6 +59,11 @@ const (
 	kubeletPort        = 11250
 	kubeletHealthzPort = 11248
 
+	// NoRegistry is where the real node's containerd sends a pull from any
+	// registry not trusted explicitly: the discard port on loopback, where
+	// nothing listens.
+	NoRegistry = "127.0.0.1:9"
+
 	// sysctlsSaved keeps the host's values of the sysctls that the kubelet
 	// and the bridge plugin change, across a detached run, for teardown.
 	sysctlsSaved = "/tmp/provider-vdi-realnode.sysctl"
@@ -366,6 +371,17 @@ func (n *RealNode) writeConfig() error {
 	}, "", "  ")
 	if err := os.WriteFile(d("cni", "net.d", "10-provider-vdi.conflist"), cni, 0o600); err != nil {
 		return errors.Wrap(err, "cannot write the CNI network")
+	}
+	// Every registry but those trusted with TrustRegistry resolves to a
+	// closed port on loopback: an image that was neither imported nor
+	// pushed to the local registry fails to pull and names NoRegistry,
+	// instead of being fetched from the internet.
+	if err := os.MkdirAll(d("etc", "certs.d", "_default"), 0o750); err != nil {
+		return errors.Wrap(err, "cannot create the default registry configuration folder")
+	}
+	hosts := fmt.Sprintf("server = %q\n", "http://"+NoRegistry)
+	if err := os.WriteFile(d("etc", "certs.d", "_default", "hosts.toml"), []byte(hosts), 0o600); err != nil {
+		return errors.Wrap(err, "cannot write the default hosts.toml")
 	}
 	if err := os.WriteFile(d("etc", "containerd.toml"), []byte(containerdConfig(n.Dir, n.bin)), 0o600); err != nil {
 		return errors.Wrap(err, "cannot write containerd's configuration")

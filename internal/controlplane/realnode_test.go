@@ -35,10 +35,11 @@ func TestKubeletServesOnlyWithAuth(t *testing.T) {
 }
 
 // TestPodNetworkStaysOnTheMachine: pods get addresses on the node's own
-// bridge, no default route and no masquerading.
+// bridge, no default route and no masquerading; containerd pulls from no
+// registry it was not given.
 func TestPodNetworkStaysOnTheMachine(t *testing.T) {
 	dir := t.TempDir()
-	for _, d := range []string{"cni/net.d", "etc"} {
+	for _, d := range []string{"cni/net.d", "etc/certs.d"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			t.Fatal(err)
 		}
@@ -74,6 +75,13 @@ func TestPodNetworkStaysOnTheMachine(t *testing.T) {
 	_, cidr, _ := net.ParseCIDR(realPodCIDR)
 	if !cidr.Contains(net.ParseIP(realNodeIP)) {
 		t.Errorf("node IP %s is not on the pod network %s", realNodeIP, realPodCIDR)
+	}
+	hosts, err := os.ReadFile(filepath.Join(dir, "etc", "certs.d", "_default", "hosts.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `server = "http://` + NoRegistry + `"`; strings.TrimSpace(string(hosts)) != want {
+		t.Errorf("default hosts.toml: %q; want %q, so that no image is pulled from the internet", hosts, want)
 	}
 	toml, err := os.ReadFile(filepath.Join(dir, "etc", "containerd.toml"))
 	if err != nil {

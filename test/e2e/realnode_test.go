@@ -333,3 +333,38 @@ func TestRealNodePullsFromLocalRegistry(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRealNodePullsNothingElse: an image from a registry the environment
+// did not trust is not fetched from that registry; the pull goes to
+// controlplane.NoRegistry, a closed port on loopback, and fails. The
+// image's own registry is on loopback too, so that nothing leaves the
+// machine even if this test fails.
+func TestRealNodePullsNothingElse(t *testing.T) {
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pulls-nothing-else"}}
+	create(t, ns)
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "elsewhere"},
+		Spec: corev1.PodSpec{
+			NodeSelector:                 map[string]string{controlplane.RealNodeLabel: "true"},
+			Tolerations:                  []corev1.Toleration{{Key: controlplane.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			AutomountServiceAccountToken: ptr.To(false),
+			Containers:                   []corev1.Container{{Name: "none", Image: "127.0.0.2:5999/e2e/none:1", ImagePullPolicy: corev1.PullAlways}},
+		},
+	}
+	create(t, p)
+	eventually(t, "the pull of an image from an untrusted registry goes to "+controlplane.NoRegistry, func(ctx context.Context) (bool, string) {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			return false, err.Error()
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil && w.Message != "" {
+				return strings.Contains(w.Message, controlplane.NoRegistry) && !strings.Contains(w.Message, "http://127.0.0.2:5999"), w.Reason + ": " + w.Message
+			}
+		}
+		return false, "phase " + string(p.Status.Phase)
+	})
+	if err := kube.Delete(ctx, ns); err != nil {
+		t.Error(err)
+	}
+}
