@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,37 +55,41 @@ func main() {
 
 func pidsFile(state string) string { return filepath.Join(state, "pids") }
 
-// readPIDs returns the recorded processes that still run.
-func readPIDs(state string) (map[string]int, []int) {
+// readPIDs returns the recorded processes that still run, each the very
+// process recorded (controlplane.Identified), not another that got its PID
+// since, and whether any were recorded.
+func readPIDs(state string) (map[string]int, []int, bool) {
 	names := map[string]int{}
 	var pids []int
 	f, err := os.Open(pidsFile(state))
 	if err != nil {
-		return names, nil
+		return names, nil, false
 	}
 	defer f.Close() //nolint:errcheck // Read only.
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		name, p, ok := strings.Cut(s.Text(), " ")
-		pid, err := strconv.Atoi(p)
-		if !ok || err != nil {
-			continue
+		name, id, _ := strings.Cut(s.Text(), " ")
+		if pid, ok := controlplane.Identified(id); ok {
+			names[name] = pid
+			pids = append(pids, pid)
 		}
-		names[name] = pid
-		pids = append(pids, pid)
 	}
-	return names, pids
+	return names, pids, true
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 func recordPID(state, name string, pid int) error {
+	id, err := controlplane.Identify(pid)
+	if err != nil {
+		return err
+	}
 	f, err := os.OpenFile(pidsFile(state), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return errors.Wrap(err, "cannot record PID")
 	}
 	defer f.Close() //nolint:errcheck // Checked on write.
-	_, err = fmt.Fprintf(f, "%s %d\n", name, pid)
+	_, err = fmt.Fprintf(f, "%s %s\n", name, id)
 	return errors.Wrap(err, "cannot record PID")
 }
 
@@ -94,9 +97,12 @@ func down(state string) error {
 	// The real node first: its kubelet and containerd by PID, then its
 	// containers, mounts, cgroups, bridge and sysctls.
 	controlplane.StopRealNode(filepath.Join(state, "env", "realnode"), os.Stdout)
-	names, pids := readPIDs(state)
+	names, pids, recorded := readPIDs(state)
 	if len(pids) == 0 {
-		fmt.Println("down: nothing recorded as running")
+		fmt.Println("down: nothing recorded is running")
+		if recorded {
+			return errors.Wrap(os.Remove(pidsFile(state)), "cannot remove PID file")
+		}
 		return nil
 	}
 	killed := controlplane.StopPIDs(pids, 15*time.Second)
@@ -115,13 +121,10 @@ func down(state string) error {
 }
 
 func up(ctx context.Context, state, tools string, gpuNodes int) error {
-	if names, pids := readPIDs(state); len(pids) > 0 {
-		for _, pid := range pids {
-			if alive(pid) {
-				fmt.Printf("up: already running (%v); `make down` stops it\n", names)
-				return nil
-			}
-		}
+	if names, pids, recorded := readPIDs(state); len(pids) > 0 {
+		fmt.Printf("up: already running (%v); `make down` stops it\n", names)
+		return nil
+	} else if recorded {
 		// A previous run died: clear what is left of it.
 		_ = down(state)
 	}
@@ -200,7 +203,7 @@ link: %s
                 (Traefik listens on %s; *.localhost resolves to loopback): the gate in
                 the desktop Pod sets a cookie for %s and drops the token
   credentials:  Secret %s in namespace alice (keys link, url, username, password); the link
-                is signed anew every 10 minutes and lasts 20, so read the current one with
+                is signed anew every 20 minutes and lasts 30, so read the current one with
                 %s get secret -n alice %s -o jsonpath='{.data.link}' | base64 -d
   curl:         curl --cacert %s -L -b '' "$(%s get secret -n alice %s -o jsonpath='{.data.link}' | base64 -d)"
   cluster:      export KUBECONFIG=%s

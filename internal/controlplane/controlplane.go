@@ -348,7 +348,7 @@ func (cp *ControlPlane) waitReady(ctx context.Context) error {
 			}
 		}
 		for _, p := range cp.procs {
-			if p.ProcessState != nil {
+			if Exited(p) {
 				return errors.Errorf("%s exited early; see its log in %s", filepath.Base(p.Path), cp.opts.Dir)
 			}
 		}

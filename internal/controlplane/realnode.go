@@ -185,7 +185,7 @@ func orphaned(holder string) string {
 		if err != nil {
 			continue
 		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && syscall.Kill(pid, 0) == nil {
+		if _, ok := Identified(string(b)); ok {
 			return ""
 		}
 	}
@@ -311,7 +311,11 @@ func (cp *ControlPlane) runNode(n *RealNode, name string, args ...string) error 
 	if err != nil {
 		return err
 	}
-	return errors.Wrapf(os.WriteFile(filepath.Join(n.Dir, "run", name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600), "cannot record PID of %s", name)
+	id, err := Identify(cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	return errors.Wrapf(os.WriteFile(filepath.Join(n.Dir, "run", name+".pid"), []byte(id), 0o600), "cannot record PID of %s", name)
 }
 
 // waitRealNode waits until the kubelet has registered the node and it is
@@ -325,7 +329,7 @@ func (cp *ControlPlane) waitRealNode(ctx context.Context, gpus int64) error {
 	log := filepath.Join(cp.node.Dir, "logs", "kubelet.log")
 	ready := func(ctx context.Context) (bool, error) {
 		for _, p := range cp.procs {
-			if p.ProcessState != nil {
+			if Exited(p) {
 				return false, errors.Errorf("%s exited; see its log in %s", filepath.Base(p.Path), filepath.Join(cp.node.Dir, "logs"))
 			}
 		}

@@ -35,7 +35,7 @@ func StopRealNode(dir string, progress io.Writer) {
 		if err != nil {
 			continue
 		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+		if pid, ok := Identified(string(b)); ok {
 			StopPIDs([]int{pid}, 15*time.Second)
 		}
 	}

@@ -162,7 +162,7 @@ func (e *Env) startTraefik(ctx context.Context) error {
 	}
 	hc := &http.Client{Timeout: time.Second}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		if cmd.ProcessState != nil {
+		if controlplane.Exited(cmd) {
 			return false, errors.New("traefik exited")
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+ports[0]+"/ping", nil)
