@@ -440,7 +440,7 @@ func (e *Env) functionServes() bool {
 		return false
 	}
 	_ = c.Close()
-	return e.function != nil && e.function.ProcessState == nil
+	return e.function != nil && !controlplane.Exited(e.function)
 }
 
 // Condition returns whether condition ct of u is True, and a description
