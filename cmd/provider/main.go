@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	runtimedebug "runtime/debug"
 	"strconv"
 	"time"
 
@@ -68,6 +69,15 @@ func main() {
 		linkKeySecret    = app.Flag("link-key-secret", "Name of the Secret holding the key that signs session links; made with a new key if missing.").Default("provider-vdi-link-signing-key").String()
 	)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+
+	// Unless GOGC says otherwise, the heap grows by half its live size
+	// between collections, not by all of it (Go's default, 100): make
+	// bench-e2e's 300-burst then peaked at 93 MiB resident, not 104 MiB,
+	// and was no slower (225 s, against 230 s). The live heap is small (24 MB
+	// after 300 sessions), so collecting more often costs little CPU.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		runtimedebug.SetGCPercent(50)
+	}
 
 	level := zapcore.InfoLevel
 	if *debug {
