@@ -157,17 +157,16 @@ func TestRunFunction(t *testing.T) {
 	// warning saying why it is invalid.
 	// volumeKept is what a session whose desktop is stopped shows, in phase
 	// (also the condition's reason) with msg: only its volume is desired.
-	volumeKept := func(phase, msg string) summary {
+	volumeKept := func(phase, msg string, ttl time.Duration) summary {
 		return summary{
 			Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 			Status:     with(map[string]any{"phase": phase, "message": msg}),
 			Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, phase, msg)},
-			TTL:        time.Hour,
+			TTL:        ttl,
 		}
 	}
 	expiredInvalid := func(warning string) summary {
-		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept")
-		s.TTL = time.Minute
+		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept", time.Minute)
 		s.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}}
 		return s
 	}
@@ -199,20 +198,20 @@ func TestRunFunction(t *testing.T) {
 					"credentialsSecretName": "alice-gpu-credentials",
 				}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
-				TTL:        time.Hour,
+				TTL:        7 * time.Hour,
 			},
 		},
 		"Stopped": {
 			reason: "A stopped session should keep only its volume and re-run at expiry to show Expired.",
 			req:    runRequest(session(withState(StateStopped)), append(observedAll(session()), withTemplate(template()))...),
 			now:    now,
-			want:   volumeKept("Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept"),
+			want:   volumeKept("Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept", 7*time.Hour),
 		},
 		"Expired": {
 			reason: "At expiresAt the session should keep only its volume and show Expired.",
 			req:    runRequest(session(), append(observedAll(session()), withTemplate(template()))...),
 			now:    created.Add(8 * time.Hour),
-			want:   volumeKept("Expired", "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept"),
+			want:   volumeKept("Expired", "the session reached its timeout of 8h0m0s; its desktop is stopped, its home volume kept", settledTTL),
 		},
 		"InvalidPastRecordedDeadline": {
 			reason: "An invalid session past the deadline its desktop carries should expire anyway, keeping its volume and warning.",
@@ -247,7 +246,7 @@ func TestRunFunction(t *testing.T) {
 				Ready:      map[string]fnv1.Ready{"home": fnv1.Ready_READY_TRUE},
 				Status:     with(map[string]any{"phase": "Stopped", "message": "spec.state is Stopped; the desktop is stopped, its home volume kept"}),
 				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_FALSE, "Stopped", "spec.state is Stopped; the desktop is stopped, its home volume kept")},
-				TTL:        time.Hour,
+				TTL:        7 * time.Hour,
 				Results: []*fnv1.Result{{
 					Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(),
 					Message: `spec.persistence: the session no longer asks for a home volume, but DesktopVolume "alice-gpu-home" exists; it is kept until the session is deleted`,

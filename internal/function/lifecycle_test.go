@@ -36,7 +36,7 @@ func TestDecideLifecycle(t *testing.T) {
 		"AtExpiry": {
 			reason: "At expiresAt the session should be Expired.",
 			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Now: expires},
-			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: time.Hour},
+			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: settledTTL},
 		},
 		"Stopped": {
 			reason: "A stopped session should stop and re-run at expiry to show Expired.",
@@ -46,7 +46,7 @@ func TestDecideLifecycle(t *testing.T) {
 		"StoppedAndExpired": {
 			reason: "Expiry should win over a stop.",
 			in:     lifecycleInput{State: StateStopped, Created: created, Timeout: 8 * time.Hour, Now: expires.Add(time.Hour)},
-			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: time.Hour},
+			want:   lifecycle{Phase: PhaseExpired, Reason: "Expired", Message: expiredMsg, StartedAt: created, ExpiresAt: expires, TTL: settledTTL},
 		},
 		"EarlierDeadline": {
 			reason: "A deadline the desktop already carries should bound the session when it comes before created + timeout.",
@@ -61,7 +61,7 @@ func TestDecideLifecycle(t *testing.T) {
 		"PastEarlierDeadline": {
 			reason: "At the recorded deadline the session should be Expired, and say which deadline ended it.",
 			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Deadline: created.Add(2 * time.Hour), Now: created.Add(2 * time.Hour)},
-			want: lifecycle{Phase: PhaseExpired, Reason: "Expired", StartedAt: created, ExpiresAt: created.Add(2 * time.Hour), TTL: time.Hour,
+			want: lifecycle{Phase: PhaseExpired, Reason: "Expired", StartedAt: created, ExpiresAt: created.Add(2 * time.Hour), TTL: settledTTL,
 				Message: "the session reached its desktop's deadline of 2026-05-01T11:00:00Z, which may only move earlier; its desktop is stopped, its home volume kept"},
 		},
 		"NotYetCreated": {
@@ -91,9 +91,13 @@ func TestResponseTTL(t *testing.T) {
 			reason:    "A session that expires in 5s is run again then, whatever its phase.",
 			lifecycle: 5 * time.Second, phase: PhaseRunning, want: 5 * time.Second,
 		},
+		"RunningUntilExpiry": {
+			reason:    "A running session with hours left is run again at its expiry; changes and Crossplane's resync wake it sooner.",
+			lifecycle: 7 * time.Hour, phase: PhaseRunning, want: 7 * time.Hour,
+		},
 		"RunningCappedAtSettled": {
-			reason:    "A running session with hours left is looked at again within the hour; changes wake it sooner.",
-			lifecycle: 7 * time.Hour, phase: PhaseRunning, want: time.Hour,
+			reason:    "A running session without a deadline is looked at again within a day.",
+			lifecycle: 100 * time.Hour, phase: PhaseRunning, want: 24 * time.Hour,
 		},
 		"StartingCappedAtSettling": {
 			reason:    "A starting session is looked at again within 30s, in case events were dropped.",
@@ -104,8 +108,8 @@ func TestResponseTTL(t *testing.T) {
 			lifecycle: 7 * time.Hour, phase: PhasePending, want: 30 * time.Second,
 		},
 		"StoppedCappedAtSettled": {
-			reason:    "A stopped session is looked at again within the hour.",
-			lifecycle: 7 * time.Hour, phase: PhaseStopped, want: time.Hour,
+			reason:    "A stopped session is looked at again at its expiry.",
+			lifecycle: 7 * time.Hour, phase: PhaseStopped, want: 7 * time.Hour,
 		},
 	}
 	for name, tc := range cases {
