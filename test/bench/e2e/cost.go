@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -149,6 +150,9 @@ type requests struct {
 	// Writes are the write requests (create, update, patch, delete) by
 	// client, then by "verb resource".
 	Writes map[string]map[string]int `json:"writes"`
+	// WritesByNamespace are the write requests by client, then by the
+	// namespace of the object written ("-": cluster-scoped or none).
+	WritesByNamespace map[string]map[string]int `json:"writes_by_namespace"`
 	// Refused are the requests per session that the API server answered
 	// with an error, by client, then by status code: 409 (a write from a
 	// stale copy), 429 (too many requests in flight), 504 (timed out).
@@ -171,6 +175,7 @@ type auditEvent struct {
 	ObjectRef *struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
 	} `json:"objectRef"`
 	ResponseStatus *struct {
 		Code int `json:"code"`
@@ -208,6 +213,7 @@ func (b *bench) cost(s snapshot, start time.Time, n int) cost {
 	time.Sleep(3 * time.Second)
 	c.Requests.PerSession = map[string]map[string]float64{}
 	c.Requests.Writes = map[string]map[string]int{}
+	c.Requests.WritesByNamespace = map[string]map[string]int{}
 	c.Requests.Refused = map[string]map[int]float64{}
 	f, err := os.Open(b.audit)
 	if err != nil {
@@ -234,8 +240,9 @@ func (b *bench) cost(s snapshot, start time.Time, n int) cost {
 		if !watch {
 			c.Requests.AuditTotal++
 		}
-		res := "-"
+		res, ns := "-", "-"
 		if e.ObjectRef != nil {
+			ns = cmp.Or(e.ObjectRef.Namespace, "-")
 			res = e.ObjectRef.Resource
 			if e.ObjectRef.Subresource != "" {
 				res += "/" + e.ObjectRef.Subresource
@@ -259,6 +266,10 @@ func (b *bench) cost(s snapshot, start time.Time, n int) cost {
 				c.Requests.Writes[client] = map[string]int{}
 			}
 			c.Requests.Writes[client][key]++
+			if c.Requests.WritesByNamespace[client] == nil {
+				c.Requests.WritesByNamespace[client] = map[string]int{}
+			}
+			c.Requests.WritesByNamespace[client][ns]++
 		}
 	}
 	return c

@@ -155,7 +155,7 @@ func (b *bench) markdown() string {
 		p("")
 		p("### Idle")
 		p("")
-		p("%d sessions Running for %.0f s, realtime compositions on (as shipped): **%.2f writes per session per 10 minutes** by Crossplane, provider-vdi and function-vdi.", i.Sessions, i.WindowS, i.WritesPerSessionPer10Min)
+		p("%d sessions Running for %.0f s, from the moment Crossplane and the provider had sent no write for 30 s (%.0f s after the last session went Running), realtime compositions on (as shipped): **%.2f writes per session per 10 minutes** by Crossplane, provider-vdi and function-vdi on objects of the sessions' namespace, and %.1f writes per 10 minutes (not per session: they do not grow with the sessions) by them elsewhere (%s).", i.Sessions, i.WindowS, i.SettledS, i.WritesPerSessionPer10Min, i.ElsewherePer10Min, elsewhereList(i.Cost.Requests.WritesByNamespace, i.Namespace))
 		p("")
 		p("Of those write requests, %.2f per session per 10 minutes changed an object (watch events on the sessions' namespace: %s); the rest were server-side applies that changed nothing.", i.ChangesPerSessionPer10Min, changesList(i.Changes))
 		p("")
@@ -197,6 +197,26 @@ func top[V int | float64](m map[string]V, n int, verb string) string {
 	var out []string
 	for _, k := range keys[:min(n, len(keys))] {
 		out = append(out, fmt.Sprintf("%s "+verb, k, m[k]))
+	}
+	return strings.Join(out, ", ")
+}
+
+// elsewhereList lists the writes of Crossplane, provider-vdi and
+// function-vdi outside namespace ns, by client and namespace.
+func elsewhereList(byClient map[string]map[string]int, ns string) string {
+	var out []string
+	for _, client := range slices.Sorted(maps.Keys(byClient)) {
+		if !isOurs(client) {
+			continue
+		}
+		for _, n := range slices.Sorted(maps.Keys(byClient[client])) {
+			if n != ns {
+				out = append(out, fmt.Sprintf("%s in %s: %d", client, n, byClient[client][n]))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "none"
 	}
 	return strings.Join(out, ", ")
 }

@@ -80,9 +80,23 @@ type hop struct {
 }
 
 type idle struct {
-	Sessions                 int     `json:"sessions"`
-	WindowS                  float64 `json:"window_s"`
+	Sessions int     `json:"sessions"`
+	WindowS  float64 `json:"window_s"`
+	// Namespace of the sessions.
+	Namespace string `json:"namespace"`
+	// SettledS is how long the window waited, after the burst, for
+	// Crossplane and the provider to send no write for 30 s.
+	SettledS float64 `json:"settled_s"`
+	// WritesPerSessionPer10Min are the write requests of Crossplane,
+	// provider-vdi and function-vdi on objects in the sessions' namespace:
+	// the sessions, their managed resources, the objects those make, their
+	// Secrets and their events.
 	WritesPerSessionPer10Min float64 `json:"writes_per_session_per_10min"`
+	// ElsewherePer10Min are their write requests on objects anywhere else
+	// (cluster-scoped, or in another namespace: packages and their events,
+	// leases), per 10 minutes, not per session: they do not grow with the
+	// sessions.
+	ElsewherePer10Min float64 `json:"elsewhere_writes_per_10min"`
 	// Changes are the writes that changed an object of the sessions'
 	// namespace (watch MODIFIED events), by resource: a write request that
 	// changes nothing (a no-op server-side apply) is counted in Cost but

@@ -618,12 +618,87 @@ func (b *bench) steady(ctx context.Context) error {
 	return err
 }
 
+// settle waits until Crossplane, provider-vdi and function-vdi have sent
+// no write request for quiet, as the audit log shows, or until limit has
+// passed, and returns how long it waited.
+func (b *bench) settle(ctx context.Context, quiet, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	var offset int64
+	if fi, err := os.Stat(b.audit); err == nil {
+		offset = fi.Size()
+	}
+	last, said := start, start
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+		var err error
+		var at time.Time
+		if at, offset, err = b.lastWrite(offset); err != nil {
+			return 0, err
+		}
+		if at.After(last) {
+			last = at
+		}
+		now := time.Now()
+		switch {
+		case now.Sub(last) >= quiet:
+			b.note("idle: no write by Crossplane or the provider for %s, after %s", quiet, now.Sub(start).Round(time.Second))
+			return now.Sub(start), nil
+		case now.Sub(start) >= limit:
+			b.note("idle: Crossplane or the provider still writing after %s (last %s ago); measuring anyway", limit, now.Sub(last).Round(time.Second))
+			return now.Sub(start), nil
+		case now.Sub(said) >= 30*time.Second:
+			b.note("idle: waiting for Crossplane and the provider to settle: last write %s ago", now.Sub(last).Round(time.Second))
+			said = now
+		}
+	}
+}
+
+// lastWrite returns when the last write request of Crossplane,
+// provider-vdi or function-vdi after offset in the audit log was received
+// (zero if none), and the offset up to which the log was read: whole lines
+// only, as the API server may be writing the next one.
+func (b *bench) lastWrite(offset int64) (time.Time, int64, error) {
+	f, err := os.Open(b.audit)
+	if err != nil {
+		return time.Time{}, offset, errors.Wrap(err, "cannot open the audit log")
+	}
+	defer f.Close() //nolint:errcheck // Read only.
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return time.Time{}, offset, errors.Wrap(err, "cannot read the audit log")
+	}
+	var last time.Time
+	r := bufio.NewReaderSize(f, 1<<20)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			// A partial last line is read again next time.
+			return last, offset, nil
+		}
+		offset += int64(len(line))
+		var e auditEvent
+		if json.Unmarshal(line, &e) != nil || e.Stage != "ResponseComplete" || !writeVerbs[e.Verb] || !isOurs(clientOf(e.UserAgent, e.User.Username)) {
+			continue
+		}
+		if e.Received.After(last) {
+			last = e.Received
+		}
+	}
+}
+
 // idle counts the API writes made while n sessions stay Running.
 func (b *bench) idle(ctx context.Context, ns string, n int) error {
 	// Let Crossplane drain what the burst queued first: after a saturated
-	// 100-burst its last writes came up to a minute after the last session
-	// went Running.
-	time.Sleep(90 * time.Second)
+	// 100-burst its last runs of the sessions came up to two minutes after
+	// the last session went Running (a fixed 90 s wait once left 956 of
+	// them in the window).
+	settled, err := b.settle(ctx, 30*time.Second, 5*time.Minute)
+	if err != nil {
+		return err
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	changes := map[string]*measure.Changes{}
@@ -643,22 +718,28 @@ func (b *bench) idle(ctx context.Context, ns string, n int) error {
 	case <-time.After(b.k.idle):
 	}
 	cost := b.cost(c, start, n)
-	b.res.Idle = &idle{Sessions: n, WindowS: b.k.idle.Seconds(), Cost: cost, Changes: map[string]int{}}
+	b.res.Idle = &idle{Sessions: n, WindowS: b.k.idle.Seconds(), Namespace: ns, SettledS: settled.Seconds(), Cost: cost, Changes: map[string]int{}}
 	total := 0
 	for r, ch := range changes {
 		b.res.Idle.Changes[r] = ch.N()
 		total += ch.N()
 	}
 	b.res.Idle.ChangesPerSessionPer10Min = float64(total) / float64(n) / (b.k.idle.Minutes() / 10)
-	ours := 0
-	for client, byVerb := range cost.Requests.Writes {
-		if isOurs(client) {
-			for _, v := range byVerb {
+	ours, elsewhere := 0, 0
+	for client, byNamespace := range cost.Requests.WritesByNamespace {
+		if !isOurs(client) {
+			continue
+		}
+		for namespace, v := range byNamespace {
+			if namespace == ns {
 				ours += v
+			} else {
+				elsewhere += v
 			}
 		}
 	}
 	b.res.Idle.WritesPerSessionPer10Min = float64(ours) / float64(n) / (b.k.idle.Minutes() / 10)
+	b.res.Idle.ElsewherePer10Min = float64(elsewhere) / (b.k.idle.Minutes() / 10)
 	return nil
 }
 
