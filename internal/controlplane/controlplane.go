@@ -67,6 +67,10 @@ type Options struct {
 	// chart does, rather than with --debug: make bench-e2e measures what
 	// users run, and Crossplane's debug log of a burst costs CPU seconds.
 	QuietLogs bool
+	// SyncInterval, when set, is Crossplane core's --sync-interval, how
+	// often it re-runs every composite resource (its default: 1h). make
+	// bench-e2e shortens it to measure what a resync costs.
+	SyncInterval time.Duration
 }
 
 // A ControlPlane is a running local control plane.

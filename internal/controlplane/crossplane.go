@@ -99,6 +99,17 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 		return err
 	}
 	progress(o.Progress, "controlplane: starting Crossplane core (metrics 127.0.0.1:%d)\n", ports[0])
+	args := []string{"core", "start", "--poll-interval=1m",
+		// Starting one session makes about a hundred watch events on its
+		// VDISession (its own status, four managed resources each
+		// initialised, created and observed), which is the default burst of
+		// Crossplane's per-XR circuit breaker: it would then drop the user's
+		// next edits for up to its 5m cooldown. A platform running
+		// provider-vdi should raise the burst likewise.
+		"--circuit-breaker-burst=400"}
+	if o.SyncInterval > 0 {
+		args = append(args, "--sync-interval="+o.SyncInterval.String())
+	}
 	if err := cp.runEnv(crossplaneCoreLogName, crossplaneCoreBinary, append(env,
 		"TLS_CLIENT_CERTS_DIR="+certs,
 		"XPKG_CACHE_DIR="+filepath.Join(o.Dir, "xpkg-cache"),
@@ -106,14 +117,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 		"METRICS_PORT="+strconv.Itoa(ports[0]),
 		"HEALTH_PROBE_PORT="+strconv.Itoa(ports[1]),
 	),
-		logLevel(o.QuietLogs, "core", "start", "--poll-interval=1m",
-			// Starting one session makes about a hundred watch events on its
-			// VDISession (its own status, four managed resources each
-			// initialised, created and observed), which is the default burst of
-			// Crossplane's per-XR circuit breaker: it would then drop the user's
-			// next edits for up to its 5m cooldown. A platform running
-			// provider-vdi should raise the burst likewise.
-			"--circuit-breaker-burst=400")...); err != nil {
+		logLevel(o.QuietLogs, args...)...); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, "xpkg-cache"), 0o750); err != nil {

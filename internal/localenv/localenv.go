@@ -80,6 +80,9 @@ type Options struct {
 	// level, as installed packages run, rather than with --debug (see
 	// controlplane.Options.QuietLogs).
 	QuietLogs bool
+	// SyncInterval is Crossplane core's --sync-interval, when set (see
+	// controlplane.Options.SyncInterval).
+	SyncInterval time.Duration
 	// Volumes is the number of static 100Gi volumes in the default storage
 	// class, for home volumes.
 	Volumes int
@@ -161,7 +164,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 		Bin: filepath.Join(o.Tools, "bin"), Dir: o.Dir, Nodes: nodes,
 		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
 		RealNode: o.realNodeOptions(),
-		AuditLog: o.AuditLog, QuietLogs: o.QuietLogs,
+		AuditLog: o.AuditLog, QuietLogs: o.QuietLogs, SyncInterval: o.SyncInterval,
 	})
 	if err != nil {
 		return nil, err

@@ -83,7 +83,8 @@ func up(ctx context.Context, root string, k knobs) (*bench, error) {
 		AuditLog: b.audit, Progress: os.Stderr,
 		// Crossplane and the provider log as installed packages do; the
 		// function keeps its debug log, which the hops are read from.
-		QuietLogs: true,
+		QuietLogs:    true,
+		SyncInterval: k.xpSync,
 	})
 	if err != nil {
 		return b, err

@@ -20,6 +20,9 @@
 //	BENCH_BIG_N      sessions of the big burst (default 300)
 //	BENCH_DOCS       write docs/benchmarks.md and docs/bench-cdf.png: 1 (default when all scenarios run) or 0
 //	BENCH_KEEP       1 keeps the work folder (logs, audit log) after a successful run
+//	BENCH_XP_SYNC    Crossplane core's --sync-interval (default: Crossplane's, 1h); with
+//	                 BENCH_SCENARIOS=single,burst100,idle and e.g. 2m, the idle window
+//	                 measures what Crossplane's resync of every session costs
 package main
 
 import (
@@ -42,6 +45,7 @@ type knobs struct {
 	peerN     int
 	bigN      int
 	docs      bool
+	xpSync    time.Duration
 }
 
 var allScenarios = []string{"single", "burst20", "burst100", "idle", "teardown", "floor", "raw", "object", "burst300", "steady"}
@@ -72,6 +76,7 @@ func readKnobs() (knobs, error) {
 	}
 	dur("BENCH_IDLE", &k.idle)
 	dur("BENCH_STEADY", &k.steady)
+	dur("BENCH_XP_SYNC", &k.xpSync)
 	num("BENCH_PEER_N", &k.peerN)
 	num("BENCH_BIG_N", &k.bigN)
 	if v := os.Getenv("BENCH_RATE"); v != "" && err == nil {

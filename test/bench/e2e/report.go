@@ -87,6 +87,11 @@ type idle struct {
 	// SettledS is how long the window waited, after the burst, for
 	// Crossplane and the provider to send no write for 30 s.
 	SettledS float64 `json:"settled_s"`
+	// LinkWindows is how many boundaries of the links' windows
+	// (gate.Window) the window held: at each the provider signs every
+	// session's link anew, one Secret patch per session. A window shorter
+	// than gate.Window may hold none.
+	LinkWindows int `json:"link_windows"`
 	// WritesPerSessionPer10Min are the write requests of Crossplane,
 	// provider-vdi and function-vdi on objects in the sessions' namespace:
 	// the sessions, their managed resources, the objects those make, their
@@ -112,6 +117,9 @@ func (b *bench) report() error {
 	r.Load = b.load
 	r.Machine = machine()
 	r.Knobs = fmt.Sprintf("scenarios=%s idle=%s steady=%s rate=%g peer_n=%d big_n=%d", strings.Join(b.k.list(), ","), b.k.idle, b.k.steady, b.k.rate, b.k.peerN, b.k.bigN)
+	if b.k.xpSync > 0 {
+		r.Knobs += fmt.Sprintf(" crossplane_sync_interval=%s", b.k.xpSync)
+	}
 	if out, err := exec.Command("git", "-C", b.root, "describe", "--always", "--dirty").Output(); err == nil {
 		r.Commit = strings.TrimSpace(string(out))
 	}

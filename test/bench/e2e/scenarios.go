@@ -25,6 +25,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
+	"github.com/provider-vdi/provider-vdi/internal/gate"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/test/measure"
 )
@@ -719,6 +720,7 @@ func (b *bench) idle(ctx context.Context, ns string, n int) error {
 	}
 	cost := b.cost(c, start, n)
 	b.res.Idle = &idle{Sessions: n, WindowS: b.k.idle.Seconds(), Namespace: ns, SettledS: settled.Seconds(), Cost: cost, Changes: map[string]int{}}
+	b.res.Idle.LinkWindows = int(time.Since(start.Truncate(gate.Window)) / gate.Window)
 	total := 0
 	for r, ch := range changes {
 		b.res.Idle.Changes[r] = ch.N()
