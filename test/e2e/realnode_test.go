@@ -308,15 +308,7 @@ func TestRealNodePullsFromLocalRegistry(t *testing.T) {
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pulls"}}
 	create(t, ns)
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "pulled"},
-		Spec: corev1.PodSpec{
-			NodeSelector:                 map[string]string{controlplane.RealNodeLabel: "true"},
-			Tolerations:                  []corev1.Toleration{{Key: controlplane.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
-			AutomountServiceAccountToken: ptr.To(false),
-			Containers:                   []corev1.Container{{Name: "pause", Image: ref.String(), ImagePullPolicy: corev1.PullAlways}},
-		},
-	}
+	p := realNodePod(ns.Name, "pulled", ref.String())
 	create(t, p)
 	eventually(t, "a Pod of an image from the local registry runs on the real node", func(ctx context.Context) (bool, string) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
@@ -343,15 +335,7 @@ func TestRealNodePullsNothingElse(t *testing.T) {
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pulls-nothing-else"}}
 	create(t, ns)
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "elsewhere"},
-		Spec: corev1.PodSpec{
-			NodeSelector:                 map[string]string{controlplane.RealNodeLabel: "true"},
-			Tolerations:                  []corev1.Toleration{{Key: controlplane.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
-			AutomountServiceAccountToken: ptr.To(false),
-			Containers:                   []corev1.Container{{Name: "none", Image: "127.0.0.2:5999/e2e/none:1", ImagePullPolicy: corev1.PullAlways}},
-		},
-	}
+	p := realNodePod(ns.Name, "elsewhere", "127.0.0.2:5999/e2e/none:1")
 	create(t, p)
 	eventually(t, "the pull of an image from an untrusted registry goes to "+controlplane.NoRegistry, func(ctx context.Context) (bool, string) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
@@ -366,5 +350,19 @@ func TestRealNodePullsNothingElse(t *testing.T) {
 	})
 	if err := kube.Delete(ctx, ns); err != nil {
 		t.Error(err)
+	}
+}
+
+// realNodePod is Pod ns/name of one container of image, pulled every time
+// it starts, on the real node.
+func realNodePod(ns, name, image string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PodSpec{
+			NodeSelector:                 map[string]string{controlplane.RealNodeLabel: "true"},
+			Tolerations:                  []corev1.Toleration{{Key: controlplane.RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			AutomountServiceAccountToken: ptr.To(false),
+			Containers:                   []corev1.Container{{Name: "main", Image: image, ImagePullPolicy: corev1.PullAlways}},
+		},
 	}
 }

@@ -635,11 +635,11 @@ func (b *bench) settle(ctx context.Context, quiet, limit time.Duration) (time.Du
 			return 0, ctx.Err()
 		case <-time.After(5 * time.Second):
 		}
-		var err error
-		var at time.Time
-		if at, offset, err = b.lastWrite(offset); err != nil {
+		at, next, err := b.lastWrite(offset)
+		if err != nil {
 			return 0, err
 		}
+		offset = next
 		if at.After(last) {
 			last = at
 		}
