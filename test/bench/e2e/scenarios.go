@@ -27,6 +27,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/internal/gate"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/test/bench/manifest"
 	"github.com/provider-vdi/provider-vdi/test/measure"
 )
 
@@ -242,33 +243,44 @@ func (t tracers) lastReady(s string) (time.Time, string) {
 	return last, which
 }
 
+// sessions are the n sessions of one scenario in namespace ns, named
+// s000, s001 …, and their tracers.
+type sessions struct {
+	ns    string
+	names []string
+	t     tracers
+	// stop ends the tracers.
+	stop func()
+}
+
 // prepare makes namespace ns with n home volumes and traces its sessions
 // and their objects until stop is called.
-func (b *bench) prepare(ctx context.Context, ns string, n int) (t tracers, stop func(), err error) {
+func (b *bench) prepare(ctx context.Context, ns string, n int) (*sessions, error) {
 	if err := b.namespace(ctx, ns); err != nil {
-		return tracers{}, nil, err
+		return nil, err
 	}
 	if err := b.volumes(ctx, n); err != nil {
-		return tracers{}, nil, err
+		return nil, err
 	}
 	tctx, cancel := context.WithCancel(ctx)
-	t, err = b.trace(tctx, ns)
+	t, err := b.trace(tctx, ns)
 	if err != nil {
 		cancel()
-		return tracers{}, nil, err
+		return nil, err
 	}
-	return t, cancel, nil
+	return &sessions{ns: ns, names: names("s", n), t: t, stop: cancel}, nil
 }
 
 // single runs one session alone, for its hops, and keeps the four objects
 // provider-vdi made as what the floor and peers create.
 func (b *bench) single(ctx context.Context) error {
 	ns := "single"
-	t, stop, err := b.prepare(ctx, ns, 1)
+	sc, err := b.prepare(ctx, ns, 1)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer sc.stop()
+	t := sc.t
 	if err := b.kube.Create(ctx, vdiSession(ns, placeholder)); err != nil {
 		return errors.Wrap(err, "cannot create session")
 	}
@@ -319,15 +331,13 @@ func (b *bench) capture(ctx context.Context, ns string) error {
 // idle and teardown asked for (the 100-burst), it then measures the idle
 // window and the teardown of the same sessions.
 func (b *bench) ours(ctx context.Context, name string, n int, keep bool) error {
-	ns := name
-	t, stop, err := b.prepare(ctx, ns, n)
+	sc, err := b.prepare(ctx, name, n)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	ss := names("s", n)
-	c := b.snapshot()
-	start := time.Now()
+	defer sc.stop()
+	ns, ss, t := sc.ns, sc.names, sc.t
+	c, start := b.snapshot(), time.Now()
 	b.createAll(ctx, ss, func(s string) error { return b.kube.Create(ctx, vdiSession(ns, s)) })
 	// A burst that does not finish is still reported: how many got to
 	// Running, and what it cost meanwhile.
@@ -513,7 +523,7 @@ func (b *bench) peer(ctx context.Context, kind string) error {
 // createObjects creates the four objects of floor session s.
 func (b *bench) createObjects(ctx context.Context, ns, s string) error {
 	for _, rn := range []string{"pvc", "service", "route", "pod"} {
-		u, err := b.instance(rn, ns, s)
+		u, err := manifest.Instance(b.objects[rn], placeholder, s, ns)
 		if err != nil {
 			return err
 		}
@@ -522,19 +532,6 @@ func (b *bench) createObjects(ctx context.Context, ns, s string) error {
 		}
 	}
 	return nil
-}
-
-func (b *bench) instance(rn, ns, s string) (*unstructured.Unstructured, error) {
-	raw, err := json.Marshal(b.objects[rn])
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot encode object")
-	}
-	u := &unstructured.Unstructured{}
-	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(raw), placeholder, s)), &u.Object); err != nil {
-		return nil, errors.Wrap(err, "cannot decode object")
-	}
-	u.SetNamespace(ns)
-	return u, nil
 }
 
 // teardown deletes the sessions and returns how long until every object
@@ -552,7 +549,7 @@ func (b *bench) teardownFloor(ctx context.Context, ns string, ss []string) (time
 	start := time.Now()
 	b.createAll(ctx, ss, func(s string) error {
 		for _, rn := range []string{"pod", "pvc", "service", "route"} {
-			u, err := b.instance(rn, ns, s)
+			u, err := manifest.Instance(b.objects[rn], placeholder, s, ns)
 			if err != nil {
 				return err
 			}
@@ -585,14 +582,13 @@ func (b *bench) gone(ctx context.Context, kind, ns string, start time.Time) (tim
 func (b *bench) steady(ctx context.Context) error {
 	ns := "steady"
 	n := int(b.k.rate * b.k.steady.Seconds())
-	t, stop, err := b.prepare(ctx, ns, n)
+	sc, err := b.prepare(ctx, ns, n)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	ss := names("s", n)
-	c := b.snapshot()
-	start := time.Now()
+	defer sc.stop()
+	ss, t := sc.names, sc.t
+	c, start := b.snapshot(), time.Now()
 	every := time.Duration(float64(time.Second) / b.k.rate)
 	var wg sync.WaitGroup
 	for i, s := range ss {

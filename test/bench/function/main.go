@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,6 +27,8 @@ import (
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
+
+	"github.com/provider-vdi/provider-vdi/test/bench/manifest"
 )
 
 // Modes of composition.
@@ -88,7 +89,7 @@ func (f *fn) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1
 	name, ns := xr.Resource.GetName(), xr.Resource.GetNamespace()
 	all := true
 	for rn, tmpl := range in.Objects {
-		obj, err := instance(tmpl, in.Placeholder, name, ns)
+		obj, err := manifest.Instance(tmpl, in.Placeholder, name, ns)
 		if err != nil {
 			response.Fatal(rsp, err)
 			return rsp, nil
@@ -128,20 +129,6 @@ func (f *fn) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1
 	}
 	f.log.Debug("Composed", "namespace", ns, "name", name, "mode", in.Mode, "phase", phase)
 	return rsp, nil
-}
-
-// instance is tmpl for the composite name in namespace ns.
-func instance(tmpl map[string]any, placeholder, name, ns string) (*unstructured.Unstructured, error) {
-	b, err := json.Marshal(tmpl)
-	if err != nil {
-		return nil, errors.Wrap(err, "cannot encode object template")
-	}
-	u := &unstructured.Unstructured{}
-	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(b), placeholder, name)), &u.Object); err != nil {
-		return nil, errors.Wrap(err, "cannot decode object template")
-	}
-	u.SetNamespace(ns)
-	return u, nil
 }
 
 // object wraps obj in a namespaced provider-kubernetes Object that watches
