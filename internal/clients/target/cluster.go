@@ -7,10 +7,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -70,15 +73,37 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// ForObject maps an object of a target cluster to the managed resource that
-// owns it, by the managed-resource annotation every object the provider
-// creates carries.
-func ForObject(_ context.Context, o client.Object) []reconcile.Request {
-	ns, name, ok := strings.Cut(o.GetAnnotations()[v1alpha1.AnnotationManagedResource], "/")
-	if !ok || name == "" {
-		return nil
+// Owner returns a map function from an object of a target cluster to the
+// managed resource of kind gvk that owns it, by the managed-resource
+// annotation every object the provider creates carries. Whoever may write
+// objects in a target namespace, such as a tenant in its own namespace of
+// the local cluster, may write that annotation too: so the object maps only
+// to a managed resource that exists (in kube, the manager's cache) and that
+// would give its object the object's name. A look-alike object then cannot
+// make the provider reconcile names that do not exist, which would grow its
+// rate limiter's state and take its reconciles from every tenant.
+func Owner(kube client.Client, gvk schema.GroupVersionKind) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		ns, name, ok := strings.Cut(o.GetAnnotations()[v1alpha1.AnnotationManagedResource], "/")
+		if !ok || name == "" {
+			return nil
+		}
+		ro, err := kube.Scheme().New(gvk)
+		if err != nil {
+			return nil
+		}
+		mg, ok := ro.(resource.Managed)
+		if !ok {
+			return nil
+		}
+		if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, mg); err != nil {
+			return nil
+		}
+		if QualifiedName(ns, o.GetNamespace(), meta.GetExternalName(mg)) != o.GetName() {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 }
 
 // Components of a session, the app.kubernetes.io/component label of the

@@ -72,7 +72,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, gro
 		Watches(&v1alpha1.ProviderConfig{}, users).
 		Watches(&v1alpha1.ClusterProviderConfig{}, users)
 	if targetEvents != nil {
-		b = b.WatchesRawSource(source.Channel(targetEvents, handler.EnqueueRequestsFromMapFunc(target.ForObject)))
+		b = b.WatchesRawSource(source.Channel(targetEvents, handler.EnqueueRequestsFromMapFunc(target.Owner(mgr.GetClient(), gvk))))
 	}
 	return b.Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -24,6 +25,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
+	"github.com/provider-vdi/provider-vdi/internal/controller/controllertest"
 )
 
 // TestConnect checks what this kind's connector makes of a connected
@@ -852,48 +854,14 @@ func TestDeleteFromCluster(t *testing.T) {
 	}
 }
 
-// TestForObject checks that the Pods a Desktop makes map back to it.
-func TestForObject(t *testing.T) {
-	withAnnotation := func(v string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-			Namespace:   "team-a",
-			Name:        "alice-desktop",
-			Annotations: map[string]string{v1alpha1.AnnotationManagedResource: v},
-		}}
-	}
-	cases := map[string]struct {
-		reason string
-		pod    *corev1.Pod
-		want   []reconcile.Request
-	}{
-		"Owned": {
-			reason: "A desktop Pod should map to the Desktop its annotation names, not to its own namespace and name.",
-			pod:    withAnnotation("team-a/alice"),
-			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice"}}},
-		},
-		"BuiltPod": {
-			reason: "A Pod buildPod made should map back to its Desktop.",
-			pod:    buildPod(desktop(), "team-a", testGate),
-			want:   []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}}},
-		},
-		"NoAnnotation": {
-			reason: "A Pod without the annotation should map to nothing.",
-			pod:    &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "other"}},
-		},
-		"NoNamespace": {
-			reason: "An annotation without a namespace/name separator should map to nothing.",
-			pod:    withAnnotation("alice"),
-		},
-		"EmptyName": {
-			reason: "An annotation with an empty name should map to nothing.",
-			pod:    withAnnotation("team-a/"),
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, target.ForObject(context.Background(), tc.pod)); diff != "" {
-				t.Errorf("\n%s\ntarget.ForObject(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
+// TestPodMapsToDesktop checks that the Pod buildPod makes maps back to its
+// Desktop through target.Owner, the map the controller's Pod watch uses.
+func TestPodMapsToDesktop(t *testing.T) {
+	cr := desktop()
+	kube := fake.NewClientBuilder().WithScheme(controllertest.Scheme(t)).WithObjects(cr).Build()
+	want := []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "alice-desktop"}}}
+	got := target.Owner(kube, v1alpha1.DesktopGroupVersionKind)(context.Background(), buildPod(cr, "team-a", testGate))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("target.Owner(...) of the Pod buildPod made: -want, +got:\n%s", diff)
 	}
 }
