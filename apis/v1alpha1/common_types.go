@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // HostLabel is the first label of the host a session's desktop is served
 // at: <session>-<namespace>-<len(session)>. Session and namespace names may
@@ -11,6 +14,14 @@ import "strconv"
 // namespace, so that no namespace can serve at another's host.
 func HostLabel(session, namespace string) string {
 	return session + "-" + namespace + "-" + strconv.Itoa(len(session))
+}
+
+// OwnsHost reports whether host, a host name without a port, is one that
+// session of namespace may serve at: its first label, in any case, is the
+// session's HostLabel.
+func OwnsHost(host, session, namespace string) bool {
+	label, _, _ := strings.Cut(host, ".")
+	return strings.EqualFold(label, HostLabel(session, namespace))
 }
 
 // DefaultDesktopPort is the port a desktop's web client listens on unless

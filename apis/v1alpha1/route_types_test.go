@@ -51,3 +51,49 @@ func TestURL(t *testing.T) {
 		})
 	}
 }
+
+func TestOwnsHost(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		host   string
+		want   bool
+	}{
+		"Own": {
+			reason: "A host whose first label is the session's own should be its.",
+			host:   "a-b-c-1.vdi.example",
+			want:   true,
+		},
+		"OwnInOtherCase": {
+			reason: "Host names are case-insensitive, so the label in upper case should be the session's too.",
+			host:   "A-B-C-1.VDI.example",
+			want:   true,
+		},
+		"OnlyLabel": {
+			reason: "A host that is only the session's label should be its.",
+			host:   "a-b-c-1",
+			want:   true,
+		},
+		"SameDashesOtherSplit": {
+			reason: "Session a-b of namespace c has the label a-b-c-3, so a-b-c-1 (session a of namespace b-c) should not be its.",
+			host:   "a-b-c-3.vdi.example",
+		},
+		"LabelFurtherDown": {
+			reason: "The session's label below the first label should not make the host its.",
+			host:   "evil.a-b-c-1.vdi.example",
+		},
+		"LabelAsPrefix": {
+			reason: "A first label that only starts with the session's label should not be its.",
+			host:   "a-b-c-10.vdi.example",
+		},
+		"Empty": {
+			reason: "No host should be no session's.",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := OwnsHost(tc.host, "a", "b-c"); got != tc.want {
+				t.Errorf("\n%s\nOwnsHost(%q, \"a\", \"b-c\"): want %t, got %t", tc.reason, tc.host, tc.want, got)
+			}
+		})
+	}
+}

@@ -141,7 +141,7 @@ func TestNamespaceDeletedWithItsProviderConfig(t *testing.T) {
 				Owner:     v1alpha1.Owner{Session: "dev", User: "dora"},
 				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
 				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
-				URL:       "https://dev-" + doomed + "-3.vdi.example.org/",
+				URL:       "https://" + v1alpha1.HostLabel("dev", doomed) + ".vdi.example.org/",
 			},
 		},
 	})
@@ -201,7 +201,7 @@ func tenantDesktop(t *testing.T, ns, config, name string, kubeconfig []byte) *v1
 					CPU:    ptr.To(resource.MustParse("1")),
 					Memory: ptr.To(resource.MustParse("1Gi")),
 				},
-				URL: "https://" + name + ".vdi.example.org/",
+				URL: "https://" + v1alpha1.HostLabel(name, ns) + ".vdi.example.org/",
 			},
 		},
 	}

@@ -41,7 +41,7 @@ func desktop(ns, name, image string) *v1alpha1.Desktop {
 					GPU:    &v1alpha1.GPUResources{Count: 1, ResourceName: "nvidia.com/gpu"},
 				},
 				ShmSize: ptr.To(resource.MustParse("2Gi")),
-				URL:     "https://" + name + ".vdi.example.org/",
+				URL:     "https://" + v1alpha1.HostLabel(name, ns) + ".vdi.example.org/",
 			},
 		},
 	}

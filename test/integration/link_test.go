@@ -65,8 +65,8 @@ func TestDesktopLink(t *testing.T) {
 		t.Errorf("gate container: got image %q ports %v securityContext %+v", g.Image, g.Ports, sc)
 	}
 	v := gatetest.Verifier(t, pod)
-	if v.Audience != "bob-dev.vdi.example.org" || v.Subject != "alice" {
-		t.Errorf("gate: want audience bob-dev.vdi.example.org and subject alice, got %q and %q", v.Audience, v.Subject)
+	if aud := v1alpha1.HostLabel("bob-dev", ns) + ".vdi.example.org"; v.Audience != aud || v.Subject != "alice" {
+		t.Errorf("gate: want audience %s and subject alice, got %q and %q", aud, v.Audience, v.Subject)
 	}
 
 	// The link is published beside the url, and the gate of this Pod

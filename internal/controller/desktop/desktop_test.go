@@ -147,7 +147,7 @@ func beingDeleted() func(*v1alpha1.Desktop) {
 // details are the connection details of desktop() with password and link.
 func details(password, link string) managed.ConnectionDetails {
 	return managed.ConnectionDetails{
-		ConnectionURL:      []byte("https://vdi.example/alice/"),
+		ConnectionURL:      []byte("https://s1-team-a-2.vdi.example/alice/"),
 		ConnectionUsername: []byte("alice"),
 		ConnectionPassword: []byte(password),
 		ConnectionLink:     []byte(link),

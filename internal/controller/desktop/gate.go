@@ -68,11 +68,24 @@ func audience(cr *v1alpha1.Desktop) (string, error) {
 }
 
 // checkGate refuses a Desktop the gate cannot stand in front of: one
-// without an absolute URL, or one that would listen on the gate's own port.
-// The schema refuses both already; this holds for objects it did not check.
+// without an absolute URL, one whose URL is not at its own session's host,
+// or one that would listen on the gate's own port. The schema refuses the
+// first and the last already; this holds for objects it did not check.
+//
+// The provider signs the links of a Desktop for its URL's host, with one key
+// every gate trusts: were that host another session's, the provider would
+// sign links that open the other session's gate, given its Pod's UID (which
+// a tenant can have its own target cluster report, and which every link
+// carries in the clear). A Desktop's host must therefore start with the host
+// label of its own session and namespace, as a DesktopRoute's must.
 func checkGate(cr *v1alpha1.Desktop) error {
 	if _, err := audience(cr); err != nil {
 		return err
+	}
+	p := cr.Spec.ForProvider
+	if u, _ := url.Parse(p.URL); !v1alpha1.OwnsHost(u.Hostname(), p.Session, cr.GetNamespace()) {
+		want := v1alpha1.HostLabel(p.Session, cr.GetNamespace())
+		return errors.Errorf("forProvider.url %q must be at a host starting with %q, the host label of session %q in namespace %q (<session>-<namespace>-<length of session>): the provider signs links for the url's host, and signs none for another session's", p.URL, want+".", p.Session, cr.GetNamespace())
 	}
 	if desktopPort(cr.Spec.ForProvider) == v1alpha1.GatePort {
 		return errors.Errorf("cannot run desktop %q on port %d: it is the gate's, in front of every desktop; the desktop must listen on another", cr.GetName(), v1alpha1.GatePort)

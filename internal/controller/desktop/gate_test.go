@@ -112,9 +112,21 @@ func TestObserveRefusesWhatTheGateCannotFront(t *testing.T) {
 			reason: "A URL without a host should be refused too.",
 			url:    "/alice/",
 		},
+		"AnotherSessionsHost": {
+			reason: "A desktop at the host of another session (here bob's of team-b) should be refused: the provider would sign links that open that session's gate.",
+			url:    "https://bob-team-b-3.vdi.example/",
+		},
+		"AnotherNamespacesHost": {
+			reason: "A desktop at the host of a session of the same name in another namespace should be refused.",
+			url:    "https://s1-team-b-2.vdi.example/",
+		},
+		"SharedHost": {
+			reason: "A desktop at a host that is no session's, told apart by path only, should be refused.",
+			url:    "https://vdi.example/alice/",
+		},
 		"GatePort": {
 			reason: "A desktop on the gate's own port should be refused.",
-			url:    "https://vdi.example/alice/",
+			url:    "https://s1-team-a-2.vdi.example/alice/",
 			port:   v1alpha1.GatePort,
 		},
 	}

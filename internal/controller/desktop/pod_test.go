@@ -48,7 +48,7 @@ func desktop(mods ...func(*v1alpha1.Desktop)) *v1alpha1.Desktop {
 	return targettest.Managed(&v1alpha1.Desktop{Spec: v1alpha1.DesktopSpec{ForProvider: v1alpha1.DesktopParameters{
 		Owner: targettest.Alice,
 		Image: "ghcr.io/selkies/desktop:1",
-		URL:   "https://vdi.example/alice/",
+		URL:   "https://s1-team-a-2.vdi.example/alice/",
 		Resources: v1alpha1.ComputeResources{
 			CPU:    ptr.To(resource.MustParse("2")),
 			Memory: ptr.To(resource.MustParse("4Gi")),
@@ -178,7 +178,7 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 					{Name: "VDI_GATE_LISTEN", Value: ":8090"},
 					{Name: "VDI_GATE_UPSTREAM", Value: "http://127.0.0.1:8080"},
 					{Name: "VDI_GATE_PUBLIC_KEY", Value: testGate.publicKey},
-					{Name: "VDI_GATE_AUDIENCE", Value: "vdi.example"},
+					{Name: "VDI_GATE_AUDIENCE", Value: "s1-team-a-2.vdi.example"},
 					{Name: "VDI_GATE_SUBJECT", Value: "alice"},
 					{Name: "VDI_GATE_POD_UID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.uid"}}},
 					{Name: "VDI_GATE_UPSTREAM_USER", Value: "alice"},
@@ -446,7 +446,7 @@ func TestPodSpecHash(t *testing.T) {
 		"URLPathChanged": {
 			reason: "The URL's path is no part of the Pod, so changing it should not restart the desktop.",
 			a:      desktop(),
-			b:      desktop(withURL("https://vdi.example/alice/new/")),
+			b:      desktop(withURL("https://s1-team-a-2.vdi.example/alice/new/")),
 			same:   true,
 		},
 		"URLHostChanged": {

@@ -4,7 +4,6 @@ package route
 
 import (
 	"context"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -74,8 +73,8 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (mana
 // session and namespace: a route must never serve at, or shadow, the host of
 // another namespace's desktop.
 func checkHost(cr *v1alpha1.DesktopRoute) error {
-	want := v1alpha1.HostLabel(cr.Spec.ForProvider.Session, cr.GetNamespace())
-	if label, _, _ := strings.Cut(cr.Spec.ForProvider.Host, "."); label != want {
+	if !v1alpha1.OwnsHost(cr.Spec.ForProvider.Host, cr.Spec.ForProvider.Session, cr.GetNamespace()) {
+		want := v1alpha1.HostLabel(cr.Spec.ForProvider.Session, cr.GetNamespace())
 		return errors.Errorf("forProvider.host %q must start with %q, the host label of session %q in namespace %q (<session>-<namespace>-<length of session>); a route may not serve another session's host", cr.Spec.ForProvider.Host, want+".", cr.Spec.ForProvider.Session, cr.GetNamespace())
 	}
 	return nil
