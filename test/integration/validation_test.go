@@ -71,6 +71,15 @@ func TestVDITemplateValidation(t *testing.T) {
 			spec:   map[string]any{"image": "x", "port": int64(v1alpha1.GatePort)},
 			want:   "port 8090 is the gate's",
 		},
+		"DriverCapabilities": {
+			reason: "NVIDIA_DRIVER_CAPABILITIES, which GPU desktops need for graphics and video, is admitted.",
+			spec:   map[string]any{"image": "x", "env": []any{map[string]any{"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "all"}}},
+		},
+		"VisibleDevices": {
+			reason: "NVIDIA_VISIBLE_DEVICES, which would hand a desktop every GPU of its node, is refused.",
+			spec:   map[string]any{"image": "x", "env": []any{map[string]any{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}}},
+			want:   "of the NVIDIA_ variables only NVIDIA_DRIVER_CAPABILITIES",
+		},
 		"MaxTimeoutBelowDefault": {
 			reason: "A maximum timeout below the default is refused.",
 			spec:   map[string]any{"image": "x", "defaultTimeout": "8h", "maxTimeout": "1h"},
@@ -87,6 +96,17 @@ func TestVDITemplateValidation(t *testing.T) {
 				t.Errorf("\n%s\nwant refused with %q, got: %v", tc.reason, tc.want, err)
 			}
 		})
+	}
+}
+
+// TestProviderEnvRefused holds EnvVar's schema to v1alpha1.ProviderEnv:
+// each variable the provider sets is refused in a template.
+func TestProviderEnvRefused(t *testing.T) {
+	for i, name := range v1alpha1.ProviderEnv {
+		err := kube.Create(context.Background(), template(fmt.Sprintf("provider-env-%d", i), map[string]any{"image": "x", "env": []any{map[string]any{"name": name, "value": "x"}}}))
+		if want := "the provider sets this variable"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a template setting %s: want refused with %q, got: %v", name, want, err)
+		}
 	}
 }
 

@@ -47,3 +47,16 @@ func (b Bounds) check(r v1alpha1.ComputeResources) error {
 	}
 	return errors.Wrap(errors.Join(errs...), "desktop out of bounds")
 }
+
+// checkEnv refuses a Desktop that sets an environment variable a desktop
+// may not (v1alpha1.CheckEnvName): one of the provider's own, or one that
+// makes the NVIDIA container runtime hand it devices.
+func checkEnv(cr *v1alpha1.Desktop) error {
+	var errs []error
+	for _, e := range cr.Spec.ForProvider.Env {
+		if err := v1alpha1.CheckEnvName(e.Name); err != nil {
+			errs = append(errs, errors.Wrap(err, "forProvider.env"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -121,6 +121,9 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		if err := checkGate(cr); err != nil {
 			return managed.ExternalObservation{}, err
 		}
+		if err := checkEnv(cr); err != nil {
+			return managed.ExternalObservation{}, err
+		}
 	}
 	desired, wantSecret, wantPolicy := buildPod(cr, e.namespace, e.gate), buildSecret(cr, e.namespace), buildPolicy(cr, e.namespace)
 	pod, secret, policy := desired.DeepCopy(), wantSecret.DeepCopy(), wantPolicy.DeepCopy()
