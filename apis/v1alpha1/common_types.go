@@ -2,7 +2,6 @@ package v1alpha1
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -92,24 +91,19 @@ const (
 	AnnotationSpecHash = "vdi.m.kasm.io/spec-hash"
 )
 
-// ProviderEnv are the variables the provider sets in every desktop
-// container: its web server's port and Selkies' ports, basic
-// authentication, and the password. A Desktop or template that set one of
-// them could turn the desktop's own authentication off or move it onto the
-// gate's port. EnvVar's schema names the same list.
-var ProviderEnv = []string{"NGINX_PORT", "SELKIES_PORT", "SELKIES_METRICS_HTTP_PORT", "SELKIES_ENABLE_BASIC_AUTH", "SELKIES_BASIC_AUTH_USER", "SELKIES_BASIC_AUTH_PASSWORD", "PASSWD"}
-
 // CheckEnvName returns an error if a desktop may not set the environment
-// variable name: one of ProviderEnv, or an NVIDIA_ variable other than
-// NVIDIA_DRIVER_CAPABILITIES, NVIDIA_REQUIRE_* and NVIDIA_DISABLE_REQUIRE.
-// The NVIDIA container runtime reads the others to hand a container
-// devices: NVIDIA_VISIBLE_DEVICES=all gives it every GPU of its node,
-// whatever it asked for and whatever the quota. EnvVar's schema holds the
-// same rules; this holds them for objects it did not check.
+// variable name: an NVIDIA_ variable other than NVIDIA_DRIVER_CAPABILITIES,
+// NVIDIA_REQUIRE_* and NVIDIA_DISABLE_REQUIRE. The NVIDIA container runtime
+// reads the others to hand a container devices: NVIDIA_VISIBLE_DEVICES=all
+// gives it every GPU of its node, other tenants' included, whatever it
+// asked for and whatever the quota. EnvVar's schema holds the same rule;
+// this holds it for objects the schema did not check.
+//
+// The variables the provider sets itself (the desktop's ports and basic
+// authentication) may be overridden: a template for an image that serves
+// Selkies directly sets SELKIES_PORT, and a desktop that turns its own
+// authentication off still has the gate in front of it.
 func CheckEnvName(name string) error {
-	if slices.Contains(ProviderEnv, name) {
-		return fmt.Errorf("env %s is set by the provider: it holds the desktop's ports, its basic authentication and its password", name)
-	}
 	if strings.HasPrefix(name, "NVIDIA_") && name != "NVIDIA_DRIVER_CAPABILITIES" && name != "NVIDIA_DISABLE_REQUIRE" && !strings.HasPrefix(name, "NVIDIA_REQUIRE_") {
 		return fmt.Errorf("env %s may not be set: it makes the NVIDIA container runtime hand the desktop devices beyond the GPUs it asked for; of the NVIDIA_ variables only NVIDIA_DRIVER_CAPABILITIES, NVIDIA_REQUIRE_* and NVIDIA_DISABLE_REQUIRE may be", name)
 	}

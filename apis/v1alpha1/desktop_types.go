@@ -113,10 +113,8 @@ type GPUResources struct {
 	ResourceName string `json:"resourceName,omitempty"`
 }
 
-// EnvVar is a plain environment variable. It may not be one of
-// ProviderEnv, nor one by which the NVIDIA container runtime hands a
-// container devices (see CheckEnvName).
-// +kubebuilder:validation:XValidation:rule="!(self.name in ['NGINX_PORT', 'SELKIES_PORT', 'SELKIES_METRICS_HTTP_PORT', 'SELKIES_ENABLE_BASIC_AUTH', 'SELKIES_BASIC_AUTH_USER', 'SELKIES_BASIC_AUTH_PASSWORD', 'PASSWD'])",message="the provider sets this variable: it holds the desktop's ports, its basic authentication and its password"
+// EnvVar is a plain environment variable. It may not be one by which the
+// NVIDIA container runtime hands a container devices (see CheckEnvName).
 // +kubebuilder:validation:XValidation:rule="!self.name.startsWith('NVIDIA_') || self.name == 'NVIDIA_DRIVER_CAPABILITIES' || self.name == 'NVIDIA_DISABLE_REQUIRE' || self.name.startsWith('NVIDIA_REQUIRE_')",message="of the NVIDIA_ variables only NVIDIA_DRIVER_CAPABILITIES, NVIDIA_REQUIRE_* and NVIDIA_DISABLE_REQUIRE may be set: the others make the NVIDIA container runtime hand the container devices (NVIDIA_VISIBLE_DEVICES=all: every GPU of the node), past the GPUs asked for and any quota"
 type EnvVar struct {
 	// Name of the variable.

@@ -104,18 +104,15 @@ func TestCheckEnvName(t *testing.T) {
 		name    string
 		refused bool
 	}{
-		"Plain":                {reason: "A variable of the desktop's own should be allowed.", name: "TZ"},
-		"DriverCapabilities":   {reason: "NVIDIA_DRIVER_CAPABILITIES chooses driver libraries, not devices, and desktops need it for graphics and video.", name: "NVIDIA_DRIVER_CAPABILITIES"},
-		"Require":              {reason: "NVIDIA_REQUIRE_* only constrain the driver.", name: "NVIDIA_REQUIRE_CUDA"},
-		"DisableRequire":       {reason: "NVIDIA_DISABLE_REQUIRE only lifts those constraints.", name: "NVIDIA_DISABLE_REQUIRE"},
-		"VisibleDevices":       {reason: "NVIDIA_VISIBLE_DEVICES=all would hand the desktop every GPU of its node.", name: "NVIDIA_VISIBLE_DEVICES", refused: true},
-		"MIGConfig":            {reason: "NVIDIA_MIG_CONFIG_DEVICES hands out MIG management.", name: "NVIDIA_MIG_CONFIG_DEVICES", refused: true},
-		"ImexChannels":         {reason: "NVIDIA_IMEX_CHANNELS hands out devices too; unknown NVIDIA_ variables are refused.", name: "NVIDIA_IMEX_CHANNELS", refused: true},
-		"ProviderPassword":     {reason: "PASSWD is the desktop's password, which the provider sets.", name: "PASSWD", refused: true},
-		"ProviderAuth":         {reason: "SELKIES_ENABLE_BASIC_AUTH=false would turn the desktop's own authentication off.", name: "SELKIES_ENABLE_BASIC_AUTH", refused: true},
-		"ProviderPort":         {reason: "NGINX_PORT would move the desktop off the port its gate proxies to.", name: "NGINX_PORT", refused: true},
-		"LowerCaseLookAlike":   {reason: "Variable names are case-sensitive: nvidia_visible_devices is not the runtime's.", name: "nvidia_visible_devices"},
-		"PrefixOfProviderName": {reason: "Only the provider's exact names are refused.", name: "SELKIES_PORT_EXTRA"},
+		"Plain":              {reason: "A variable of the desktop's own should be allowed.", name: "TZ"},
+		"DriverCapabilities": {reason: "NVIDIA_DRIVER_CAPABILITIES chooses driver libraries, not devices, and desktops need it for graphics and video.", name: "NVIDIA_DRIVER_CAPABILITIES"},
+		"Require":            {reason: "NVIDIA_REQUIRE_* only constrain the driver.", name: "NVIDIA_REQUIRE_CUDA"},
+		"DisableRequire":     {reason: "NVIDIA_DISABLE_REQUIRE only lifts those constraints.", name: "NVIDIA_DISABLE_REQUIRE"},
+		"VisibleDevices":     {reason: "NVIDIA_VISIBLE_DEVICES=all would hand the desktop every GPU of its node.", name: "NVIDIA_VISIBLE_DEVICES", refused: true},
+		"MIGConfig":          {reason: "NVIDIA_MIG_CONFIG_DEVICES hands out MIG management.", name: "NVIDIA_MIG_CONFIG_DEVICES", refused: true},
+		"ImexChannels":       {reason: "NVIDIA_IMEX_CHANNELS hands out devices too; unknown NVIDIA_ variables are refused.", name: "NVIDIA_IMEX_CHANNELS", refused: true},
+		"ProviderVariable":   {reason: "The variables the provider sets may be overridden: an image serving Selkies directly needs SELKIES_PORT.", name: "SELKIES_PORT"},
+		"LowerCaseLookAlike": {reason: "Variable names are case-sensitive: nvidia_visible_devices is not the runtime's.", name: "nvidia_visible_devices"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

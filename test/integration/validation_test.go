@@ -99,17 +99,6 @@ func TestVDITemplateValidation(t *testing.T) {
 	}
 }
 
-// TestProviderEnvRefused holds EnvVar's schema to v1alpha1.ProviderEnv:
-// each variable the provider sets is refused in a template.
-func TestProviderEnvRefused(t *testing.T) {
-	for i, name := range v1alpha1.ProviderEnv {
-		err := kube.Create(context.Background(), template(fmt.Sprintf("provider-env-%d", i), map[string]any{"image": "x", "env": []any{map[string]any{"name": name, "value": "x"}}}))
-		if want := "the provider sets this variable"; err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("a template setting %s: want refused with %q, got: %v", name, want, err)
-		}
-	}
-}
-
 func TestProviderConfigErrors(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "pc-errors")
