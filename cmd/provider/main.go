@@ -64,6 +64,7 @@ func main() {
 		maxDesktopCPU    = app.Flag("max-desktop-cpu", "The most CPU one desktop may have, whatever its template or whoever made it.").Default(desktop.DefaultBounds.CPU.String()).String()
 		maxDesktopMemory = app.Flag("max-desktop-memory", "The most memory one desktop may have.").Default(desktop.DefaultBounds.Memory.String()).String()
 		maxDesktopGPUs   = app.Flag("max-desktop-gpus", "The most GPUs one desktop may have.").Default(strconv.Itoa(int(desktop.DefaultBounds.GPUs))).Int32()
+		maxDesktopLife   = app.Flag("max-desktop-lifetime", "The longest one desktop may run, counted from its Desktop's creation, whatever its deadline; a Desktop made directly may have none. 0 sets no limit.").Default(desktop.DefaultBounds.Lifetime.String()).Duration()
 		gateImage        = app.Flag("gate-image", "Image of the gate in front of every desktop, which checks session links.").Default(defaultGateImage).String()
 		linkKeyNamespace = app.Flag("link-key-namespace", "Namespace of the Secret holding the key that signs session links: the provider's own, which no tenant may read.").Default("crossplane-system").Envar("POD_NAMESPACE").String()
 		linkKeySecret    = app.Flag("link-key-secret", "Name of the Secret holding the key that signs session links; made with a new key if missing.").Default("provider-vdi-link-signing-key").String()
@@ -143,7 +144,7 @@ func main() {
 	// when it does.
 	conn := connection.NewConnector(mgr.GetClient(), cfg, connection.WithLogger(log.WithValues("component", "target-clusters")))
 	kingpin.FatalIfError(mgr.Add(conn), "cannot add the target cluster connector to the manager")
-	d := desktop.Options{Bounds: desktop.Bounds{GPUs: *maxDesktopGPUs}}
+	d := desktop.Options{Bounds: desktop.Bounds{GPUs: *maxDesktopGPUs, Lifetime: *maxDesktopLife}}
 	d.Bounds.CPU, err = resource.ParseQuantity(*maxDesktopCPU)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-cpu")
 	d.Bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)

@@ -2,8 +2,10 @@ package desktop
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
@@ -18,10 +20,43 @@ type Bounds struct {
 	// CPU, Memory and GPUs are the most a desktop may limit itself to.
 	CPU, Memory resource.Quantity
 	GPUs        int32
+
+	// Lifetime is the longest a desktop may run, counted from its Desktop's
+	// creation, whatever its deadline says and whether it has one: the
+	// function gives every Desktop it composes a deadline, but one made
+	// directly may have none. Zero sets no limit.
+	Lifetime time.Duration
 }
 
 // DefaultBounds are the provider's flags' defaults.
-var DefaultBounds = Bounds{CPU: resource.MustParse("64"), Memory: resource.MustParse("512Gi"), GPUs: 8}
+var DefaultBounds = Bounds{CPU: resource.MustParse("64"), Memory: resource.MustParse("512Gi"), GPUs: 8, Lifetime: 30 * 24 * time.Hour}
+
+// deadline returns when the desktop of cr must stop: its own deadline or,
+// when that is later or missing, its Desktop's creation plus the bounds'
+// Lifetime. It is nil when neither applies. A Desktop not yet stored (no
+// creation time) has only its own.
+func (b Bounds) deadline(cr *v1alpha1.Desktop) *metav1.Time {
+	d := cr.Spec.ForProvider.Deadline
+	created := cr.GetCreationTimestamp()
+	if b.Lifetime <= 0 || created.IsZero() {
+		return d
+	}
+	most := metav1.NewTime(created.Add(b.Lifetime))
+	if d == nil || most.Before(d) {
+		return &most
+	}
+	return d
+}
+
+// describeDeadline says what deadline, as deadline returned it, cr's
+// desktop has: its own, or the provider's lifetime limit.
+func (b Bounds) describeDeadline(cr *v1alpha1.Desktop, d *metav1.Time) string {
+	at := d.UTC().Format(time.RFC3339)
+	if own := cr.Spec.ForProvider.Deadline; own == nil || !own.Equal(d) {
+		return fmt.Sprintf("deadline of %s, %s after its creation, the longest this provider lets a desktop run (--max-desktop-lifetime)", at, b.Lifetime)
+	}
+	return "deadline of " + at
+}
 
 // check refuses a desktop without CPU and memory limits, since a Pod
 // without them may take a whole node, or with more than the bounds.

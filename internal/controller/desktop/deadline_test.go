@@ -29,6 +29,15 @@ func withDeadline(t time.Time) func(*v1alpha1.Desktop) {
 
 func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 
+// createdAt returns a modifier that sets a Desktop's creation time, as the
+// API server stores it.
+func createdAt(t time.Time) func(*v1alpha1.Desktop) {
+	return func(d *v1alpha1.Desktop) { d.SetCreationTimestamp(metav1.NewTime(t)) }
+}
+
+// lifetime is DefaultBounds' Lifetime, 30 days.
+const lifetime = 30 * 24 * time.Hour
+
 func TestObservePastDeadline(t *testing.T) {
 	const msg = "the desktop passed its deadline of 2026-11-26T12:00:00Z; its Pod is removed and no new one is made"
 	type want struct {
@@ -64,6 +73,28 @@ func TestObservePastDeadline(t *testing.T) {
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(time.Hour),
 			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}, expired: true, message: msg},
+		},
+		"PastLifetimeWithoutDeadline": {
+			reason: "A desktop made without a deadline whose Pod still runs the provider's lifetime after its creation should be expired like one past its deadline, saying which limit it met.",
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("kept"), storedPolicy()),
+			cr:     desktop(createdAt(deadline.Add(-lifetime))),
+			now:    deadline,
+			want: want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("kept", "")}, expired: true,
+				message: "the desktop passed its deadline of 2026-11-26T12:00:00Z, 720h0m0s after its creation, the longest this provider lets a desktop run (--max-desktop-lifetime); its Pod is removed and no new one is made"},
+		},
+		"PastLifetimeBeforeDeadline": {
+			reason: "A deadline later than the provider's lifetime should not keep the desktop past that lifetime.",
+			kube:   targettest.Kube(storedSecret("kept")),
+			cr:     desktop(createdAt(deadline.Add(-lifetime)), withDeadline(deadline.Add(lifetime))),
+			now:    deadline.Add(time.Second),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}, expired: true},
+		},
+		"WithinLifetime": {
+			reason: "A desktop made without a deadline should run as usual within the provider's lifetime, its links expiring at the lifetime's end.",
+			kube:   targettest.Kube(actualPod(desktop()), storedSecret("kept"), storedPolicy()),
+			cr:     desktop(createdAt(deadline.Add(-lifetime))),
+			now:    deadline.Add(-time.Second),
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", servedLink(desktop(withDeadline(deadline)), deadline.Add(-time.Second)))}},
 		},
 		"DeletedPastDeadlineWithPod": {
 			reason: "A desktop being deleted past its deadline whose Pod still runs should be observed without error, so that Delete removes the Pod, and publish no link.",
@@ -121,7 +152,7 @@ func TestCreateDeadline(t *testing.T) {
 			reason: "Create past the deadline should refuse and make nothing.",
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline,
-			err:    errors.New("cannot create desktop: its deadline 2026-11-26T12:00:00Z has passed"),
+			err:    errors.New("cannot create desktop: its deadline of 2026-11-26T12:00:00Z has passed"),
 		},
 	}
 	for name, tc := range cases {
@@ -157,7 +188,7 @@ func podKey(p *corev1.Pod) *corev1.Pod {
 }
 
 func TestUntilDeadline(t *testing.T) {
-	hook := untilDeadline(at(deadline.Add(-10 * time.Second)))
+	hook := untilDeadline(DefaultBounds, at(deadline.Add(-10 * time.Second)))
 	cases := map[string]struct {
 		reason string
 		mg     *v1alpha1.Desktop
@@ -182,6 +213,11 @@ func TestUntilDeadline(t *testing.T) {
 			reason: "Without deadline the poll interval should stay.",
 			mg:     desktop(),
 			want:   time.Minute,
+		},
+		"LifetimeBeforePoll": {
+			reason: "The end of the provider's lifetime, for a desktop without deadline, should bring the next reconcile to just after it too.",
+			mg:     desktop(createdAt(deadline.Add(-lifetime))),
+			want:   11 * time.Second,
 		},
 	}
 	for name, tc := range cases {

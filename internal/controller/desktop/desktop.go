@@ -52,7 +52,7 @@ type Options struct {
 func Setup(o Options) func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
 	return func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
 		return common.Setup(mgr, co, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, o, password.Generate, time.Now), c.PodEvents(),
-			managed.WithPollIntervalHook(untilDeadline(time.Now)))
+			managed.WithPollIntervalHook(untilDeadline(o.Bounds, time.Now)))
 	}
 }
 
@@ -67,15 +67,20 @@ func newConnector(c target.Clusters, o Options, password func() (string, error),
 }
 
 // untilDeadline returns a poll interval hook that reconciles a Desktop again
-// just after its deadline, when that comes before the next poll, so that the
-// desktop stops on time even if nothing else wakes its controller.
-func untilDeadline(now func() time.Time) managed.PollIntervalHook {
+// just after its deadline within bounds b, when that comes before the next
+// poll, so that the desktop stops on time even if nothing else wakes its
+// controller.
+func untilDeadline(b Bounds, now func() time.Time) managed.PollIntervalHook {
 	return func(mg resource.Managed, poll time.Duration) time.Duration {
 		cr, ok := mg.(*v1alpha1.Desktop)
-		if !ok || cr.Spec.ForProvider.Deadline == nil {
+		if !ok {
 			return poll
 		}
-		if left := cr.Spec.ForProvider.Deadline.Sub(now()); left >= 0 && left < poll {
+		d := b.deadline(cr)
+		if d == nil {
+			return poll
+		}
+		if left := d.Sub(now()); left >= 0 && left < poll {
 			return left + time.Second
 		}
 		return poll
@@ -93,9 +98,9 @@ type external struct {
 	now       func() time.Time
 }
 
-// expired reports whether cr's deadline has passed.
+// expired reports whether cr's deadline, within the bounds, has passed.
 func (e *external) expired(cr *v1alpha1.Desktop) bool {
-	d := cr.Spec.ForProvider.Deadline
+	d := e.bounds.deadline(cr)
 	return d != nil && !e.clock().Before(d.Time)
 }
 
@@ -140,7 +145,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		return managed.ExternalObservation{}, err
 	}
 	if e.expired(cr) && !meta.WasDeleted(cr) {
-		o := expiredObservation(cr, pod, desired, podExists)
+		o := expiredObservation(cr, e.bounds.describeDeadline(cr, e.bounds.deadline(cr)), pod, desired, podExists)
 		if secretExists {
 			// No link past the deadline.
 			o.ConnectionDetails = connectionDetails(cr, secret, "")
@@ -182,7 +187,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		ResourceUpToDate: !cr.Status.AtProvider.PendingRestart && !terminated(pod) && cr.Status.AtProvider.NetworkPolicyReady,
 	}
 	if secretExists {
-		link, err := e.gate.link(cr, pod, e.clock())
+		link, err := e.gate.link(cr, e.bounds.deadline(cr), pod, e.clock())
 		if err != nil {
 			return managed.ExternalObservation{}, err
 		}
@@ -200,14 +205,14 @@ func terminated(pod *corev1.Pod) bool {
 // exists, so that nothing creates a new Pod, and is out of date while its
 // Pod is still there, so that Update removes it. The credentials Secret stays
 // until the Desktop is deleted.
-func expiredObservation(cr *v1alpha1.Desktop, pod, desired *corev1.Pod, podExists bool) managed.ExternalObservation {
+func expiredObservation(cr *v1alpha1.Desktop, deadline string, pod, desired *corev1.Pod, podExists bool) managed.ExternalObservation {
 	cr.Status.AtProvider = v1alpha1.DesktopObservation{}
 	if podExists {
 		cr.Status.AtProvider = observe(pod, desired)
 	}
 	cr.Status.AtProvider.Expired = true
 	cr.Status.AtProvider.Ready = false
-	cr.Status.AtProvider.Message = "the desktop passed its deadline of " + cr.Spec.ForProvider.Deadline.UTC().Format(time.RFC3339) + "; its Pod is removed and no new one is made"
+	cr.Status.AtProvider.Message = "the desktop passed its " + deadline + "; its Pod is removed and no new one is made"
 	cr.SetConditions(xpv2.Unavailable().WithMessage(cr.Status.AtProvider.Message))
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: !podExists}
 }
@@ -218,7 +223,7 @@ func expiredObservation(cr *v1alpha1.Desktop, pod, desired *corev1.Pod, podExist
 // out of band or an interrupted Create, so the password is kept then.
 func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalCreation, error) {
 	if e.expired(cr) {
-		return managed.ExternalCreation{}, errors.Errorf("cannot create desktop: its deadline %s has passed", cr.Spec.ForProvider.Deadline.UTC().Format(time.RFC3339))
+		return managed.ExternalCreation{}, errors.Errorf("cannot create desktop: its %s has passed", e.bounds.describeDeadline(cr, e.bounds.deadline(cr)))
 	}
 	if err := e.checkHome(ctx, cr); err != nil {
 		return managed.ExternalCreation{}, err
@@ -231,11 +236,11 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 		return managed.ExternalCreation{}, err
 	}
 	pod := buildPod(cr, e.namespace, e.gate)
-	withActiveDeadline(pod, cr.Spec.ForProvider.Deadline, e.clock())
+	withActiveDeadline(pod, e.bounds.deadline(cr), e.clock())
 	if err := target.Create(ctx, e.kube, pod); err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	link, err := e.gate.link(cr, pod, e.clock())
+	link, err := e.gate.link(cr, e.bounds.deadline(cr), pod, e.clock())
 	if err != nil {
 		return managed.ExternalCreation{}, err
 	}

@@ -158,7 +158,7 @@ func details(password, link string) managed.ConnectionDetails {
 // UID actualUID), signed at now. TestLinkOpensOnlyItsPod shows what such a
 // link opens.
 func servedLink(cr *v1alpha1.Desktop, now time.Time) string {
-	l, err := testGate.link(cr, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: actualUID}}, now)
+	l, err := testGate.link(cr, cr.Spec.ForProvider.Deadline, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: actualUID}}, now)
 	if err != nil {
 		panic(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -133,11 +134,10 @@ func (g Gate) container(cr *v1alpha1.Desktop, port int32, password *corev1.EnvVa
 }
 
 // link returns the link that opens cr's desktop Pod at now, or "" if the
-// Pod serves no one: the Desktop is being deleted or past its deadline, the
+// Pod serves no one: the Desktop is being deleted or past deadline d, the
 // Pod is terminating or has terminated, or (as a Pod the API server has
 // not stored yet) it has no UID. Only a failure to sign is an error.
-func (g Gate) link(cr *v1alpha1.Desktop, pod *corev1.Pod, now time.Time) (string, error) {
-	d := cr.Spec.ForProvider.Deadline
+func (g Gate) link(cr *v1alpha1.Desktop, d *metav1.Time, pod *corev1.Pod, now time.Time) (string, error) {
 	if g.links == nil || meta.WasDeleted(cr) || (d != nil && !now.Before(d.Time)) ||
 		pod.UID == "" || pod.DeletionTimestamp != nil || terminated(pod) {
 		return "", nil
