@@ -188,7 +188,7 @@ func podKey(p *corev1.Pod) *corev1.Pod {
 }
 
 func TestUntilDeadline(t *testing.T) {
-	hook := untilDeadline(DefaultBounds, at(deadline.Add(-10 * time.Second)))
+	hook := untilDeadline(DefaultBounds, at(deadline.Add(-10*time.Second)))
 	cases := map[string]struct {
 		reason string
 		mg     *v1alpha1.Desktop
