@@ -84,8 +84,8 @@ func (b Bounds) check(r v1alpha1.ComputeResources) error {
 }
 
 // checkEnv refuses a Desktop that sets an environment variable a desktop
-// may not (v1alpha1.CheckEnvName): one of the provider's own, or one that
-// makes the NVIDIA container runtime hand it devices.
+// may not (v1alpha1.CheckEnvName): one that makes the NVIDIA container
+// runtime hand it devices.
 func checkEnv(cr *v1alpha1.Desktop) error {
 	var errs []error
 	for _, e := range cr.Spec.ForProvider.Env {

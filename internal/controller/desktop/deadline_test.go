@@ -87,7 +87,19 @@ func TestObservePastDeadline(t *testing.T) {
 			kube:   targettest.Kube(storedSecret("kept")),
 			cr:     desktop(createdAt(deadline.Add(-lifetime)), withDeadline(deadline.Add(lifetime))),
 			now:    deadline.Add(time.Second),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}, expired: true},
+			want: want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", "")}, expired: true,
+				message: "the desktop passed its deadline of 2026-11-26T12:00:00Z, 720h0m0s after its creation, the longest this provider lets a desktop run (--max-desktop-lifetime); its Pod is removed and no new one is made"},
+		},
+		"RefusedPastDeadline": {
+			reason: "A desktop the provider now refuses (here: its URL is another session's host) should still be expired at its deadline, so that its running Pod is removed, not left running because it is refused.",
+			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
+			cr:     desktop(withDeadline(deadline), withURL("https://bob-team-b-3.vdi.example/")),
+			now:    deadline,
+			want: want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: func() managed.ConnectionDetails {
+				d := details("kept", "")
+				d["url"] = []byte("https://bob-team-b-3.vdi.example/")
+				return d
+			}()}, expired: true, message: msg},
 		},
 		"WithinLifetime": {
 			reason: "A desktop made without a deadline should run as usual within the provider's lifetime, its links expiring at the lifetime's end.",
@@ -147,6 +159,24 @@ func TestCreateDeadline(t *testing.T) {
 			reason: "A desktop without deadline should get no activeDeadlineSeconds.",
 			cr:     desktop(),
 			now:    deadline,
+		},
+		"BackstopAtLifetime": {
+			reason: "A desktop whose deadline is later than the provider's lifetime allows should get activeDeadlineSeconds up to the lifetime's end.",
+			cr:     desktop(createdAt(deadline.Add(-lifetime)), withDeadline(deadline.Add(time.Hour))),
+			now:    deadline.Add(-90*time.Minute - 500*time.Millisecond),
+			want:   ptr.To[int64](5401),
+		},
+		"BackstopWithoutDeadline": {
+			reason: "A desktop without deadline should get activeDeadlineSeconds up to the end of the provider's lifetime.",
+			cr:     desktop(createdAt(deadline.Add(-lifetime))),
+			now:    deadline.Add(-90*time.Minute - 500*time.Millisecond),
+			want:   ptr.To[int64](5401),
+		},
+		"PastLifetime": {
+			reason: "Create past the provider's lifetime should refuse, naming the limit, and make nothing.",
+			cr:     desktop(createdAt(deadline.Add(-lifetime))),
+			now:    deadline,
+			err:    errors.New("cannot create desktop: its deadline of 2026-11-26T12:00:00Z, 720h0m0s after its creation, the longest this provider lets a desktop run (--max-desktop-lifetime) has passed"),
 		},
 		"PastDeadline": {
 			reason: "Create past the deadline should refuse and make nothing.",

@@ -117,9 +117,11 @@ func (e *external) clock() time.Time {
 // runs, and its Secret is there; it is Available only when the Pod runs and
 // passes its readiness probe. Observe writes nothing to the target cluster.
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalObservation, error) {
-	if !meta.WasDeleted(cr) {
+	if !meta.WasDeleted(cr) && !e.expired(cr) {
 		// A desktop out of bounds is refused before anything is read or
-		// made; one that runs already keeps running as it was made.
+		// made; one that runs already keeps running as it was made, until
+		// its deadline: past that, it is observed as expired (below)
+		// whatever it asks for, so that its Pod is removed.
 		if err := e.bounds.check(cr.Spec.ForProvider.Resources); err != nil {
 			return managed.ExternalObservation{}, err
 		}
