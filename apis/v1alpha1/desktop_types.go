@@ -172,6 +172,11 @@ type DesktopObservation struct {
 	NodeName string `json:"nodeName,omitempty"`
 	// StartTime of the Pod.
 	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// Deadline the desktop stops at: forProvider.deadline or, if that is
+	// later or unset, the end of the longest the provider lets a desktop
+	// run (its --max-desktop-lifetime, counted from the Desktop's creation).
+	// Unset when neither applies.
+	Deadline *metav1.Time `json:"deadline,omitempty"`
 	// RestartCount of the desktop container.
 	RestartCount int32 `json:"restartCount,omitempty"`
 	// SpecHash of the desired Pod spec the running Pod was made from.

@@ -23,6 +23,16 @@ func TestDesktopDeadline(t *testing.T) {
 			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","spec":{"forProvider":{"deadline":"` + deadline.Format(time.RFC3339) + `"}}}`)}},
 			want:     deadline,
 		},
+		"ProviderDeadline": {
+			reason:   "The deadline the provider reports, sooner than the Desktop's own when its longest desktop lifetime ends first, should win over the spec's.",
+			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","spec":{"forProvider":{"deadline":"` + deadline.Add(time.Hour).Format(time.RFC3339) + `"}},"status":{"atProvider":{"deadline":"` + deadline.Format(time.RFC3339) + `"}}}`)}},
+			want:     deadline,
+		},
+		"ProviderDeadlineWithoutOwn": {
+			reason:   "A Desktop made without a deadline is still bounded by the one the provider reports.",
+			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","status":{"atProvider":{"deadline":"` + deadline.Format(time.RFC3339) + `"}}}`)}},
+			want:     deadline,
+		},
 		"NoDeadline": {
 			reason:   "A Desktop without a deadline bounds nothing.",
 			observed: observed{"desktop": {Resource: fnresource.MustStructJSON(`{"kind":"Desktop","spec":{"forProvider":{}}}`)}},

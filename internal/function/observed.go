@@ -74,11 +74,14 @@ func (o observed) desktop() desktopObservation {
 // routeURL is the URL the DesktopRoute reports.
 func (o observed) routeURL() string { return o.atProvider(ResourceRoute)["url"].GetStringValue() }
 
-// desktopDeadline is the deadline the observed Desktop carries in its
-// spec.forProvider.deadline, or zero if there is no Desktop or no deadline.
+// desktopDeadline is the deadline the observed Desktop stops at, or zero if
+// there is no Desktop or no deadline: the one the provider reports in
+// status.atProvider.deadline, which is sooner than the Desktop's own when
+// the provider's longest desktop lifetime ends first, else the Desktop's
+// spec.forProvider.deadline (a provider that has not observed it yet).
 func (o observed) desktopDeadline() time.Time {
 	spec := o[string(ResourceDesktop)].GetResource().GetFields()["spec"].GetStructValue().GetFields()
-	v := spec["forProvider"].GetStructValue().GetFields()["deadline"].GetStringValue()
+	v := cmp.Or(o.atProvider(ResourceDesktop)["deadline"].GetStringValue(), spec["forProvider"].GetStructValue().GetFields()["deadline"].GetStringValue())
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return time.Time{}

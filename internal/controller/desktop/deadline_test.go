@@ -45,6 +45,8 @@ func TestObservePastDeadline(t *testing.T) {
 		err     error
 		expired bool
 		message string
+		// deadline the status reports, if not zero.
+		deadline time.Time
 	}
 	cases := map[string]struct {
 		reason string
@@ -58,7 +60,7 @@ func TestObservePastDeadline(t *testing.T) {
 			kube:   targettest.Kube(actualPod(desktop(withDeadline(deadline))), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(withDeadline(deadline)),
 			now:    deadline.Add(-time.Second),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", servedLink(desktop(withDeadline(deadline)), deadline.Add(-time.Second)))}},
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", servedLink(desktop(withDeadline(deadline)), deadline.Add(-time.Second)))}, deadline: deadline},
 		},
 		"PodRunsPastDeadline": {
 			reason: "At its deadline a desktop whose Pod still runs should exist but not be up to date, so that Update removes the Pod, and publish no link.",
@@ -102,11 +104,11 @@ func TestObservePastDeadline(t *testing.T) {
 			}()}, expired: true, message: msg},
 		},
 		"WithinLifetime": {
-			reason: "A desktop made without a deadline should run as usual within the provider's lifetime, its links expiring at the lifetime's end.",
+			reason: "A desktop made without a deadline should run as usual within the provider's lifetime, its links expiring at the lifetime's end, which its status reports as its deadline.",
 			kube:   targettest.Kube(actualPod(desktop()), storedSecret("kept"), storedPolicy()),
 			cr:     desktop(createdAt(deadline.Add(-lifetime))),
 			now:    deadline.Add(-time.Second),
-			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", servedLink(desktop(withDeadline(deadline)), deadline.Add(-time.Second)))}},
+			want:   want{o: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ConnectionDetails: details("kept", servedLink(desktop(withDeadline(deadline)), deadline.Add(-time.Second)))}, deadline: deadline},
 		},
 		"DeletedPastDeadlineWithPod": {
 			reason: "A desktop being deleted past its deadline whose Pod still runs should be observed without error, so that Delete removes the Pod, and publish no link.",
@@ -136,6 +138,9 @@ func TestObservePastDeadline(t *testing.T) {
 			}
 			if tc.want.message != "" && tc.cr.Status.AtProvider.Message != tc.want.message {
 				t.Errorf("\n%s\nObserve(...): want atProvider.message %q, got %q", tc.reason, tc.want.message, tc.cr.Status.AtProvider.Message)
+			}
+			if d := tc.cr.Status.AtProvider.Deadline; !tc.want.deadline.IsZero() && (d == nil || !d.Time.Equal(tc.want.deadline)) {
+				t.Errorf("\n%s\nObserve(...): want atProvider.deadline %s, got %v", tc.reason, tc.want.deadline, d)
 			}
 		})
 	}

@@ -148,6 +148,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 	}
 	if e.expired(cr) && !meta.WasDeleted(cr) {
 		o := expiredObservation(cr, e.bounds.describeDeadline(cr, e.bounds.deadline(cr)), pod, desired, podExists)
+		cr.Status.AtProvider.Deadline = e.bounds.deadline(cr)
 		if secretExists {
 			// No link past the deadline.
 			o.ConnectionDetails = connectionDetails(cr, secret, "")
@@ -155,13 +156,14 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		return o, nil
 	}
 	if !podExists {
-		cr.Status.AtProvider = v1alpha1.DesktopObservation{}
+		cr.Status.AtProvider = v1alpha1.DesktopObservation{Deadline: e.bounds.deadline(cr)}
 		// A Desktop being deleted exists until its Secret and its
 		// NetworkPolicy are gone too.
 		return managed.ExternalObservation{ResourceExists: meta.WasDeleted(cr) && (secretExists || policyExists)}, nil
 	}
 
 	cr.Status.AtProvider = observe(pod, desired)
+	cr.Status.AtProvider.Deadline = e.bounds.deadline(cr)
 	cr.Status.AtProvider.NetworkPolicyReady = policyExists && policyCurrent(policy, wantPolicy)
 	switch {
 	case !secretExists:
