@@ -70,6 +70,14 @@ func buildPod(cr *v1alpha1.Desktop, ns string, g Gate) *corev1.Pod {
 	for _, e := range p.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 	}
+	if g := p.Resources.GPU; g == nil || g.Count == 0 {
+		// An image may itself say NVIDIA_VISIBLE_DEVICES=all (CUDA's base
+		// images do), and where the NVIDIA runtime is a node's default it
+		// hands such a container every GPU of the node, though it asked for
+		// none. void: no GPU. A desktop that asks for GPUs gets the device
+		// plugin's value instead (CheckEnvName keeps env from setting it).
+		env = append(env, corev1.EnvVar{Name: "NVIDIA_VISIBLE_DEVICES", Value: "void"})
+	}
 
 	shm := corev1.Volume{Name: shmVolume, VolumeSource: corev1.VolumeSource{
 		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: p.ShmSize},

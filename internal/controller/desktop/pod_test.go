@@ -159,6 +159,7 @@ func wantPod(mods ...func(*corev1.Pod)) *corev1.Pod {
 					{Name: "SELKIES_BASIC_AUTH_USER", Value: "alice"},
 					{Name: "SELKIES_BASIC_AUTH_PASSWORD", ValueFrom: password},
 					{Name: "PASSWD", ValueFrom: password},
+					{Name: "NVIDIA_VISIBLE_DEVICES", Value: "void"},
 				},
 				VolumeMounts: []corev1.VolumeMount{{Name: "dshm", MountPath: "/dev/shm"}},
 				ReadinessProbe: &corev1.Probe{
@@ -297,12 +298,14 @@ func TestBuildPod(t *testing.T) {
 			want:   wantPod(homeMounted("alice-home", "/home/alice")),
 		},
 		"Env": {
-			reason: "Plain environment variables should follow the provider's own, in order.",
+			reason: "Plain environment variables should follow the provider's own, in order, before the GPU-less desktop's NVIDIA_VISIBLE_DEVICES=void, so that they cannot override it.",
 			cr:     desktop(withEnv("TZ", "Europe/Berlin"), withEnv("LANG", "de_DE.UTF-8")),
 			want: wantPod(func(p *corev1.Pod) {
-				p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env,
+				env := p.Spec.Containers[0].Env
+				p.Spec.Containers[0].Env = append(env[:len(env)-1:len(env)-1],
 					corev1.EnvVar{Name: "TZ", Value: "Europe/Berlin"},
 					corev1.EnvVar{Name: "LANG", Value: "de_DE.UTF-8"},
+					env[len(env)-1],
 				)
 			}),
 		},
@@ -320,9 +323,11 @@ func TestBuildPod(t *testing.T) {
 			}),
 		},
 		"Resources": {
-			reason: "CPU and memory should be requested and limited alike, and GPUs limited.",
+			reason: "CPU and memory should be requested and limited alike, and GPUs limited; a desktop with GPUs gets the device plugin's NVIDIA_VISIBLE_DEVICES, not void.",
 			cr:     desktop(withCPU("4"), withMemory("8Gi"), withGPU(1)),
 			want: wantPod(func(p *corev1.Pod) {
+				env := p.Spec.Containers[0].Env
+				p.Spec.Containers[0].Env = env[:len(env)-1]
 				p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
 					Limits: corev1.ResourceList{
 						corev1.ResourceCPU:    resource.MustParse("4"),
