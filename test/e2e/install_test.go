@@ -194,10 +194,16 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 			continue
 		}
 		o.SetNamespace(ns)
-		if o.GetKind() == "DesktopRoute" {
-			// A route serves only its own session's host in its namespace.
-			host := v1alpha1.HostLabel("alice-dev", ns) + ".vdi.example.org"
+		// A route serves, and a desktop's links are for, only its own
+		// session's host in its namespace.
+		host := v1alpha1.HostLabel("alice-dev", ns) + ".vdi.example.org"
+		switch o.GetKind() {
+		case "DesktopRoute":
 			if err := unstructured.SetNestedField(o.Object, host, "spec", "forProvider", "host"); err != nil {
+				t.Fatal(err)
+			}
+		case "Desktop":
+			if err := unstructured.SetNestedField(o.Object, "https://"+host+"/", "spec", "forProvider", "url"); err != nil {
 				t.Fatal(err)
 			}
 		}
