@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"crypto/ed25519"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -302,11 +303,10 @@ func TestBuildPod(t *testing.T) {
 			cr:     desktop(withEnv("TZ", "Europe/Berlin"), withEnv("LANG", "de_DE.UTF-8")),
 			want: wantPod(func(p *corev1.Pod) {
 				env := p.Spec.Containers[0].Env
-				p.Spec.Containers[0].Env = append(env[:len(env)-1:len(env)-1],
-					corev1.EnvVar{Name: "TZ", Value: "Europe/Berlin"},
-					corev1.EnvVar{Name: "LANG", Value: "de_DE.UTF-8"},
-					env[len(env)-1],
-				)
+				p.Spec.Containers[0].Env = slices.Concat(env[:len(env)-1], []corev1.EnvVar{
+					{Name: "TZ", Value: "Europe/Berlin"},
+					{Name: "LANG", Value: "de_DE.UTF-8"},
+				}, env[len(env)-1:])
 			}),
 		},
 		"Scheduling": {
