@@ -48,9 +48,10 @@ func (b Bounds) deadline(cr *v1alpha1.Desktop) *metav1.Time {
 	return d
 }
 
-// describeDeadline says what deadline, as deadline returned it, cr's
-// desktop has: its own, or the provider's lifetime limit.
-func (b Bounds) describeDeadline(cr *v1alpha1.Desktop, d *metav1.Time) string {
+// describeDeadline says what deadline cr's desktop has, which must be one:
+// its own, or the provider's lifetime limit.
+func (b Bounds) describeDeadline(cr *v1alpha1.Desktop) string {
+	d := b.deadline(cr)
 	at := d.UTC().Format(time.RFC3339)
 	if own := cr.Spec.ForProvider.Deadline; own == nil || !own.Equal(d) {
 		return fmt.Sprintf("deadline of %s, %s after its creation, the longest this provider lets a desktop run (--max-desktop-lifetime)", at, b.Lifetime)

@@ -132,6 +132,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 			return managed.ExternalObservation{}, err
 		}
 	}
+	deadline := e.bounds.deadline(cr)
 	desired, wantSecret, wantPolicy := buildPod(cr, e.namespace, e.gate), buildSecret(cr, e.namespace), buildPolicy(cr, e.namespace)
 	pod, secret, policy := desired.DeepCopy(), wantSecret.DeepCopy(), wantPolicy.DeepCopy()
 	podExists, err := target.GetOwned(ctx, e.kube, pod, desired)
@@ -147,8 +148,8 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		return managed.ExternalObservation{}, err
 	}
 	if e.expired(cr) && !meta.WasDeleted(cr) {
-		o := expiredObservation(cr, e.bounds.describeDeadline(cr, e.bounds.deadline(cr)), pod, desired, podExists)
-		cr.Status.AtProvider.Deadline = e.bounds.deadline(cr)
+		o := expiredObservation(cr, e.bounds.describeDeadline(cr), pod, desired, podExists)
+		cr.Status.AtProvider.Deadline = deadline
 		if secretExists {
 			// No link past the deadline.
 			o.ConnectionDetails = connectionDetails(cr, secret, "")
@@ -156,14 +157,14 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		return o, nil
 	}
 	if !podExists {
-		cr.Status.AtProvider = v1alpha1.DesktopObservation{Deadline: e.bounds.deadline(cr)}
+		cr.Status.AtProvider = v1alpha1.DesktopObservation{Deadline: deadline}
 		// A Desktop being deleted exists until its Secret and its
 		// NetworkPolicy are gone too.
 		return managed.ExternalObservation{ResourceExists: meta.WasDeleted(cr) && (secretExists || policyExists)}, nil
 	}
 
 	cr.Status.AtProvider = observe(pod, desired)
-	cr.Status.AtProvider.Deadline = e.bounds.deadline(cr)
+	cr.Status.AtProvider.Deadline = deadline
 	cr.Status.AtProvider.NetworkPolicyReady = policyExists && policyCurrent(policy, wantPolicy)
 	switch {
 	case !secretExists:
@@ -191,7 +192,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		ResourceUpToDate: !cr.Status.AtProvider.PendingRestart && !terminated(pod) && cr.Status.AtProvider.NetworkPolicyReady,
 	}
 	if secretExists {
-		link, err := e.gate.link(cr, e.bounds.deadline(cr), pod, e.clock())
+		link, err := e.gate.link(cr, deadline, pod, e.clock())
 		if err != nil {
 			return managed.ExternalObservation{}, err
 		}
@@ -227,7 +228,7 @@ func expiredObservation(cr *v1alpha1.Desktop, deadline string, pod, desired *cor
 // out of band or an interrupted Create, so the password is kept then.
 func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalCreation, error) {
 	if e.expired(cr) {
-		return managed.ExternalCreation{}, errors.Errorf("cannot create desktop: its %s has passed", e.bounds.describeDeadline(cr, e.bounds.deadline(cr)))
+		return managed.ExternalCreation{}, errors.Errorf("cannot create desktop: its %s has passed", e.bounds.describeDeadline(cr))
 	}
 	if err := e.checkHome(ctx, cr); err != nil {
 		return managed.ExternalCreation{}, err
@@ -240,11 +241,12 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 		return managed.ExternalCreation{}, err
 	}
 	pod := buildPod(cr, e.namespace, e.gate)
-	withActiveDeadline(pod, e.bounds.deadline(cr), e.clock())
+	deadline := e.bounds.deadline(cr)
+	withActiveDeadline(pod, deadline, e.clock())
 	if err := target.Create(ctx, e.kube, pod); err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	link, err := e.gate.link(cr, e.bounds.deadline(cr), pod, e.clock())
+	link, err := e.gate.link(cr, deadline, pod, e.clock())
 	if err != nil {
 		return managed.ExternalCreation{}, err
 	}
