@@ -40,6 +40,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	vdicontroller "github.com/provider-vdi/provider-vdi/internal/controller"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
+	"github.com/provider-vdi/provider-vdi/internal/controller/volume"
 	"github.com/provider-vdi/provider-vdi/internal/gate/signingkey"
 )
 
@@ -64,6 +65,7 @@ func main() {
 		maxDesktopCPU    = app.Flag("max-desktop-cpu", "The most CPU one desktop may have, whatever its template or whoever made it.").Default(desktop.DefaultBounds.CPU.String()).String()
 		maxDesktopMemory = app.Flag("max-desktop-memory", "The most memory one desktop may have.").Default(desktop.DefaultBounds.Memory.String()).String()
 		maxDesktopGPUs   = app.Flag("max-desktop-gpus", "The most GPUs one desktop may have.").Default(strconv.Itoa(int(desktop.DefaultBounds.GPUs))).Int32()
+		maxHomeSize      = app.Flag("max-home-size", "The largest home volume the provider makes or grows a claim to, whatever its template or whoever made its DesktopVolume. 0 sets no limit.").Default(volume.DefaultMaxSize.String()).String()
 		maxDesktopLife   = app.Flag("max-desktop-lifetime", "The longest one desktop may run, counted from its Desktop's creation, whatever its deadline; a Desktop made directly may have none. 0 sets no limit.").Default(desktop.DefaultBounds.Lifetime.String()).Duration()
 		gateImage        = app.Flag("gate-image", "Image of the gate in front of every desktop, which checks session links.").Default(defaultGateImage).String()
 		linkKeyNamespace = app.Flag("link-key-namespace", "Namespace of the Secret holding the key that signs session links: the provider's own, which no tenant may read.").Default("crossplane-system").Envar("POD_NAMESPACE").String()
@@ -149,6 +151,8 @@ func main() {
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-cpu")
 	d.Bounds.Memory, err = resource.ParseQuantity(*maxDesktopMemory)
 	kingpin.FatalIfError(err, "cannot parse --max-desktop-memory")
+	homeSize, err := resource.ParseQuantity(*maxHomeSize)
+	kingpin.FatalIfError(err, "cannot parse --max-home-size")
 	// The manager's client cannot read before the manager starts.
 	kc, err := client.New(cfg, client.Options{Scheme: s})
 	kingpin.FatalIfError(err, "cannot create a client of the API server")
@@ -161,7 +165,7 @@ func main() {
 	// Safe start: each managed kind's controller starts once its CRD is
 	// served, which Crossplane makes so when an activation policy names it.
 	kingpin.FatalIfError(customresourcesgate.Setup(mgr, o), "cannot set up the CRD gate")
-	kingpin.FatalIfError(vdicontroller.SetupGated(mgr, o, conn, d), "cannot set up provider-vdi controllers")
+	kingpin.FatalIfError(vdicontroller.SetupGated(mgr, o, conn, vdicontroller.Options{Desktop: d, MaxHomeSize: homeSize}), "cannot set up provider-vdi controllers")
 	log.Info("Starting provider-vdi", "poll", pollInterval.String(), "metrics", *metricsAddress, "health", *healthAddress, "gate-image", *gateImage)
 	kingpin.FatalIfError(mgr.Start(ctrl.SetupSignalHandler()), "cannot start controller manager")
 }

@@ -2,6 +2,7 @@
 package controller
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -23,12 +24,21 @@ type kind struct {
 	gvk   schema.GroupVersionKind
 }
 
-// managedKinds are the controllers of the managed kinds; desktops are
-// reconciled with d.
-func managedKinds(d desktop.Options) []kind {
+// Options are what the managed kinds' controllers are run with, set by the
+// platform with the provider's flags.
+type Options struct {
+	// Desktop are the Desktops' bounds and gate.
+	Desktop desktop.Options
+	// MaxHomeSize is the largest home volume the provider makes; zero sets
+	// no limit.
+	MaxHomeSize resource.Quantity
+}
+
+// managedKinds are the controllers of the managed kinds, run with mo.
+func managedKinds(mo Options) []kind {
 	return []kind{
-		{desktop.Setup(d), v1alpha1.DesktopGroupVersionKind},
-		{volume.Setup, v1alpha1.DesktopVolumeGroupVersionKind},
+		{desktop.Setup(mo.Desktop), v1alpha1.DesktopGroupVersionKind},
+		{volume.Setup(mo.MaxHomeSize), v1alpha1.DesktopVolumeGroupVersionKind},
 		{service.Setup, v1alpha1.DesktopServiceGroupVersionKind},
 		{route.Setup, v1alpha1.DesktopRouteGroupVersionKind},
 	}
@@ -36,12 +46,12 @@ func managedKinds(d desktop.Options) []kind {
 
 // Setup adds every controller of the provider to mgr. All of them reach
 // target clusters through c, which caches one client per credential set;
-// desktops are reconciled with d.
-func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, d desktop.Options) error {
+// the managed kinds are reconciled with mo.
+func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, mo Options) error {
 	if err := config.Setup(mgr, o, c); err != nil {
 		return err
 	}
-	for _, k := range managedKinds(d) {
+	for _, k := range managedKinds(mo) {
 		if err := k.setup(mgr, o, c); err != nil {
 			return err
 		}
@@ -55,14 +65,14 @@ func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector, d de
 // when a ManagedResourceActivationPolicy activates it, and a controller of a
 // kind that is not served cannot start. The ProviderConfig kinds are not
 // managed resources and are always installed.
-func SetupGated(mgr ctrl.Manager, o controller.Options, c *connection.Connector, d desktop.Options) error {
+func SetupGated(mgr ctrl.Manager, o controller.Options, c *connection.Connector, mo Options) error {
 	if o.Gate == nil {
 		return errors.New("SetupGated needs a gate in the controller options")
 	}
 	if err := config.Setup(mgr, o, c); err != nil {
 		return err
 	}
-	for _, k := range managedKinds(d) {
+	for _, k := range managedKinds(mo) {
 		o.Gate.Register(func() {
 			if err := k.setup(mgr, o, c); err != nil {
 				// As provider-template does: a controller that cannot be

@@ -12,6 +12,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/connection"
 	"github.com/provider-vdi/provider-vdi/internal/controller/controllertest"
 	"github.com/provider-vdi/provider-vdi/internal/controller/desktop"
+	"github.com/provider-vdi/provider-vdi/internal/controller/volume"
 )
 
 // gate records what is registered with it.
@@ -33,7 +34,7 @@ func TestSetupGated(t *testing.T) {
 	o := controllertest.Options()
 	o.Gate = g
 	conn := connection.NewConnector(mgr.GetClient(), &rest.Config{})
-	if err := SetupGated(mgr, o, conn, desktop.Options{Bounds: desktop.DefaultBounds}); err != nil {
+	if err := SetupGated(mgr, o, conn, Options{Desktop: desktop.Options{Bounds: desktop.DefaultBounds}, MaxHomeSize: volume.DefaultMaxSize}); err != nil {
 		t.Fatalf("SetupGated(...): %v", err)
 	}
 	want := []schema.GroupVersionKind{
@@ -51,7 +52,7 @@ func TestSetupGated(t *testing.T) {
 	}
 
 	o.Gate = nil
-	if err := SetupGated(mgr, o, conn, desktop.Options{Bounds: desktop.DefaultBounds}); err == nil {
+	if err := SetupGated(mgr, o, conn, Options{Desktop: desktop.Options{Bounds: desktop.DefaultBounds}, MaxHomeSize: volume.DefaultMaxSize}); err == nil {
 		t.Errorf("\nSetupGated without a gate should be an error, not start ungated controllers:\nSetupGated(...): want error, got none")
 	}
 }

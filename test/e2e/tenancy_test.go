@@ -209,14 +209,40 @@ func tenantDesktop(t *testing.T, ns, config, name string, kubeconfig []byte) *v1
 	return d
 }
 
-// syncedFalse reports whether d is Synced=False with a message containing
-// want, and its Synced message.
-func syncedFalse(ctx context.Context, d *v1alpha1.Desktop, want string) (bool, string) {
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+// syncedFalse reports whether the managed resource mr is Synced=False with
+// a message containing want, and its Synced message.
+func syncedFalse(ctx context.Context, mr interface {
+	client.Object
+	GetCondition(xpv2.ConditionType) xpv2.Condition
+}, want string,
+) (bool, string) {
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(mr), mr); err != nil {
 		return false, err.Error()
 	}
-	s := d.GetCondition(xpv2.TypeSynced)
+	s := mr.GetCondition(xpv2.TypeSynced)
 	return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, want), fmt.Sprintf("%s: %s", s.Status, s.Message)
+}
+
+// TestHomeSizeBound: a DesktopVolume made directly, bypassing templates,
+// larger than the provider's --max-home-size (1Ti by default) is refused
+// with Synced=False saying so, and no claim is made.
+func TestHomeSizeBound(t *testing.T) {
+	t.Parallel()
+	ns := userNamespace(t, "hoarder")
+	v := &v1alpha1.DesktopVolume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "huge-home"},
+		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
+			Owner: v1alpha1.Owner{Session: "huge", User: ns},
+			Size:  resource.MustParse("2Ti"),
+		}},
+	}
+	create(t, v)
+	eventually(t, "the DesktopVolume shows Synced=False naming --max-home-size", func(ctx context.Context) (bool, string) {
+		return syncedFalse(ctx, v, "forProvider.size 2Ti is more than 1Ti, the largest home volume this provider makes (--max-home-size)")
+	})
+	if exists(context.Background(), claim(ns, v.Name)) {
+		t.Errorf("a claim %s/%s of 2Ti was made", ns, v.Name)
+	}
 }
 
 // TestTenantKubeconfigCannotBorrowProviderToken: a tenant's kubeconfig

@@ -6,6 +6,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,15 +24,23 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/controller/common"
 )
 
-// Setup adds a controller that reconciles DesktopVolumes.
-func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-	return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c), c.ClaimEvents())
+// DefaultMaxSize is the provider flag --max-home-size's default.
+var DefaultMaxSize = resource.MustParse("1Ti")
+
+// Setup returns a Setup of the controller that reconciles DesktopVolumes,
+// making no claim larger than maxSize (zero: no limit). Templates cap the
+// home of every session, but anyone allowed to create DesktopVolumes
+// directly bypasses templates: maxSize is the platform's own bound.
+func Setup(maxSize resource.Quantity) func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
+	return func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
+		return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c, maxSize), c.ClaimEvents())
+	}
 }
 
 // newConnector connects DesktopVolumes to their target cluster.
-func newConnector(c target.Clusters) *common.Connector[*v1alpha1.DesktopVolume] {
+func newConnector(c target.Clusters, maxSize resource.Quantity) *common.Connector[*v1alpha1.DesktopVolume] {
 	return common.NewConnector(c, func(cl *target.Cluster, cr *v1alpha1.DesktopVolume) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
-		return &external{kube: cl.Client, namespace: cl.Namespace(cr), location: cl.Location(cr)}
+		return &external{kube: cl.Client, namespace: cl.Namespace(cr), location: cl.Location(cr), maxSize: maxSize}
 	})
 }
 
@@ -40,6 +49,20 @@ type external struct {
 	namespace string
 	// location names the cluster and namespace the claim is to live in.
 	location string
+	// maxSize is the largest claim the provider makes or grows a claim to;
+	// zero sets no limit.
+	maxSize resource.Quantity
+}
+
+// checkSize refuses a size above the provider's bound. It is checked where
+// the size takes effect, when a claim is made or grown, so that a claim
+// made before the bound was lowered is kept, and reported, as it is.
+func (e *external) checkSize(cr *v1alpha1.DesktopVolume) error {
+	size := cr.Spec.ForProvider.Size
+	if e.maxSize.IsZero() || size.Cmp(e.maxSize) <= 0 {
+		return nil
+	}
+	return errors.Errorf("forProvider.size %s is more than %s, the largest home volume this provider makes (--max-home-size)", size.String(), e.maxSize.String())
 }
 
 // buildClaim returns the desired claim of cr in namespace ns.
@@ -114,15 +137,23 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0 && marked}, nil
 }
 
-// Create creates the claim.
+// Create creates the claim, unless it would be larger than the provider's
+// bound.
 func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalCreation, error) {
+	if err := e.checkSize(cr); err != nil {
+		return managed.ExternalCreation{}, err
+	}
 	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildClaim(cr, e.namespace))
 }
 
 // Update grows the claim to the desired size. It refuses to shrink it,
 // changing nothing: Kubernetes cannot shrink a volume, and a smaller size is
-// far more likely a mistake than a wish to lose data.
+// far more likely a mistake than a wish to lose data. It refuses to grow it
+// past the provider's bound likewise.
 func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalUpdate, error) {
+	if err := e.checkSize(cr); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
 	desired := buildClaim(cr, e.namespace)
 	want := desired.Spec.Resources.Requests[corev1.ResourceStorage]
 	pvc := desired.DeepCopy()

@@ -229,10 +229,10 @@ var kind = targettest.Kind[*v1alpha1.DesktopVolume]{
 	Changed:  func() *v1alpha1.DesktopVolume { return volume(withSize("20Gi")) },
 	Object:   func() client.Object { return claim(bound("10Gi")) },
 	External: func(kube client.Client) managed.TypedExternalClient[*v1alpha1.DesktopVolume] {
-		return &external{kube: kube, namespace: "team-a", location: "/team-a"}
+		return &external{kube: kube, namespace: "team-a", location: "/team-a", maxSize: resource.MustParse("1Ti")}
 	},
 	Connect: func(c target.Clusters) managed.TypedExternalConnector[*v1alpha1.DesktopVolume] {
-		return newConnector(c)
+		return newConnector(c, resource.MustParse("1Ti"))
 	},
 }
 
@@ -349,6 +349,96 @@ func TestUpdateRefusesShrink(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMaxSize(t *testing.T) {
+	errTooLarge := errors.New("forProvider.size 2Ti is more than 1Ti, the largest home volume this provider makes (--max-home-size)")
+	type want struct {
+		err error
+		// claim the target cluster should hold afterwards; nil for none.
+		claim *corev1.PersistentVolumeClaim
+	}
+	cases := map[string]struct {
+		reason  string
+		kube    client.Client
+		maxSize string
+		cr      *v1alpha1.DesktopVolume
+		op      func(context.Context, *external, *v1alpha1.DesktopVolume) error
+		want    want
+	}{
+		"CreateAbove": {
+			reason:  "Create should refuse a claim larger than the provider's bound, saying so, and make nothing.",
+			kube:    targettest.Kube(),
+			maxSize: "1Ti",
+			cr:      volume(withSize("2Ti")),
+			op:      create,
+			want:    want{err: errTooLarge},
+		},
+		"CreateAtBound": {
+			reason:  "Create should make a claim of exactly the provider's bound.",
+			kube:    targettest.Kube(),
+			maxSize: "1Ti",
+			cr:      volume(withSize("1024Gi")),
+			op:      create,
+			want:    want{claim: claim(requesting("1024Gi"))},
+		},
+		"CreateUnbounded": {
+			reason:  "With no bound, Create should make a claim of any size.",
+			kube:    targettest.Kube(),
+			maxSize: "0",
+			cr:      volume(withSize("2Ti")),
+			op:      create,
+			want:    want{claim: claim(requesting("2Ti"))},
+		},
+		"GrowAbove": {
+			reason:  "Update should refuse to grow a claim past the provider's bound and leave it as it was.",
+			kube:    targettest.Kube(claim(bound("10Gi"))),
+			maxSize: "1Ti",
+			cr:      volume(withSize("2Ti")),
+			op:      update,
+			want:    want{err: errTooLarge, claim: claim(bound("10Gi"))},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := &external{kube: tc.kube, namespace: "team-a", maxSize: resource.MustParse(tc.maxSize)}
+			err := tc.op(context.Background(), e, tc.cr)
+			targettest.CheckError(t, tc.reason, "op", tc.want.err, err)
+			got := &corev1.PersistentVolumeClaim{}
+			exists := targettest.Get(t, tc.reason, tc.kube, "alice-home", got)
+			if tc.want.claim == nil {
+				if exists {
+					t.Errorf("\n%s\nwant no claim, got %s", tc.reason, got.Spec.Resources.Requests.Storage())
+				}
+				return
+			}
+			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
+				t.Errorf("\n%s\n-want claim spec, +got claim spec:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// TestMaxSizeKeepsLargerClaim checks that lowering the bound below a claim
+// that exists changes nothing: the claim is observed, Available and up to
+// date, and nothing is refused until it would be grown.
+func TestMaxSizeKeepsLargerClaim(t *testing.T) {
+	e := &external{kube: targettest.Kube(claim(requesting("2Ti"), bound("2Ti"))), namespace: "team-a", maxSize: resource.MustParse("1Ti")}
+	want := observed{
+		O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true},
+		CR: volume(withSize("2Ti"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "2Ti"})),
+	}
+	targettest.CheckObserve(t, "A claim larger than a bound lowered since should be kept and observed as it is.", e, volume(withSize("2Ti")), want)
+}
+
+func create(ctx context.Context, e *external, cr *v1alpha1.DesktopVolume) error {
+	_, err := e.Create(ctx, cr)
+	return err
+}
+
+func update(ctx context.Context, e *external, cr *v1alpha1.DesktopVolume) error {
+	_, err := e.Update(ctx, cr)
+	return err
 }
 
 func TestDelete(t *testing.T) { kind.TestDelete(t) }
