@@ -111,17 +111,19 @@ func GetOwned(ctx context.Context, c client.Reader, actual, desired client.Objec
 
 // Create creates o. An object of the same name that this managed resource
 // already owns counts as created, so that a retried or repeated Create is
-// harmless; one that something else owns is an error, and is left alone.
+// harmless, and is read into o: either way o is then what the cluster
+// stores (its UID, and the data of a Secret made by an earlier Create). One
+// that something else owns is an error, and is left alone.
 func Create(ctx context.Context, c client.Client, o client.Object) error {
 	err := c.Create(ctx, o)
 	if !kerrors.IsAlreadyExists(err) {
 		return errors.Wrapf(err, "cannot create %s %q", KindOf(o), o.GetName())
 	}
-	existing, ok := o.DeepCopyObject().(client.Object)
+	desired, ok := o.DeepCopyObject().(client.Object)
 	if !ok {
 		return errors.Errorf("cannot copy %s %q", KindOf(o), o.GetName())
 	}
-	found, err := GetOwned(ctx, c, existing, o)
+	found, err := GetOwned(ctx, c, o, desired)
 	if err == nil && !found {
 		return errors.Errorf("%s %q was deleted while being created; will retry", KindOf(o), o.GetName())
 	}

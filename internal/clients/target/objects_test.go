@@ -415,19 +415,23 @@ func TestCreate(t *testing.T) {
 		c      client.Client
 		o      client.Object
 		want   error
+		// stored is what o should hold afterwards; nil when not checked.
+		stored client.Object
 	}{
 		"Created": {
 			reason: "A successful create should return no error.",
 			c:      &test.MockClient{MockCreate: test.NewMockCreateFn(nil)},
 			o:      pod(ours()),
+			stored: pod(ours()),
 		},
 		"AlreadyExistsOurs": {
-			reason: "An object of the same name that this managed resource made should count as created, so that a repeated Create is harmless.",
+			reason: "An object of the same name that this managed resource made should count as created, so that a repeated Create is harmless, and be read into o: its caller then has what the cluster stores.",
 			c: &test.MockClient{
 				MockCreate: test.NewMockCreateFn(alreadyExists),
 				MockGet:    existing(pod(ours(), withImage("desktop:0"))),
 			},
-			o: pod(ours(), withImage("desktop:1")),
+			o:      pod(ours(), withImage("desktop:1")),
+			stored: pod(ours(), withImage("desktop:0")),
 		},
 		"AlreadyExistsNotOurs": {
 			reason: "An object of the same name that provider-vdi did not make should be an error, not counted as created.",
@@ -474,6 +478,12 @@ func TestCreate(t *testing.T) {
 			err := target.Create(context.Background(), tc.c, tc.o)
 			if diff := cmp.Diff(tc.want, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nCreate(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if tc.stored == nil {
+				return
+			}
+			if diff := cmp.Diff(tc.stored, tc.o); diff != "" {
+				t.Errorf("\n%s\nCreate(...): -want object, +got object:\n%s", tc.reason, diff)
 			}
 		})
 	}
