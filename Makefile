@@ -48,8 +48,8 @@ reviewable: generate lint test ## Everything a change should pass before review.
 test: tools unit integration render e2e ## Unit, integration (real apiserver), render (real crossplane) and end-to-end tests.
 	@echo "test: all suites passed"
 
-unit: ## Unit tests, with the fuzz seed corpus.
-	@go test -count=1 ./...
+unit: ## Unit tests, with the fuzz seed corpus, under the race detector.
+	@go test -race -count=1 ./...
 
 integration: tools ## Provider integration tests on a real etcd, kube-apiserver and kube-controller-manager.
 	@go test -count=1 -tags integration -timeout 20m ./internal/controlplane/... ./test/integration/... -v 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'

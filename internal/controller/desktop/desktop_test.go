@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -485,10 +486,10 @@ func TestCreate(t *testing.T) {
 	// Create's first read of the Secret, which finds none, and its own
 	// create of it; creating anything but the Secret returns create.
 	lostRace := func(winner *corev1.Secret, create error) client.Client {
-		gets := 0
+		var secretGets atomic.Int32
 		return &test.MockClient{
 			MockGet: func(ctx context.Context, key client.ObjectKey, o client.Object) error {
-				if gets++; gets == 1 {
+				if _, ok := o.(*corev1.Secret); ok && secretGets.Add(1) == 1 {
 					return targettest.NotFound("secrets", key.Name)
 				}
 				return getFn(nil, nil, winner, nil)(ctx, key, o)
@@ -555,7 +556,7 @@ func TestCreate(t *testing.T) {
 			want: want{err: errors.Wrapf(targettest.ErrBoom, "cannot create %s %q", "Pod", "alice-desktop")},
 		},
 		"PodOfThisDesktopExists": {
-			reason: "A Pod that this Desktop made already should count as created, so that a repeated Create is harmless, and the stored password be published.",
+			reason: "A Pod that this Desktop made already should count as created, so that a repeated Create is harmless, the stored password be published, and the link be signed for the stored Pod.",
 			args: args{
 				kube: &test.MockClient{
 					MockGet:    getFn(actualPod(desktop()), nil, storedSecret("kept"), nil),
@@ -563,7 +564,7 @@ func TestCreate(t *testing.T) {
 				},
 				password: mustNotGenerate,
 			},
-			want: want{c: managed.ExternalCreation{ConnectionDetails: details("kept", "")}},
+			want: want{c: managed.ExternalCreation{ConnectionDetails: details("kept", servedLink(desktop(), testNow))}},
 		},
 		"PodNotOurs": {
 			reason: "A Pod of the desktop's name that provider-vdi did not make should be an error, not taken for the desktop.",
