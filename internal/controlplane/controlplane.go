@@ -71,6 +71,10 @@ type Options struct {
 	// often it re-runs every composite resource (its default: 1h). make
 	// bench-e2e shortens it to measure what a resync costs.
 	SyncInterval time.Duration
+	// CrossplaneConcurrency, when set, is Crossplane core's
+	// --max-concurrent-reconciles, how many reconciles of one kind (such as
+	// the composites of one XRD) it runs at once (its default: 100).
+	CrossplaneConcurrency int
 }
 
 // A ControlPlane is a running local control plane.

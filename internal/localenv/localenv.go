@@ -83,6 +83,10 @@ type Options struct {
 	// SyncInterval is Crossplane core's --sync-interval, when set (see
 	// controlplane.Options.SyncInterval).
 	SyncInterval time.Duration
+	// CrossplaneConcurrency is Crossplane core's
+	// --max-concurrent-reconciles, when set (see
+	// controlplane.Options.CrossplaneConcurrency).
+	CrossplaneConcurrency int
 	// Volumes is the number of static 100Gi volumes in the default storage
 	// class, for home volumes.
 	Volumes int
@@ -165,6 +169,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 		Stages: filepath.Join(o.Tools, "kwok"), Detach: o.Detach, Progress: o.Progress,
 		RealNode: o.realNodeOptions(),
 		AuditLog: o.AuditLog, QuietLogs: o.QuietLogs, SyncInterval: o.SyncInterval,
+		CrossplaneConcurrency: o.CrossplaneConcurrency,
 	})
 	if err != nil {
 		return nil, err

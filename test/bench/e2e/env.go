@@ -83,8 +83,9 @@ func up(ctx context.Context, root string, k knobs) (*bench, error) {
 		AuditLog: b.audit, Progress: os.Stderr,
 		// Crossplane and the provider log as installed packages do; the
 		// function keeps its debug log, which the hops are read from.
-		QuietLogs:    true,
-		SyncInterval: k.xpSync,
+		QuietLogs:             true,
+		SyncInterval:          k.xpSync,
+		CrossplaneConcurrency: k.xpConcurrency,
 	})
 	if err != nil {
 		return b, err

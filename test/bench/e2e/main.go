@@ -23,6 +23,8 @@
 //	BENCH_XP_SYNC    Crossplane core's --sync-interval (default: Crossplane's, 1h); with
 //	                 BENCH_SCENARIOS=single,burst100,idle and e.g. 2m, the idle window
 //	                 measures what Crossplane's resync of every session costs
+//	BENCH_XP_CONCURRENCY  Crossplane core's --max-concurrent-reconciles (default: the
+//	                 environment's)
 package main
 
 import (
@@ -46,6 +48,9 @@ type knobs struct {
 	bigN      int
 	docs      bool
 	xpSync    time.Duration
+	// xpConcurrency is Crossplane core's --max-concurrent-reconciles; 0
+	// keeps the environment's.
+	xpConcurrency int
 }
 
 var allScenarios = []string{"single", "burst20", "burst100", "idle", "teardown", "floor", "raw", "object", "burst300", "steady"}
@@ -79,6 +84,7 @@ func readKnobs() (knobs, error) {
 	dur("BENCH_XP_SYNC", &k.xpSync)
 	num("BENCH_PEER_N", &k.peerN)
 	num("BENCH_BIG_N", &k.bigN)
+	num("BENCH_XP_CONCURRENCY", &k.xpConcurrency)
 	if v := os.Getenv("BENCH_RATE"); v != "" && err == nil {
 		k.rate, err = strconv.ParseFloat(v, 64)
 	}

@@ -120,6 +120,9 @@ func (b *bench) report() error {
 	if b.k.xpSync > 0 {
 		r.Knobs += fmt.Sprintf(" crossplane_sync_interval=%s", b.k.xpSync)
 	}
+	if b.k.xpConcurrency > 0 {
+		r.Knobs += fmt.Sprintf(" crossplane_max_concurrent_reconciles=%d", b.k.xpConcurrency)
+	}
 	if out, err := exec.Command("git", "-C", b.root, "describe", "--always", "--dirty").Output(); err == nil {
 		r.Commit = strings.TrimSpace(string(out))
 	}
