@@ -73,9 +73,21 @@ type Options struct {
 	SyncInterval time.Duration
 	// CrossplaneConcurrency, when set, is Crossplane core's
 	// --max-concurrent-reconciles, how many reconciles of one kind (such as
-	// the composites of one XRD) it runs at once (its default: 100).
+	// the composites of one XRD) it runs at once; else
+	// DefaultCrossplaneConcurrency.
 	CrossplaneConcurrency int
 }
+
+// DefaultCrossplaneConcurrency is the --max-concurrent-reconciles Crossplane
+// core runs with here, not its own default of 100. Crossplane runs a
+// composite again for every change of it or of its composed resources, and
+// each run applies all of them: with a hundred runs at once a burst of
+// sessions saturates this machine's API server, so each run is slow, so more
+// changes arrive between runs, so each session is run more often (16 to 28
+// times in make bench-e2e's 100-burst). With five at once a session's
+// changes wait in Crossplane's queue and are taken together (2 runs), and
+// the 100-burst was Running 2 to 4 times sooner (docs/benchmarks.md).
+const DefaultCrossplaneConcurrency = 5
 
 // A ControlPlane is a running local control plane.
 type ControlPlane struct {

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -110,9 +111,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 	if o.SyncInterval > 0 {
 		args = append(args, "--sync-interval="+o.SyncInterval.String())
 	}
-	if o.CrossplaneConcurrency > 0 {
-		args = append(args, "--max-concurrent-reconciles="+strconv.Itoa(o.CrossplaneConcurrency))
-	}
+	args = append(args, "--max-concurrent-reconciles="+strconv.Itoa(cmp.Or(o.CrossplaneConcurrency, DefaultCrossplaneConcurrency)))
 	if err := cp.runEnv(crossplaneCoreLogName, crossplaneCoreBinary, append(env,
 		"TLS_CLIENT_CERTS_DIR="+certs,
 		"XPKG_CACHE_DIR="+filepath.Join(o.Dir, "xpkg-cache"),

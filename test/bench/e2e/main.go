@@ -23,8 +23,9 @@
 //	BENCH_XP_SYNC    Crossplane core's --sync-interval (default: Crossplane's, 1h); with
 //	                 BENCH_SCENARIOS=single,burst100,idle and e.g. 2m, the idle window
 //	                 measures what Crossplane's resync of every session costs
-//	BENCH_XP_CONCURRENCY  Crossplane core's --max-concurrent-reconciles (default: the
-//	                 environment's)
+//	BENCH_XP_CONCURRENCY  Crossplane core's --max-concurrent-reconciles (default:
+//	                 the environment's, controlplane.DefaultCrossplaneConcurrency, 5;
+//	                 100 is Crossplane's own default)
 package main
 
 import (

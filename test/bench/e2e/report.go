@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"image/color"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/test/measure"
 )
 
@@ -120,9 +122,7 @@ func (b *bench) report() error {
 	if b.k.xpSync > 0 {
 		r.Knobs += fmt.Sprintf(" crossplane_sync_interval=%s", b.k.xpSync)
 	}
-	if b.k.xpConcurrency > 0 {
-		r.Knobs += fmt.Sprintf(" crossplane_max_concurrent_reconciles=%d", b.k.xpConcurrency)
-	}
+	r.Knobs += fmt.Sprintf(" crossplane_max_concurrent_reconciles=%d", cmp.Or(b.k.xpConcurrency, controlplane.DefaultCrossplaneConcurrency))
 	if out, err := exec.Command("git", "-C", b.root, "describe", "--always", "--dirty").Output(); err == nil {
 		r.Commit = strings.TrimSpace(string(out))
 	}
