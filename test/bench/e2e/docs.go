@@ -54,6 +54,9 @@ func (b *bench) markdown() string {
 	p("| scenario | sessions | p50 | p99 | max | all Running | teardown |")
 	p("|---|---|---|---|---|---|---|")
 	for _, x := range r.Bursts {
+		if x.Name == "floorsteady" {
+			continue
+		}
 		td := "–"
 		if x.TeardownS > 0 {
 			td = fmt.Sprintf("%.1f s", x.TeardownS)
@@ -68,6 +71,9 @@ func (b *bench) markdown() string {
 	}
 	if s := r.Steady; s != nil {
 		p("| provider-vdi, steady arrival (%s) | %d | %.2f s | %.2f s | %.2f s | – | – |", b.k.steadyLabel(), s.N, s.ClaimToRunning.P50, s.ClaimToRunning.P99, s.ClaimToRunning.Max)
+	}
+	if s := b.burst("floorsteady"); s != nil {
+		p("| floor, steady arrival (%s) | %d | %.2f s | %.2f s | %.2f s | – | %.1f s |", b.k.steadyLabel(), s.N, s.ClaimToRunning.P50, s.ClaimToRunning.P99, s.ClaimToRunning.Max, s.TeardownS)
 	}
 	if r.TeardownS > 0 {
 		p("")
@@ -117,7 +123,7 @@ func (b *bench) markdown() string {
 	p("| scenario | client | requests / session | writes / session | refused / session | top requests / session |")
 	p("|---|---|---|---|---|---|")
 	for _, x := range r.Bursts {
-		if x.Name != "burst100" && x.Kind == "vdi" {
+		if x.Name != "burst100" && x.Kind == "vdi" || x.Name != "floor" && x.Kind == "floor" {
 			continue
 		}
 		for _, client := range slices.Sorted(maps.Keys(x.Cost.Requests.PerSession)) {
@@ -185,6 +191,12 @@ func title(x burst) string {
 	case "vdi":
 		return "provider-vdi, " + x.Name
 	case "floor":
+		switch x.Name {
+		case "floor20":
+			return "floor, burst20: the four objects with client-go"
+		case "floorsteady":
+			return "floor, steady arrival: the four objects with client-go"
+		}
 		return "floor: the four objects with client-go"
 	case "raw":
 		return "peer: Crossplane composing the raw objects"

@@ -13,7 +13,7 @@
 //
 // Knobs (environment variables), for quick runs while developing:
 //
-//	BENCH_SCENARIOS  comma-separated subset of: single,burst20,burst100,idle,teardown,floor,raw,object,burst300,steady (default all)
+//	BENCH_SCENARIOS  comma-separated subset of: single,burst20,burst100,idle,teardown,floor,floor20,raw,object,burst300,steady,floorsteady (default all)
 //	BENCH_IDLE       how long the idle window lasts (default 5m)
 //	BENCH_STEADY     how long sessions arrive at BENCH_RATE a second (default 2m; rate 2)
 //	BENCH_PEER_N     sessions per floor and peer burst (default 100)
@@ -54,7 +54,7 @@ type knobs struct {
 	xpConcurrency int
 }
 
-var allScenarios = []string{"single", "burst20", "burst100", "idle", "teardown", "floor", "raw", "object", "burst300", "steady"}
+var allScenarios = []string{"single", "burst20", "burst100", "idle", "teardown", "floor", "floor20", "raw", "object", "burst300", "steady", "floorsteady"}
 
 func readKnobs() (knobs, error) {
 	k := knobs{scenarios: map[string]bool{}, idle: 5 * time.Minute, steady: 2 * time.Minute, rate: 2, peerN: 100, bigN: 300}
@@ -98,8 +98,8 @@ func readKnobs() (knobs, error) {
 		return k, fmt.Errorf("BENCH_SCENARIOS: idle and teardown need burst100")
 	}
 	// The floor and peers copy the objects of the single session.
-	if (k.scenarios["floor"] || k.scenarios["raw"] || k.scenarios["object"]) && !k.scenarios["single"] {
-		return k, fmt.Errorf("BENCH_SCENARIOS: floor, raw and object need single")
+	if (k.scenarios["floor"] || k.scenarios["floor20"] || k.scenarios["floorsteady"] || k.scenarios["raw"] || k.scenarios["object"]) && !k.scenarios["single"] {
+		return k, fmt.Errorf("BENCH_SCENARIOS: the floors, raw and object need single")
 	}
 	return k, err
 }

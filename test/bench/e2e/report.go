@@ -267,9 +267,17 @@ func (b *bench) lines() []string {
 			add(key+"_all_running_s", r.AllRunningS, "s")
 		}
 	}
+	if r := b.burst("floor20"); r != nil {
+		add("burst20_floor_p99_s", r.ClaimToRunning.P99, "s")
+		add("burst20_floor_all_running_s", r.AllRunningS, "s")
+	}
 	if s := b.res.Steady; s != nil {
 		add("steady_p50_s", s.ClaimToRunning.P50, "s")
 		add("steady_p99_s", s.ClaimToRunning.P99, "s")
+	}
+	if r := b.burst("floorsteady"); r != nil {
+		add("steady_floor_p50_s", r.ClaimToRunning.P50, "s")
+		add("steady_floor_p99_s", r.ClaimToRunning.P99, "s")
 	}
 	if r := b.burst("burst100"); r != nil {
 		w, all := 0.0, 0.0

@@ -81,11 +81,15 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		{"single", b.single},
 		{"burst20", func(ctx context.Context) error { return b.ours(ctx, "burst20", 20, false) }},
 		{"burst100", func(ctx context.Context) error { return b.ours(ctx, "burst100", 100, true) }},
-		{"floor", func(ctx context.Context) error { return b.peer(ctx, "floor") }},
+		{"floor", func(ctx context.Context) error { return b.floor(ctx, "floor", b.k.peerN, 0) }},
+		{"floor20", func(ctx context.Context) error { return b.floor(ctx, "floor20", 20, 0) }},
 		{"raw", func(ctx context.Context) error { return b.peer(ctx, "raw") }},
 		{"object", func(ctx context.Context) error { return b.peer(ctx, "object") }},
 		{"burst300", func(ctx context.Context) error { return b.ours(ctx, "burst300", b.k.bigN, false) }},
 		{"steady", b.steady},
+		{"floorsteady", func(ctx context.Context) error {
+			return b.floor(ctx, "floorsteady", int(b.k.rate*b.k.steady.Seconds()), time.Duration(float64(time.Second)/b.k.rate))
+		}},
 	}
 	for _, s := range steps {
 		if !b.k.scenarios[s.name] {
@@ -436,8 +440,8 @@ func (b *bench) burstResult(name, kind string, t *measure.Tracker, ss []string, 
 	return r
 }
 
-// peer runs the floor or a peer: the same four objects per session, n at
-// once.
+// peer runs a peer: the same four objects per session, composed by
+// Crossplane, n at once.
 func (b *bench) peer(ctx context.Context, kind string) error {
 	n := b.k.peerN
 	ns := kind
@@ -449,75 +453,93 @@ func (b *bench) peer(ctx context.Context, kind string) error {
 	}
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ss := names("s", n)
-	var t *measure.Tracker
-	var err error
-	switch kind {
-	case "floor":
-		t, err = measure.Track(tctx, b.dyn, gvrPod, ns, map[string]measure.Mark{running: isRunning})
-	case "raw":
-		t, err = measure.Track(tctx, b.dyn, gvrRaw, ns, map[string]measure.Mark{running: isRunning})
-	case "object":
-		t, err = measure.Track(tctx, b.dyn, gvrObjectSession, ns, map[string]measure.Mark{running: isRunning})
-	}
+	gvr := map[string]schema.GroupVersionResource{"raw": gvrRaw, "object": gvrObjectSession}[kind]
+	t, err := measure.Track(tctx, b.dyn, gvr, ns, map[string]measure.Mark{running: isRunning})
 	if err != nil {
 		return err
 	}
+	ss := names("s", n)
 	c := b.snapshot()
 	start := time.Now()
-	var r burst
-	if kind == "floor" {
-		sent := sync.Map{}
-		b.createAll(ctx, ss, func(s string) error {
-			sent.Store(s, time.Now())
-			return b.createObjects(ctx, ns, s)
-		})
-		pods := make([]string, n)
-		for i, s := range ss {
-			pods[i] = s + "-desktop"
-		}
-		if err := t.Wait(ctx, pods, running, 15*time.Minute); err != nil {
-			return err
-		}
-		r = b.burstResult("floor", kind, t, pods, start)
-		// A user of the floor applies the objects: claim is when the first
-		// create was sent.
-		r.ClaimToRunning, r.Seconds = measure.Summary{}, nil
-		var ds []time.Duration
-		for i, s := range ss {
-			at, _ := t.Time(pods[i], running)
-			v, _ := sent.Load(s)
-			ds = append(ds, at.Sub(v.(time.Time))) //nolint:forcetypeassert // Stored above.
-		}
-		r.ClaimToRunning = measure.Summarize(ds)
-		for _, d := range ds {
-			r.Seconds = append(r.Seconds, d.Seconds())
-		}
-	} else {
-		gvr := map[string]schema.GroupVersionResource{"raw": gvrRaw, "object": gvrObjectSession}[kind]
-		b.createAll(ctx, ss, func(s string) error {
-			u := &unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": gvr.Group + "/" + gvr.Version, "kind": map[string]string{"raw": "RawSession", "object": "ObjectSession"}[kind],
-				"metadata": map[string]any{"namespace": ns, "name": s}, "spec": map[string]any{},
-			}}
-			return b.kube.Create(ctx, u)
-		})
-		if err := t.Wait(ctx, ss, running, 15*time.Minute); err != nil {
-			return err
-		}
-		r = b.burstResult(kind, kind, t, ss, start)
+	b.createAll(ctx, ss, func(s string) error {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": gvr.Group + "/" + gvr.Version, "kind": map[string]string{"raw": "RawSession", "object": "ObjectSession"}[kind],
+			"metadata": map[string]any{"namespace": ns, "name": s}, "spec": map[string]any{},
+		}}
+		return b.kube.Create(ctx, u)
+	})
+	if err := t.Wait(ctx, ss, running, 15*time.Minute); err != nil {
+		return err
 	}
+	r := b.burstResult(kind, kind, t, ss, start)
 	r.Cost = b.cost(c, start, n)
 	b.note("%s: claim→Running p50 %.2fs p99 %.2fs max %.2fs, all Running after %.2fs", kind, r.ClaimToRunning.P50, r.ClaimToRunning.P99, r.ClaimToRunning.Max, r.AllRunningS)
-	var d time.Duration
-	if kind == "floor" {
-		d, err = b.teardownFloor(ctx, ns, ss)
-	} else {
-		d, err = b.teardown(ctx, kind, ns, ss)
-	}
-	r.TeardownS = d.Seconds()
+	r.TeardownS, err = b.teardownSeconds(b.teardown(ctx, kind, ns, ss))
 	b.res.Bursts = append(b.res.Bursts, r)
 	return err
+}
+
+// floor creates the four objects of n sessions with client-go, all at once
+// when every is zero, else one session every so often, and measures from
+// the first create sent to the Pod's Running: what the cluster itself takes,
+// which nothing composed on it can beat.
+func (b *bench) floor(ctx context.Context, name string, n int, every time.Duration) error {
+	ns := name
+	if err := b.namespace(ctx, ns); err != nil {
+		return err
+	}
+	if err := b.volumes(ctx, n); err != nil {
+		return err
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t, err := measure.Track(tctx, b.dyn, gvrPod, ns, map[string]measure.Mark{running: isRunning})
+	if err != nil {
+		return err
+	}
+	ss := names("s", n)
+	pods := make([]string, n)
+	for i, s := range ss {
+		pods[i] = s + "-desktop"
+	}
+	c := b.snapshot()
+	start := time.Now()
+	sent := make([]time.Time, n)
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
+		wg.Go(func() {
+			sent[i] = time.Now()
+			if err := b.createObjects(ctx, ns, s); err != nil && ctx.Err() == nil {
+				b.note("cannot create %s: %v", s, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := t.Wait(ctx, pods, running, 15*time.Minute); err != nil {
+		return err
+	}
+	r := b.burstResult(name, "floor", t, pods, start)
+	// A user of the floor applies the objects: claim is when the first
+	// create was sent.
+	var ds []time.Duration
+	for i := range ss {
+		at, _ := t.Time(pods[i], running)
+		ds = append(ds, at.Sub(sent[i]))
+	}
+	r.ClaimToRunning, r.Seconds = measure.Summarize(ds), nil
+	for _, d := range ds {
+		r.Seconds = append(r.Seconds, d.Seconds())
+	}
+	r.Cost = b.cost(c, start, n)
+	b.note("%s: claim→Running p50 %.2fs p99 %.2fs max %.2fs, all Running after %.2fs", name, r.ClaimToRunning.P50, r.ClaimToRunning.P99, r.ClaimToRunning.Max, r.AllRunningS)
+	r.TeardownS, err = b.teardownSeconds(b.teardownFloor(ctx, ns, ss))
+	b.res.Bursts = append(b.res.Bursts, r)
+	return err
+}
+
+func (b *bench) teardownSeconds(d time.Duration, err error) (float64, error) {
+	return d.Seconds(), err
 }
 
 // createObjects creates the four objects of floor session s.
