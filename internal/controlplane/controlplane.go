@@ -68,8 +68,9 @@ type Options struct {
 	// users run, and Crossplane's debug log of a burst costs CPU seconds.
 	QuietLogs bool
 	// SyncInterval, when set, is Crossplane core's --sync-interval, how
-	// often it re-runs every composite resource (its default: 1h). make
-	// bench-e2e shortens it to measure what a resync costs.
+	// often it re-runs every composite resource; else
+	// DefaultCrossplaneSyncInterval. make bench-e2e shortens it to measure
+	// what a resync costs.
 	SyncInterval time.Duration
 	// CrossplaneConcurrency, when set, is Crossplane core's
 	// --max-concurrent-reconciles, how many reconciles of one kind (such as
@@ -88,6 +89,17 @@ type Options struct {
 // changes wait in Crossplane's queue and are taken together (2 runs), and
 // the 100-burst was Running 2 to 4 times sooner (docs/benchmarks.md).
 const DefaultCrossplaneConcurrency = 5
+
+// DefaultCrossplaneSyncInterval is the --sync-interval Crossplane core runs
+// with here, not its own default of an hour. At each resync every informer
+// of Crossplane's delivers every object again, and the session's own, its
+// four managed resources' and its template's each make Crossplane run the
+// session, re-applying all five objects: about 4 runs and 24 write requests
+// per session that change nothing (make bench-e2e with BENCH_XP_SYNC=2m),
+// 4 per session per 10 minutes at an hour. provider-vdi needs no resync:
+// changes come from Crossplane's watches, expiry from the function's TTL.
+// At 12h an idle session costs Crossplane 0.33 writes per 10 minutes.
+const DefaultCrossplaneSyncInterval = 12 * time.Hour
 
 // A ControlPlane is a running local control plane.
 type ControlPlane struct {

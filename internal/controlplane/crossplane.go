@@ -108,9 +108,7 @@ func (cp *ControlPlane) StartCrossplane(ctx context.Context, crds string) error 
 		// next edits for up to its 5m cooldown. A platform running
 		// provider-vdi should raise the burst likewise.
 		"--circuit-breaker-burst=400"}
-	if o.SyncInterval > 0 {
-		args = append(args, "--sync-interval="+o.SyncInterval.String())
-	}
+	args = append(args, "--sync-interval="+cmp.Or(o.SyncInterval, DefaultCrossplaneSyncInterval).String())
 	args = append(args, "--max-concurrent-reconciles="+strconv.Itoa(cmp.Or(o.CrossplaneConcurrency, DefaultCrossplaneConcurrency)))
 	if err := cp.runEnv(crossplaneCoreLogName, crossplaneCoreBinary, append(env,
 		"TLS_CLIENT_CERTS_DIR="+certs,

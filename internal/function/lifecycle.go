@@ -18,11 +18,10 @@ const defaultTTL = response.DefaultTTL
 // Crossplane v2), so the TTL has only to bring expiry on time. Each run
 // re-applies the session and its four managed resources, about six write
 // requests: at the SDK's default of a minute, that was 60 writes per idle
-// session every ten minutes (make bench-e2e, docs/benchmarks.md). A day is
-// longer than Crossplane's --sync-interval (an hour by default), which
-// re-runs every session anyway; the hour this was before added the TTL's
-// runs to the resync's, up to two runs an hour. The cap only bounds a
-// session without a deadline.
+// session every ten minutes (make bench-e2e, docs/benchmarks.md). The
+// cap only bounds a session without a deadline; Crossplane's --sync-interval
+// (an hour by default, 12h as the README asks) re-runs every session
+// besides.
 const settledTTL = 24 * time.Hour
 
 // settlingTTL is the longest TTL while a session is still coming up: a

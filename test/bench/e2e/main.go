@@ -20,7 +20,8 @@
 //	BENCH_BIG_N      sessions of the big burst (default 300)
 //	BENCH_DOCS       write docs/benchmarks.md and docs/bench-cdf.png: 1 (default when all scenarios run) or 0
 //	BENCH_KEEP       1 keeps the work folder (logs, audit log) after a successful run
-//	BENCH_XP_SYNC    Crossplane core's --sync-interval (default: Crossplane's, 1h); with
+//	BENCH_XP_SYNC    Crossplane core's --sync-interval (default: the environment's,
+//	                 controlplane.DefaultCrossplaneSyncInterval, 12h; 1h is Crossplane's own); with
 //	                 BENCH_SCENARIOS=single,burst100,idle and e.g. 2m, the idle window
 //	                 measures what Crossplane's resync of every session costs
 //	BENCH_XP_CONCURRENCY  Crossplane core's --max-concurrent-reconciles (default:

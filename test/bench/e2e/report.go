@@ -119,9 +119,7 @@ func (b *bench) report() error {
 	r.Load = b.load
 	r.Machine = machine()
 	r.Knobs = fmt.Sprintf("scenarios=%s idle=%s steady=%s rate=%g peer_n=%d big_n=%d", strings.Join(b.k.list(), ","), b.k.idle, b.k.steady, b.k.rate, b.k.peerN, b.k.bigN)
-	if b.k.xpSync > 0 {
-		r.Knobs += fmt.Sprintf(" crossplane_sync_interval=%s", b.k.xpSync)
-	}
+	r.Knobs += fmt.Sprintf(" crossplane_sync_interval=%s", cmp.Or(b.k.xpSync, controlplane.DefaultCrossplaneSyncInterval))
 	r.Knobs += fmt.Sprintf(" crossplane_max_concurrent_reconciles=%d", cmp.Or(b.k.xpConcurrency, controlplane.DefaultCrossplaneConcurrency))
 	if out, err := exec.Command("git", "-C", b.root, "describe", "--always", "--dirty").Output(); err == nil {
 		r.Commit = strings.TrimSpace(string(out))
