@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strings"
 	"time"
@@ -29,9 +30,9 @@ const Issuer = "provider-vdi"
 const TokenParameter = "token"
 
 // Window and Lifetime of links: a link is signed for the Window it falls
-// in and is valid for Lifetime from the window's start, so the link
-// published in a window always has at least Lifetime-Window left and is
-// signed anew, and written, at most once per Window. Ed25519 signatures are
+// in (see WindowStart) and is valid for Lifetime from the window's start,
+// so the link published in a window always has at least Lifetime-Window
+// left and is signed anew, and written, at most once per Window. Ed25519 signatures are
 // deterministic: within a window the same session gives the same link, and
 // publishing it again writes nothing. A window of 20 minutes and a life of
 // 30 keep the 10 minutes a link read from the Secret always has, for half
@@ -100,7 +101,7 @@ func (s *Signer) Link(ss Session, now time.Time) (string, error) {
 	if ss.User == "" || ss.Pod == "" {
 		return "", errors.New("cannot sign a link without a user and a desktop Pod")
 	}
-	start := now.Truncate(Window)
+	start := WindowStart(ss.Pod, now)
 	exp := start.Add(Lifetime)
 	c := LinkClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -130,6 +131,18 @@ func (s *Signer) Link(ss Session, now time.Time) (string, error) {
 	q.Set(TokenParameter, tok)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// WindowStart is the start of the Window that pod's links signed at now are
+// for. Each Pod's windows are offset from the clock's by a whole number of
+// seconds of their own, taken from its UID: a provider with many desktops
+// signs their links anew spread over the Window, a Secret patch at a time,
+// rather than every one of them at the same boundary.
+func WindowStart(pod string, now time.Time) time.Time {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(pod))
+	off := time.Duration(h.Sum64()%uint64(Window/time.Second)) * time.Second
+	return now.Add(-off).Truncate(Window).Add(off)
 }
 
 // Audience is the audience of links to u: its host, with the port if it

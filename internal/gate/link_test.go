@@ -2,6 +2,7 @@ package gate
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,8 +20,8 @@ func keyFrom(b byte) ed25519.PrivateKey {
 var (
 	providerKey = keyFrom('p')
 	otherKey    = keyFrom('o')
-	// t0 is the start of a link window.
-	t0       = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	// t0 is the start of a link window of the session's Pod.
+	t0       = WindowStart("pod-uid-1", time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	deadline = t0.Add(8 * time.Hour)
 	session  = Session{URL: "https://dev-alice-3.vdi.localhost/", User: "alice", Pod: "pod-uid-1", Deadline: &deadline}
 )
@@ -71,11 +72,11 @@ func TestLink(t *testing.T) {
 		},
 		"DeadlineFirst": {
 			reason:  "No link should outlive the session's deadline.",
-			session: Session{URL: "https://h.example/x/", User: "alice", Pod: "p", Deadline: &early},
+			session: Session{URL: "https://h.example/x/", User: "alice", Pod: "pod-uid-1", Deadline: &early},
 			now:     t0.Add(time.Minute),
 			want: want{claims: validClaims(func(c *LinkClaims) {
 				c.Audience = jwt.ClaimStrings{"h.example"}
-				c.ExpiresAt, c.Pod, c.Deadline = jwt.NewNumericDate(early), "p", jwt.NewNumericDate(early)
+				c.ExpiresAt, c.Deadline = jwt.NewNumericDate(early), jwt.NewNumericDate(early)
 			})},
 		},
 		"PastDeadline": {
@@ -154,6 +155,34 @@ func TestLinkWindows(t *testing.T) {
 				t.Errorf("\n%s\nLink(%s) == Link(%s): want %t, got %t", tc.reason, tc.a, tc.b, tc.same, got)
 			}
 		})
+	}
+}
+
+// TestWindowStart shows that each Pod's windows start at an offset of its
+// own, spread over the Window, so that links are signed anew a few at a
+// time, not all at one boundary.
+func TestWindowStart(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	perMinute := map[time.Duration]int{}
+	for i := range 1000 {
+		pod := fmt.Sprintf("0b7e6a4c-%04d-4f1e-9a57-5d3c2b1a0f%02d", i, i%100)
+		start := WindowStart(pod, now)
+		if start.After(now) || !now.Before(start.Add(Window)) {
+			t.Fatalf("WindowStart(%q, %s) = %s: want a start at most one Window before now", pod, now, start)
+		}
+		if got := WindowStart(pod, start.Add(Window-time.Second)); !got.Equal(start) {
+			t.Errorf("WindowStart(%q, ...) at the window's last second = %s, want its start %s", pod, got, start)
+		}
+		if got := WindowStart(pod, start.Add(Window)); !got.Equal(start.Add(Window)) {
+			t.Errorf("WindowStart(%q, ...) at the next window = %s, want %s", pod, got, start.Add(Window))
+		}
+		perMinute[start.Sub(start.Truncate(Window)).Truncate(time.Minute)]++
+	}
+	// 1000 Pods over 20 minutes: 50 a minute if evenly spread.
+	for m := time.Duration(0); m < Window; m += time.Minute {
+		if n := perMinute[m]; n < 25 || n > 75 {
+			t.Errorf("%d of 1000 Pods' windows start in minute %s of the Window, want about 50: links would be signed anew in bursts", n, m)
+		}
 	}
 }
 

@@ -89,11 +89,12 @@ type idle struct {
 	// SettledS is how long the window waited, after the burst, for
 	// Crossplane and the provider to send no write for 30 s.
 	SettledS float64 `json:"settled_s"`
-	// LinkWindows is how many boundaries of the links' windows
-	// (gate.Window) the window held: at each the provider signs every
-	// session's link anew, one Secret patch per session. A window shorter
-	// than gate.Window may hold none.
-	LinkWindows int `json:"link_windows"`
+	// LinkBoundaries is how many boundaries of the desktop Pods' link
+	// windows the window held, summed over the Pods: at each the provider
+	// signs that Pod's link anew, one Secret patch. Each Pod's windows
+	// have an offset of their own (gate.WindowStart), so a window of
+	// length w holds about sessions × w / gate.Window of them.
+	LinkBoundaries int `json:"link_boundaries"`
 	// WritesPerSessionPer10Min are the write requests of Crossplane,
 	// provider-vdi and function-vdi on objects in the sessions' namespace:
 	// the sessions, their managed resources, the objects those make, their

@@ -760,7 +760,17 @@ func (b *bench) idle(ctx context.Context, ns string, n int) error {
 	}
 	cost := b.cost(c, start, n)
 	b.res.Idle = &idle{Sessions: n, WindowS: b.k.idle.Seconds(), Namespace: ns, SettledS: settled.Seconds(), Cost: cost, Changes: map[string]int{}}
-	b.res.Idle.LinkWindows = int(time.Since(start.Truncate(gate.Window)) / gate.Window)
+	// Each desktop Pod's links are signed anew at the boundaries of its
+	// own windows (gate.WindowStart), one Secret patch each.
+	pods, err := b.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return errors.Wrap(err, "cannot list the desktop Pods")
+	}
+	end := time.Now()
+	for _, p := range pods.Items {
+		uid := string(p.UID)
+		b.res.Idle.LinkBoundaries += int(gate.WindowStart(uid, end).Sub(gate.WindowStart(uid, start)) / gate.Window)
+	}
 	total := 0
 	for r, ch := range changes {
 		b.res.Idle.Changes[r] = ch.N()
