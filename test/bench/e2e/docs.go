@@ -166,7 +166,7 @@ func (b *bench) markdown() string {
 		p("")
 		p("%d sessions Running for %.0f s, from the moment Crossplane and the provider had sent no write for 30 s (%.0f s after the last session went Running), realtime compositions on (as shipped): **%.2f writes per session per 10 minutes** by Crossplane, provider-vdi and function-vdi on objects of the sessions' namespace, and %.1f writes per 10 minutes (not per session: they do not grow with the sessions) by them elsewhere (%s).", i.Sessions, i.WindowS, i.SettledS, i.WritesPerSessionPer10Min, i.ElsewherePer10Min, elsewhereList(i.Cost.Requests.WritesByNamespace, i.Namespace))
 		p("")
-		p("The provider signs each desktop's link anew every %s, at a point of the %s of its own (one Secret patch), so over hours the links cost %.2f writes per session per 10 minutes; the window held %d of these points (%.1f expected for %d sessions in %.0f s).", gate.Window, gate.Window, float64(10*time.Minute)/float64(gate.Window), i.LinkBoundaries, float64(i.Sessions)*i.WindowS/gate.Window.Seconds(), i.Sessions, i.WindowS)
+		p("The provider signs each desktop's link anew every %s, each desktop at its own point of those %s (one Secret patch at its next reconcile), so over hours the links cost %.2f writes per session per 10 minutes; the window held %d of these points (%.1f expected for %d sessions in %.0f s).", gate.Window, gate.Window, float64(10*time.Minute)/float64(gate.Window), i.LinkBoundaries, float64(i.Sessions)*i.WindowS/gate.Window.Seconds(), i.Sessions, i.WindowS)
 		p("")
 		p("Of those write requests, %.2f per session per 10 minutes changed an object (watch events on the sessions' namespace: %s); the rest were server-side applies that changed nothing.", i.ChangesPerSessionPer10Min, changesList(i.Changes))
 		p("")
