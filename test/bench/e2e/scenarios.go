@@ -452,19 +452,12 @@ func (b *bench) burstResult(name, kind string, t *measure.Tracker, ss []string, 
 func (b *bench) peer(ctx context.Context, kind string) error {
 	n := b.k.peerN
 	ns := kind
-	if err := b.namespace(ctx, ns); err != nil {
-		return err
-	}
-	if err := b.volumes(ctx, n); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	gvr := map[string]schema.GroupVersionResource{"raw": gvrRaw, "object": gvrObjectSession}[kind]
-	t, err := measure.Track(tctx, b.dyn, gvr, ns, map[string]measure.Mark{running: isRunning})
+	t, stop, err := b.track(ctx, ns, n, gvr)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	ss := names("s", n)
 	c := b.snapshot()
 	start := time.Now()
@@ -481,7 +474,8 @@ func (b *bench) peer(ctx context.Context, kind string) error {
 	r := b.burstResult(kind, kind, t, ss, start)
 	r.Cost = b.cost(c, start, n)
 	b.note("%s: claim→Running p50 %.2fs p99 %.2fs max %.2fs, all Running after %.2fs", kind, r.ClaimToRunning.P50, r.ClaimToRunning.P99, r.ClaimToRunning.Max, r.AllRunningS)
-	r.TeardownS, err = b.teardownSeconds(b.teardown(ctx, kind, ns, ss))
+	d, err := b.teardown(ctx, kind, ns, ss)
+	r.TeardownS = d.Seconds()
 	b.res.Bursts = append(b.res.Bursts, r)
 	return err
 }
@@ -492,18 +486,11 @@ func (b *bench) peer(ctx context.Context, kind string) error {
 // which nothing composed on it can beat.
 func (b *bench) floor(ctx context.Context, name string, n int, every time.Duration) error {
 	ns := name
-	if err := b.namespace(ctx, ns); err != nil {
-		return err
-	}
-	if err := b.volumes(ctx, n); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	t, err := measure.Track(tctx, b.dyn, gvrPod, ns, map[string]measure.Mark{running: isRunning})
+	t, stop, err := b.track(ctx, ns, n, gvrPod)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	ss := names("s", n)
 	pods := make([]string, n)
 	for i, s := range ss {
@@ -540,13 +527,28 @@ func (b *bench) floor(ctx context.Context, name string, n int, every time.Durati
 	}
 	r.Cost = b.cost(c, start, n)
 	b.note("%s: claim→Running p50 %.2fs p99 %.2fs max %.2fs, all Running after %.2fs", name, r.ClaimToRunning.P50, r.ClaimToRunning.P99, r.ClaimToRunning.Max, r.AllRunningS)
-	r.TeardownS, err = b.teardownSeconds(b.teardownFloor(ctx, ns, ss))
+	d, err := b.teardownFloor(ctx, ns, ss)
+	r.TeardownS = d.Seconds()
 	b.res.Bursts = append(b.res.Bursts, r)
 	return err
 }
 
-func (b *bench) teardownSeconds(d time.Duration, err error) (float64, error) {
-	return d.Seconds(), err
+// track makes namespace ns with n volumes Available for its claims and
+// watches the objects of gvr in it for Running; stop ends the watch.
+func (b *bench) track(ctx context.Context, ns string, n int, gvr schema.GroupVersionResource) (t *measure.Tracker, stop func(), err error) {
+	if err := b.namespace(ctx, ns); err != nil {
+		return nil, nil, err
+	}
+	if err := b.volumes(ctx, n); err != nil {
+		return nil, nil, err
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	t, err = measure.Track(tctx, b.dyn, gvr, ns, map[string]measure.Mark{running: isRunning})
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return t, cancel, nil
 }
 
 // createObjects creates the four objects of floor session s.
