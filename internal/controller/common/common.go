@@ -49,15 +49,15 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 	return opts
 }
 
-// Setup adds a controller that reconciles the managed kind of obj, whose
-// group kind and version kind are given, through conn, and records the
-// kind's state metrics. The managed resources of the kind are reconciled
-// when they change, when the ProviderConfig they use changes, and, when
-// targetEvents is not nil, when an object of theirs in the target cluster
-// changes (each event's object is that object). Reconciles are held to the
-// provider's global rate. extra options come after the common ones.
-func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, groupKind string, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent, extra ...managed.ReconcilerOption) error {
-	name := managed.ControllerName(groupKind)
+// Setup adds a controller that reconciles obj's managed kind, whose version
+// kind is gvk, through conn, and records the kind's state metrics. The
+// managed resources of the kind are reconciled when they change, when the
+// ProviderConfig they use changes, and, when targetEvents is not nil, when an
+// object of theirs in the target cluster changes (each event's object is
+// that object). Reconciles are held to the provider's global rate. extra
+// options come after the common ones.
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o controller.Options, gvk schema.GroupVersionKind, obj T, conn managed.TypedExternalConnector[T], targetEvents <-chan kevent.GenericEvent, extra ...managed.ReconcilerOption) error {
+	name := managed.ControllerName(gvk.GroupKind().String())
 	if err := addStateMetrics(mgr, o, gvk); err != nil {
 		return err
 	}

@@ -197,7 +197,7 @@ func TestSetup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			mgr := controllertest.Manager(t, tc.scheme)
 			conn := NewConnector(targettest.Clusters{}, func(*target.Cluster, *v1alpha1.Desktop) managed.TypedExternalClient[*v1alpha1.Desktop] { return nil })
-			err := Setup(mgr, tc.o, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, conn, tc.events)
+			err := Setup(mgr, tc.o, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, conn, tc.events)
 			if diff := cmp.Diff(tc.wantErr, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nSetup(...): -want error, +got error:\n%s", tc.reason, diff)
 			}

@@ -53,7 +53,7 @@ type Options struct {
 // ready.
 func Setup(o Options) func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
 	return func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
-		return common.Setup(mgr, co, v1alpha1.DesktopGroupKind, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, o, password.Generate, time.Now), c.PodEvents(),
+		return common.Setup(mgr, co, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, o, password.Generate, time.Now), c.PodEvents(),
 			managed.WithPollIntervalHook(untilDeadline(o.Bounds, time.Now)))
 	}
 }

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"cmp"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -60,16 +61,12 @@ func buildIngressRoute(cr *v1alpha1.DesktopRoute, ns string) *unstructured.Unstr
 	if pp := pathPrefix(p); pp != "/" {
 		match += fmt.Sprintf(" && PathPrefix(`%s`)", pp)
 	}
-	port := p.ServicePort
-	if port == 0 {
-		port = 8080
-	}
 	spec := ingressRouteSpec{
 		EntryPoints: p.EntryPoints,
 		Routes: []route{{
 			Kind:     "Rule",
 			Match:    match,
-			Services: []routeService{{Name: target.QualifiedName(cr.GetNamespace(), ns, p.ServiceName), Port: port}},
+			Services: []routeService{{Name: target.QualifiedName(cr.GetNamespace(), ns, p.ServiceName), Port: cmp.Or(p.ServicePort, v1alpha1.DefaultDesktopPort)}},
 		}},
 	}
 	if p.TLS != nil {

@@ -25,7 +25,7 @@ import (
 
 // Setup adds a controller that reconciles DesktopRoutes.
 func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-	return common.Setup(mgr, o, v1alpha1.DesktopRouteGroupKind, v1alpha1.DesktopRouteGroupVersionKind, &v1alpha1.DesktopRoute{}, newConnector(c), nil)
+	return common.Setup(mgr, o, v1alpha1.DesktopRouteGroupVersionKind, &v1alpha1.DesktopRoute{}, newConnector(c), nil)
 }
 
 // newConnector connects DesktopRoutes to their target cluster.

@@ -4,6 +4,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,7 +25,7 @@ import (
 
 // Setup adds a controller that reconciles DesktopServices.
 func Setup(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-	return common.Setup(mgr, o, v1alpha1.DesktopServiceGroupKind, v1alpha1.DesktopServiceGroupVersionKind, &v1alpha1.DesktopService{}, newConnector(c), nil)
+	return common.Setup(mgr, o, v1alpha1.DesktopServiceGroupVersionKind, &v1alpha1.DesktopService{}, newConnector(c), nil)
 }
 
 // newConnector connects DesktopServices to their target cluster.
@@ -37,13 +38,6 @@ func newConnector(c target.Clusters) *common.Connector[*v1alpha1.DesktopService]
 type external struct {
 	kube      client.Client
 	namespace string
-}
-
-func port(cr *v1alpha1.DesktopService) int32 {
-	if cr.Spec.ForProvider.Port == 0 {
-		return 8080
-	}
-	return cr.Spec.ForProvider.Port
 }
 
 // buildService returns the desired Service of cr in namespace ns: it selects
@@ -67,7 +61,7 @@ func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 			Ports: []corev1.ServicePort{{
 				Name:       "http",
 				Protocol:   corev1.ProtocolTCP,
-				Port:       port(cr),
+				Port:       cmp.Or(p.Port, v1alpha1.DefaultDesktopPort),
 				TargetPort: intstr.FromInt32(v1alpha1.GatePort),
 			}},
 		},

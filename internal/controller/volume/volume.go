@@ -33,7 +33,7 @@ var DefaultMaxSize = resource.MustParse("1Ti")
 // directly bypasses templates: maxSize is the platform's own bound.
 func Setup(maxSize resource.Quantity) func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
 	return func(mgr ctrl.Manager, o controller.Options, c *connection.Connector) error {
-		return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupKind, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c, maxSize), c.ClaimEvents())
+		return common.Setup(mgr, o, v1alpha1.DesktopVolumeGroupVersionKind, &v1alpha1.DesktopVolume{}, newConnector(c, maxSize), c.ClaimEvents())
 	}
 }
 
