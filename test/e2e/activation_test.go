@@ -10,6 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestActivationPolicy holds that provider-vdi's kinds exist because of its
@@ -40,16 +42,16 @@ func TestActivationPolicy(t *testing.T) {
 		t.Fatalf("activation policies: want only provider-vdi's, got %v", names)
 	}
 
-	eventually(t, "provider-vdi's policy has activated its five MRDs", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "provider-vdi's policy has activated its five MRDs", timeout, func(ctx context.Context) (bool, string, error) {
 		p := &unstructured.Unstructured{}
 		p.SetAPIVersion("apiextensions.crossplane.io/v1alpha1")
 		p.SetKind("ManagedResourceActivationPolicy")
 		if err := kube.Get(ctx, client.ObjectKey{Name: "provider-vdi"}, p); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		got, _, _ := unstructured.NestedStringSlice(p.Object, "status", "activated")
 		slices.Sort(got)
-		return slices.Equal(got, want), fmt.Sprintf("activated %v", got)
+		return slices.Equal(got, want), fmt.Sprintf("activated %v", got), nil
 	})
 	for _, name := range want {
 		mrd := &unstructured.Unstructured{}

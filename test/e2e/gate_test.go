@@ -28,6 +28,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/gate/signingkey"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestGateThroughTraefik: through real Traefik to the real desktop Pod,
@@ -150,13 +151,13 @@ func TestGateThroughTraefik(t *testing.T) {
 	// After Stop the route is gone, and the cookie opens nothing.
 	setState(t, ns, "gated", "Stopped")
 	waitPhase(t, ns, "gated", "Stopped")
-	eventually(t, "the desktop Pod and its route are gone after Stop", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the desktop Pod and its route are gone after Stop", timeout, func(ctx context.Context) (bool, string, error) {
 		po, r := exists(ctx, pod(ns, "gated-desktop")), exists(ctx, route(ns, "gated-route"))
-		return !po && !r, fmt.Sprintf("pod %v, route %v", po, r)
+		return !po && !r, fmt.Sprintf("pod %v, route %v", po, r), nil
 	})
-	eventually(t, "Traefik serves nothing at the session's host", func(context.Context) (bool, string) {
+	poll.Until(t, "Traefik serves nothing at the session's host", timeout, func(context.Context) (bool, string, error) {
 		rsp := get(t, creds.URL, c)
-		return rsp.StatusCode == http.StatusNotFound, fmt.Sprintf("HTTP %d", rsp.StatusCode)
+		return rsp.StatusCode == http.StatusNotFound, fmt.Sprintf("HTTP %d", rsp.StatusCode), nil
 	})
 
 	// After Start, a new Pod: neither the old cookie nor the old link
@@ -165,9 +166,9 @@ func TestGateThroughTraefik(t *testing.T) {
 	waitPhase(t, ns, "gated", "Running")
 	p = runningOnRealNode(t, ns, "gated-desktop")
 	var fresh localenv.Credentials
-	eventually(t, "the new Pod's link is published", func(context.Context) (bool, string) {
+	poll.Until(t, "the new Pod's link is published", timeout, func(context.Context) (bool, string, error) {
 		fresh = credentials(t, ns, secretName)
-		return strings.Contains(fresh.Link, "?token=") && fresh.Link != creds.Link, "old or no link"
+		return strings.Contains(fresh.Link, "?token=") && fresh.Link != creds.Link, "old or no link", nil
 	})
 	servedByTraefik(t, creds.URL, c)
 	if rsp := get(t, creds.URL, c); rsp.StatusCode != http.StatusUnauthorized {
@@ -317,8 +318,8 @@ func deleteSession(t *testing.T, ns, name, desktop string) {
 		t.Errorf("cannot delete session %s/%s: %v", ns, name, err)
 		return
 	}
-	eventually(t, "the desktop Pod of the deleted session "+name+" is gone", func(ctx context.Context) (bool, string) {
-		return !exists(ctx, pod(ns, desktop)), "Pod " + desktop + " still exists"
+	poll.Until(t, "the desktop Pod of the deleted session "+name+" is gone", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, pod(ns, desktop)), "Pod " + desktop + " still exists", nil
 	})
 }
 
@@ -327,9 +328,9 @@ func deleteSession(t *testing.T, ns, name, desktop string) {
 // ready endpoint. c is the cookie to send, if any.
 func servedByTraefik(t *testing.T, desktop string, c *http.Cookie) {
 	t.Helper()
-	eventually(t, "Traefik serves the desktop's host", func(context.Context) (bool, string) {
+	poll.Until(t, "Traefik serves the desktop's host", timeout, func(context.Context) (bool, string, error) {
 		rsp := get(t, desktop, c)
 		code := rsp.StatusCode
-		return code != http.StatusNotFound && code != http.StatusBadGateway && code != http.StatusServiceUnavailable, fmt.Sprintf("HTTP %d", code)
+		return code != http.StatusNotFound && code != http.StatusBadGateway && code != http.StatusServiceUnavailable, fmt.Sprintf("HTTP %d", code), nil
 	})
 }

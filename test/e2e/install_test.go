@@ -33,6 +33,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/internal/packaging"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestProviderRunsWhatIsInstalled: the running provider and function are
@@ -215,12 +216,12 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 		create(t, o)
 		mrs = append(mrs, o)
 	}
-	eventually(t, "all four kinds are Synced and Ready", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "all four kinds are Synced and Ready", timeout, func(ctx context.Context) (bool, string, error) {
 		var waiting []string
 		for _, mr := range mrs {
 			u := mr.DeepCopy()
 			if err := kube.Get(ctx, client.ObjectKeyFromObject(mr), u); err != nil {
-				return false, err.Error()
+				return false, err.Error(), nil
 			}
 			for _, ct := range []string{"Synced", "Ready"} {
 				if ok, msg := localenv.Condition(u, ct); !ok {
@@ -228,7 +229,7 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 				}
 			}
 		}
-		return len(waiting) == 0, fmt.Sprintf("%v", waiting)
+		return len(waiting) == 0, fmt.Sprintf("%v", waiting), nil
 	})
 	// Outside the managed resources' own namespace, objects carry it in
 	// their names (target.QualifiedName).
@@ -244,7 +245,7 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "all four kinds and their objects are deleted", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "all four kinds and their objects are deleted", timeout, func(ctx context.Context) (bool, string, error) {
 		var left []string
 		for _, o := range made {
 			if exists(ctx, o) {
@@ -256,7 +257,7 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 				left = append(left, mr.GetKind())
 			}
 		}
-		return len(left) == 0, fmt.Sprintf("still there: %v", left)
+		return len(left) == 0, fmt.Sprintf("still there: %v", left), nil
 	})
 }
 
@@ -307,30 +308,31 @@ func TestMissingVerb(t *testing.T) {
 		`cannot create NetworkPolicy "mv"`,
 		`User "` + user + `" cannot create resource "networkpolicies" in API group "networking.k8s.io" in the namespace "` + ns + `"`,
 	}
-	eventually(t, "the Desktop says the create was forbidden", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the Desktop says the create was forbidden", timeout, func(ctx context.Context) (bool, string, error) {
 		u := ds.DeepCopy()
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(ds), u); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		ok, msg := localenv.Condition(u, "Synced")
 		if ok {
-			return false, "Synced=True: " + msg
+			return false, "Synced=True: " + msg, nil
 		}
 		for _, w := range wants {
 			if !strings.Contains(msg, w) {
-				return false, msg
+				return false, msg, nil
 			}
 		}
-		return true, msg
+		return true, msg, nil
 	})
 
 	restore()
-	eventually(t, "the Desktop is Synced once the verb is back", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the Desktop is Synced once the verb is back", timeout, func(ctx context.Context) (bool, string, error) {
 		u := ds.DeepCopy()
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(ds), u); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
-		return localenv.Condition(u, "Synced")
+		ok, msg := localenv.Condition(u, "Synced")
+		return ok, msg, nil
 	})
 }
 
@@ -347,11 +349,11 @@ func TestNamespaceUser(t *testing.T) {
 	create(t, session(other, "theirs", "bob", "ubuntu-gpu", nil))
 
 	// Allowed: a session of their own, to Running.
-	eventually(t, "the user creates a VDISession in their namespace", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the user creates a VDISession in their namespace", timeout, func(ctx context.Context) (bool, string, error) {
 		// Aggregating vdisessions into `edit` takes a moment after the
 		// ClusterRole is applied.
 		err := as.Create(ctx, session(own, "mine", "alice", "ubuntu-gpu", nil))
-		return err == nil, fmt.Sprint(err)
+		return err == nil, fmt.Sprint(err), nil
 	})
 	s := waitPhase(t, own, "mine", "Running")
 	secretName, _, _ := unstructured.NestedString(s.Object, "status", "credentialsSecretName")
@@ -445,8 +447,8 @@ func TestNamespaceUser(t *testing.T) {
 	if err := as.Delete(ctx, mine); err != nil {
 		t.Errorf("the user cannot delete their session: %v", err)
 	}
-	eventually(t, "the user's session is gone", func(ctx context.Context) (bool, string) {
-		return !exists(ctx, localenvSession(own, "mine")), "still there"
+	poll.Until(t, "the user's session is gone", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, localenvSession(own, "mine")), "still there", nil
 	})
 }
 
@@ -479,16 +481,16 @@ func TestEditNeedsAggregation(t *testing.T) {
 		l.SetKind("VDISessionList")
 		return as.List(ctx, l, client.InNamespace(ns))
 	}
-	eventually(t, "without the aggregation, edit does not cover VDISessions", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "without the aggregation, edit does not cover VDISessions", timeout, func(ctx context.Context) (bool, string, error) {
 		err := list(ctx)
-		return kerrors.IsForbidden(err), fmt.Sprint(err)
+		return kerrors.IsForbidden(err), fmt.Sprint(err), nil
 	})
 	if err := controlplane.Apply(ctx, kube, aggregation); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "with the aggregation, edit covers VDISessions", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "with the aggregation, edit covers VDISessions", timeout, func(ctx context.Context) (bool, string, error) {
 		err := list(ctx)
-		return err == nil, fmt.Sprint(err)
+		return err == nil, fmt.Sprint(err), nil
 	})
 }
 

@@ -23,8 +23,11 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
-	"github.com/provider-vdi/provider-vdi/test/poll"
 )
+
+// timeout is how long a test waits for what the provider, the function and
+// Crossplane do.
+const timeout = 3 * time.Minute
 
 var (
 	env  *localenv.Env
@@ -130,7 +133,7 @@ func started(t *testing.T, s *unstructured.Unstructured) *unstructured.Unstructu
 func waitPhase(t *testing.T, ns, name, phase string) *unstructured.Unstructured {
 	t.Helper()
 	start := time.Now()
-	s, err := localenv.WaitForPhase(context.Background(), kube, testWriter{t}, ns, name, phase, 3*time.Minute)
+	s, err := localenv.WaitForPhase(context.Background(), kube, testWriter{t}, ns, name, phase, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,16 +146,6 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-// eventually polls fn until it is true, for up to three minutes, and fails
-// with what it last said.
-func eventually(t *testing.T, what string, fn func(ctx context.Context) (bool, string)) {
-	t.Helper()
-	poll.Until(t, what, 250*time.Millisecond, 3*time.Minute, func(ctx context.Context) (bool, string, error) {
-		done, said := fn(ctx)
-		return done, said, nil
-	})
 }
 
 // exists reports whether an object of the session's namespace exists.

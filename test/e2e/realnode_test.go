@@ -31,6 +31,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestDesktopOnRealNode: a session of the web-desktop template, asking for
@@ -81,8 +82,8 @@ func TestDesktopOnRealNode(t *testing.T) {
 	kubectl(t, "exec", "-n", ns, p.Name, "-c", "desktop", "--", "sh", "-c", "echo kept-across-restarts > $HOME/marker")
 	setState(t, ns, "web", "Stopped")
 	waitPhase(t, ns, "web", "Stopped")
-	eventually(t, "the desktop Pod is gone after Stop", func(ctx context.Context) (bool, string) {
-		return !exists(ctx, pod(ns, "web-desktop")), "Pod web-desktop still exists"
+	poll.Until(t, "the desktop Pod is gone after Stop", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, pod(ns, "web-desktop")), "Pod web-desktop still exists", nil
 	})
 	setState(t, ns, "web", "Running")
 	waitPhase(t, ns, "web", "Running")
@@ -96,11 +97,11 @@ func TestDesktopOnRealNode(t *testing.T) {
 	// Traefik serves the re-made route once it has seen it, its Service
 	// and the new Pod's endpoints, and it applies what its providers
 	// report at most every two seconds.
-	eventually(t, "after Start, the desktop opens through Traefik with its link", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "after Start, the desktop opens through Traefik with its link", timeout, func(ctx context.Context) (bool, string, error) {
 		if _, err := localenv.OpenDesktop(ctx, env, ns, secret); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
-		return true, ""
+		return true, "", nil
 	})
 }
 
@@ -110,16 +111,16 @@ func TestDesktopOnRealNode(t *testing.T) {
 func runningOnRealNode(t *testing.T, ns, name string) *corev1.Pod {
 	t.Helper()
 	p := pod(ns, name)
-	eventually(t, "desktop Pod "+name+" is Ready", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "desktop Pod "+name+" is Ready", timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		for _, c := range p.Status.Conditions {
 			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return true, ""
+				return true, "", nil
 			}
 		}
-		return false, "phase " + string(p.Status.Phase)
+		return false, "phase " + string(p.Status.Phase), nil
 	})
 	if p.Spec.NodeName != controlplane.RealNodeName {
 		t.Fatalf("desktop runs on %q, want the real node %q", p.Spec.NodeName, controlplane.RealNodeName)
@@ -310,16 +311,16 @@ func TestRealNodePullsFromLocalRegistry(t *testing.T) {
 	create(t, ns)
 	p := realNodePod(ns.Name, "pulled", ref.String())
 	create(t, p)
-	eventually(t, "a Pod of an image from the local registry runs on the real node", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "a Pod of an image from the local registry runs on the real node", timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if cs.State.Waiting != nil {
-				return false, cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
+				return false, cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message, nil
 			}
 		}
-		return p.Status.Phase == corev1.PodRunning, "phase " + string(p.Status.Phase)
+		return p.Status.Phase == corev1.PodRunning, "phase " + string(p.Status.Phase), nil
 	})
 	if err := kube.Delete(ctx, ns); err != nil {
 		t.Error(err)
@@ -337,16 +338,16 @@ func TestRealNodePullsNothingElse(t *testing.T) {
 	create(t, ns)
 	p := realNodePod(ns.Name, "elsewhere", "127.0.0.2:5999/e2e/none:1")
 	create(t, p)
-	eventually(t, "the pull of an image from an untrusted registry goes to "+controlplane.NoRegistry, func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the pull of an image from an untrusted registry goes to "+controlplane.NoRegistry, timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if w := cs.State.Waiting; w != nil && w.Message != "" {
-				return strings.Contains(w.Message, controlplane.NoRegistry) && !strings.Contains(w.Message, "http://127.0.0.2:5999"), w.Reason + ": " + w.Message
+				return strings.Contains(w.Message, controlplane.NoRegistry) && !strings.Contains(w.Message, "http://127.0.0.2:5999"), w.Reason + ": " + w.Message, nil
 			}
 		}
-		return false, "phase " + string(p.Status.Phase)
+		return false, "phase " + string(p.Status.Phase), nil
 	})
 	if err := kube.Delete(ctx, ns); err != nil {
 		t.Error(err)

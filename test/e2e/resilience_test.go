@@ -18,6 +18,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/test/measure"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestPodDeletedOutOfBand: a desktop Pod deleted by someone else comes back.
@@ -30,12 +31,12 @@ func TestPodDeletedOutOfBand(t *testing.T) {
 	if err := kube.Delete(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the deleted Pod comes back and runs", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the deleted Pod comes back and runs", timeout, func(ctx context.Context) (bool, string, error) {
 		np := pod(ns, "dev-desktop")
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(np), np); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
-		return np.UID != uid && np.Status.Phase == corev1.PodRunning, fmt.Sprintf("uid changed %v, phase %s", np.UID != uid, np.Status.Phase)
+		return np.UID != uid && np.Status.Phase == corev1.PodRunning, fmt.Sprintf("uid changed %v, phase %s", np.UID != uid, np.Status.Phase), nil
 	})
 	waitPhase(t, ns, "dev", "Running")
 }
@@ -50,9 +51,9 @@ func TestProviderKilledWhileCreating(t *testing.T) {
 		create(t, session(ns, n, "grace", "ubuntu-gpu", map[string]any{"persistence": map[string]any{"enabled": false}}))
 	}
 	// Kill the provider once it has started on them.
-	eventually(t, "the provider starts creating", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the provider starts creating", timeout, func(ctx context.Context) (bool, string, error) {
 		pods, err := managedPods(ctx, ns)
-		return err == nil && len(pods) > 0, fmt.Sprintf("%d desktop Pods", len(pods))
+		return err == nil && len(pods) > 0, fmt.Sprintf("%d desktop Pods", len(pods)), nil
 	})
 	env.KillProvider()
 	t.Log("provider killed with SIGKILL")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestSessionRuns: a session goes to Running with a URL; its Pod runs on a
@@ -125,9 +126,9 @@ func TestStopAndResume(t *testing.T) {
 	setState(t, ns, "work", "Stopped")
 	waitPhase(t, ns, "work", "Stopped")
 	link := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "work-credentials"}}
-	eventually(t, "Pod, Service, IngressRoute and the credentials with the link are removed", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "Pod, Service, IngressRoute and the credentials with the link are removed", timeout, func(ctx context.Context) (bool, string, error) {
 		p, s, r, l := exists(ctx, pod(ns, "work-desktop")), exists(ctx, service(ns, "work-service")), exists(ctx, route(ns, "work-route")), exists(ctx, link)
-		return !p && !s && !r && !l, fmt.Sprintf("pod %v, service %v, route %v, link %v", p, s, r, l)
+		return !p && !s && !r && !l, fmt.Sprintf("pod %v, service %v, route %v, link %v", p, s, r, l), nil
 	})
 	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil || pvc.UID != uid {
 		t.Fatalf("the home volume did not survive the stop: %v", err)
@@ -172,8 +173,8 @@ func TestExpiry(t *testing.T) {
 	ns := userNamespace(t, "carol")
 	started(t, session(ns, "quick", "carol", "ubuntu-gpu", map[string]any{"timeout": "45s"}))
 	waitPhase(t, ns, "quick", "Expired")
-	eventually(t, "expired desktop Pod is removed", func(ctx context.Context) (bool, string) {
-		return !exists(ctx, pod(ns, "quick-desktop")), "pod still exists"
+	poll.Until(t, "expired desktop Pod is removed", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, pod(ns, "quick-desktop")), "pod still exists", nil
 	})
 	if !exists(ctx, claim(ns, "quick-home")) {
 		t.Errorf("the home volume of an expired session was deleted")
@@ -197,7 +198,7 @@ func TestDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "sessions and their objects are deleted", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "sessions and their objects are deleted", timeout, func(ctx context.Context) (bool, string, error) {
 		var left []string
 		for _, o := range []client.Object{
 			pod(ns, "kept-desktop"), service(ns, "kept-service"), route(ns, "kept-route"),
@@ -216,7 +217,7 @@ func TestDelete(t *testing.T) {
 		for _, mr := range mrs.Items {
 			left = append(left, "Desktop "+mr.GetName())
 		}
-		return len(left) == 0, fmt.Sprintf("still there: %v", left)
+		return len(left) == 0, fmt.Sprintf("still there: %v", left), nil
 	})
 	if !exists(ctx, claim(ns, "kept-home")) {
 		t.Errorf("the volume asked to be retained was deleted with its session")
@@ -255,13 +256,13 @@ func TestMissingTemplate(t *testing.T) {
 // say want; what says what is awaited.
 func waitSays(t *testing.T, what, ns, name, want string) {
 	t.Helper()
-	eventually(t, what, func(ctx context.Context) (bool, string) {
+	poll.Until(t, what, timeout, func(ctx context.Context) (bool, string, error) {
 		s := localenv.Session()
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		msg := conditionMessages(s)
-		return strings.Contains(msg, want), msg
+		return strings.Contains(msg, want), msg, nil
 	})
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // noDesktopWithin fails unless the session's desktop Pod is gone within
@@ -99,16 +100,16 @@ func TestQuotaDenialShownOnSession(t *testing.T) {
 		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"requests.nvidia.com/gpu": resource.MustParse("0")}},
 	})
 	create(t, session(ns, "greedy", "grace", "ubuntu-gpu", nil))
-	eventually(t, "the session shows the quota denial", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the session shows the quota denial", timeout, func(ctx context.Context) (bool, string, error) {
 		s := localenv.Session()
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "greedy"}, s); err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		msg, _, _ := unstructured.NestedString(s.Object, "status", "message")
 		phase, _, _ := unstructured.NestedString(s.Object, "status", "phase")
 		cond := conditionMessages(s)
 		return strings.Contains(msg, "exceeded quota") && strings.Contains(cond, "DesktopReady=False") && strings.Contains(cond, "exceeded quota"),
-			fmt.Sprintf("phase %s, message %q, conditions %s", phase, msg, cond)
+			fmt.Sprintf("phase %s, message %q, conditions %s", phase, msg, cond), nil
 	})
 	if pods, _ := managedPods(ctx, ns); len(pods) != 0 {
 		t.Errorf("a Pod exists despite the quota: %d", len(pods))
@@ -146,17 +147,17 @@ func TestNamespaceDeletedWithItsProviderConfig(t *testing.T) {
 		},
 	})
 	remotePod := pod(remote, target.QualifiedName(doomed, remote, "dev"))
-	eventually(t, "the desktop Pod runs in the remote namespace", func(ctx context.Context) (bool, string) {
-		return exists(ctx, remotePod), "no Pod yet"
+	poll.Until(t, "the desktop Pod runs in the remote namespace", timeout, func(ctx context.Context) (bool, string, error) {
+		return exists(ctx, remotePod), "no Pod yet", nil
 	})
 
 	if err := kube.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: doomed}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the namespace is gone and the remote desktop Pod with it", func(ctx context.Context) (bool, string) {
+	poll.Until(t, "the namespace is gone and the remote desktop Pod with it", timeout, func(ctx context.Context) (bool, string, error) {
 		nsGone := !exists(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: doomed}})
 		podGone := !exists(ctx, remotePod)
-		return nsGone && podGone, fmt.Sprintf("namespace gone %t, remote Pod gone %t", nsGone, podGone)
+		return nsGone && podGone, fmt.Sprintf("namespace gone %t, remote Pod gone %t", nsGone, podGone), nil
 	})
 }
 
@@ -209,20 +210,6 @@ func tenantDesktop(t *testing.T, ns, config, name string, kubeconfig []byte) *v1
 	return d
 }
 
-// syncedFalse reports whether the managed resource mr is Synced=False with
-// a message containing want, and its Synced message.
-func syncedFalse(ctx context.Context, mr interface {
-	client.Object
-	GetCondition(xpv2.ConditionType) xpv2.Condition
-}, want string,
-) (bool, string) {
-	if err := kube.Get(ctx, client.ObjectKeyFromObject(mr), mr); err != nil {
-		return false, err.Error()
-	}
-	s := mr.GetCondition(xpv2.TypeSynced)
-	return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, want), fmt.Sprintf("%s: %s", s.Status, s.Message)
-}
-
 // TestHomeSizeBound: a DesktopVolume made directly, bypassing templates,
 // larger than the provider's --max-home-size (1Ti by default) is refused
 // with Synced=False saying so, and no claim is made.
@@ -237,9 +224,7 @@ func TestHomeSizeBound(t *testing.T) {
 		}},
 	}
 	create(t, v)
-	eventually(t, "the DesktopVolume shows Synced=False naming --max-home-size", func(ctx context.Context) (bool, string) {
-		return syncedFalse(ctx, v, "forProvider.size 2Ti is more than 1Ti, the largest home volume this provider makes (--max-home-size)")
-	})
+	poll.Until(t, "the DesktopVolume shows Synced=False naming --max-home-size", timeout, poll.SyncedFalse(kube, v, "forProvider.size 2Ti is more than 1Ti, the largest home volume this provider makes (--max-home-size)"))
 	if exists(context.Background(), claim(ns, v.Name)) {
 		t.Errorf("a claim %s/%s of 2Ti was made", ns, v.Name)
 	}
@@ -255,9 +240,7 @@ func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 	tokenFile := targettest.TokenFile(t, providerToken)
 	srv := targettest.NewServer(t)
 	d := tenantDesktop(t, ns, "stolen", "thief", targettest.Kubeconfig(t, srv.URL, srv.CAPEM(), &clientcmdapi.AuthInfo{TokenFile: tokenFile}))
-	eventually(t, "the Desktop shows Synced=False naming the tokenFile", func(ctx context.Context) (bool, string) {
-		return syncedFalse(ctx, d, `sets tokenFile, which reads a file of the provider's`)
-	})
+	poll.Until(t, "the Desktop shows Synced=False naming the tokenFile", timeout, poll.SyncedFalse(kube, d, `sets tokenFile, which reads a file of the provider's`))
 	if seen := srv.Authorizations(); len(seen) != 0 {
 		t.Errorf("the tenant's listener was sent requests, with Authorization headers %q", seen)
 	}
@@ -272,7 +255,7 @@ func TestBlackHoleClusterDoesNotStallSessions(t *testing.T) {
 	stuck := tenantDesktop(t, userNamespace(t, "trudy"), "hole", "stuck", targettest.Kubeconfig(t, hole.URL(), nil, &clientcmdapi.AuthInfo{Token: "tenant-token"}))
 	select {
 	case <-hole.Accepted:
-	case <-time.After(3 * time.Minute):
+	case <-time.After(timeout):
 		t.Fatal("the provider never dialled the black-hole cluster")
 	}
 
@@ -281,18 +264,16 @@ func TestBlackHoleClusterDoesNotStallSessions(t *testing.T) {
 	// that.
 	ns := userNamespace(t, "victor")
 	create(t, session(ns, "dev", "victor", "ubuntu-gpu", nil))
-	eventually(t, "the other session's desktop Pod is created while the black-hole Desktop is stuck", func(ctx context.Context) (bool, string) {
-		if failed, msg := syncedFalse(ctx, stuck, ""); failed {
-			t.Fatalf("the black-hole Desktop failed (%s) before the other session's Pod was created: the session waited for it", msg)
+	poll.Until(t, "the other session's desktop Pod is created while the black-hole Desktop is stuck", timeout, func(ctx context.Context) (bool, string, error) {
+		if failed, said, _ := poll.SyncedFalse(kube, stuck, "")(ctx); failed {
+			t.Fatalf("the black-hole Desktop failed (%s) before the other session's Pod was created: the session waited for it", said)
 		}
-		pods := &corev1.PodList{}
-		if err := kube.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}); err != nil {
-			return false, err.Error()
+		pods, err := managedPods(ctx, ns)
+		if err != nil {
+			return false, err.Error(), nil
 		}
-		return len(pods.Items) > 0, fmt.Sprintf("%d desktop Pods", len(pods.Items))
+		return len(pods) > 0, fmt.Sprintf("%d desktop Pods", len(pods)), nil
 	})
-	eventually(t, "the black-hole Desktop shows Synced=False", func(ctx context.Context) (bool, string) {
-		return syncedFalse(ctx, stuck, `cannot reach target cluster "`+hole.URL()+`"`)
-	})
+	poll.Until(t, "the black-hole Desktop shows Synced=False", timeout, poll.SyncedFalse(kube, stuck, `cannot reach target cluster "`+hole.URL()+`"`))
 	waitPhase(t, ns, "dev", "Running")
 }

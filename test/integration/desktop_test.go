@@ -22,6 +22,10 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/gate"
+	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
+	"github.com/provider-vdi/provider-vdi/internal/gate/signingkey"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 func desktop(ns, name, image string) *v1alpha1.Desktop {
@@ -61,7 +65,7 @@ func createDesktop(t *testing.T, d *v1alpha1.Desktop) *corev1.Pod {
 		t.Fatalf("cannot create Desktop: %v", err)
 	}
 	var pod *corev1.Pod
-	eventually(t, "desktop Pod is created and admitted", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "desktop Pod is created and admitted", timeout, func(ctx context.Context) (bool, string, error) {
 		p, err := getPod(ctx, d.Namespace, d.Name)
 		pod = p
 		return err == nil, fmt.Sprint(err), nil
@@ -77,7 +81,7 @@ func recreatePod(t *testing.T, pod *corev1.Pod) *corev1.Pod {
 		t.Fatal(err)
 	}
 	next := pod
-	eventually(t, "the deleted Pod comes back", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "the deleted Pod comes back", timeout, func(ctx context.Context) (bool, string, error) {
 		p, err := getPod(ctx, pod.Namespace, pod.Name)
 		if err != nil {
 			return false, err.Error(), nil
@@ -119,6 +123,29 @@ func connectionPassword(ctx context.Context, ns, name string) (string, error) {
 	return string(s.Data["password"]), nil
 }
 
+// gateOf returns the gate container of pod.
+func gateOf(t *testing.T, pod *corev1.Pod) corev1.Container {
+	t.Helper()
+	for _, c := range pod.Spec.Containers {
+		if c.Name == "gate" {
+			return c
+		}
+	}
+	t.Fatalf("the desktop Pod has no gate: containers %v", pod.Spec.Containers)
+	return corev1.Container{}
+}
+
+// connectionLink returns the link in the Desktop name's connection Secret,
+// and whether that Secret exists.
+func connectionLink(ctx context.Context, ns, name string) (string, bool, error) {
+	s := &corev1.Secret{}
+	err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: name + "-connection"}, s)
+	if kerrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	return string(s.Data["link"]), err == nil, err
+}
+
 func TestDesktop(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "desktop-restricted")
@@ -141,7 +168,7 @@ func TestDesktop(t *testing.T) {
 	// The password reaches the connection Secret, and nowhere in the
 	// Desktop's status.
 	var password string
-	eventually(t, "connection secret is published", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "connection secret is published", timeout, func(ctx context.Context) (bool, string, error) {
 		pw, err := connectionPassword(ctx, ns, "alice-dev")
 		password = pw
 		return err == nil && pw != "", fmt.Sprint(err), nil
@@ -166,7 +193,7 @@ func TestDesktop(t *testing.T) {
 
 	// Readiness comes from the Pod watch: the provider polls only every 10m.
 	markReady(t, ns, "alice-dev")
-	eventually(t, "Desktop is Ready", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Desktop is Ready", timeout, func(ctx context.Context) (bool, string, error) {
 		got := &v1alpha1.Desktop{}
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
 			return false, "", err
@@ -184,7 +211,7 @@ func TestDesktop(t *testing.T) {
 		t.Fatal(err)
 	}
 	edit(t, d.DeepCopy(), func(d *v1alpha1.Desktop) { d.Spec.ForProvider.URL += "?policy" })
-	eventually(t, "the edited NetworkPolicy is restored", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "the edited NetworkPolicy is restored", timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(np), np); err != nil {
 			return false, "", err
 		}
@@ -207,7 +234,7 @@ func TestDesktop(t *testing.T) {
 	edit(t, got, func(d *v1alpha1.Desktop) {
 		d.Spec.ForProvider.Image = "ghcr.io/selkies-project/nvidia-egl-desktop:24.04-next"
 	})
-	eventually(t, "image change recreates the Pod", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "image change recreates the Pod", timeout, func(ctx context.Context) (bool, string, error) {
 		p, err := getPod(ctx, ns, "alice-dev")
 		if err != nil {
 			return false, err.Error(), nil
@@ -215,7 +242,7 @@ func TestDesktop(t *testing.T) {
 		return p.Spec.Containers[0].Image == got.Spec.ForProvider.Image, "image " + p.Spec.Containers[0].Image, nil
 	})
 	markReady(t, ns, "alice-dev")
-	eventually(t, "Desktop is Ready again without a pending restart", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Desktop is Ready again without a pending restart", timeout, func(ctx context.Context) (bool, string, error) {
 		cur := &v1alpha1.Desktop{}
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
 			return false, "", err
@@ -231,7 +258,7 @@ func TestDesktop(t *testing.T) {
 	if err := kube.Delete(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Pod and Secret are deleted", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Pod and Secret are deleted", timeout, func(ctx context.Context) (bool, string, error) {
 		_, perr := getPod(ctx, ns, "alice-dev")
 		serr := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev-credentials"}, &corev1.Secret{})
 		return kerrors.IsNotFound(perr) && kerrors.IsNotFound(serr), fmt.Sprintf("pod: %v, secret: %v", perr, serr), nil
@@ -240,6 +267,105 @@ func TestDesktop(t *testing.T) {
 		t.Errorf("the provider exited")
 	}
 
+}
+
+// TestDesktopLink holds that a desktop Pod, in a namespace that enforces the
+// restricted Pod Security profile, has the gate in front of it; that the
+// provider publishes a signed link in the Desktop's connection Secret which
+// the gate of that very Pod accepts; that the key signing it stays in the
+// provider's namespace; and that a new Pod, or deleting the Desktop, leaves
+// the old link opening nothing.
+func TestDesktopLink(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "desktop-link")
+	d := desktop(ns, "bob-dev", "ghcr.io/selkies-project/nvidia-egl-desktop:24.04")
+	pod := createDesktop(t, d) // Admitted under the restricted profile.
+
+	// The gate: our image, on its port, restricted on its own, bound to the
+	// session's host and user and to its own Pod through the downward API.
+	g := gateOf(t, pod)
+	sc := g.SecurityContext
+	if g.Image != gateImage || len(g.Ports) != 1 || g.Ports[0].ContainerPort != v1alpha1.GatePort ||
+		sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("gate container: got image %q ports %v securityContext %+v", g.Image, g.Ports, sc)
+	}
+	v := gatetest.Verifier(t, pod)
+	if aud := v1alpha1.HostLabel("bob-dev", ns) + ".vdi.example.org"; v.Audience != aud || v.Subject != "alice" {
+		t.Errorf("gate: want audience %s and subject alice, got %q and %q", aud, v.Audience, v.Subject)
+	}
+
+	// The link is published beside the url, and the gate of this Pod
+	// accepts it.
+	markReady(t, ns, "bob-dev")
+	var link string
+	poll.Until(t, "the link is published in the connection Secret", timeout, func(ctx context.Context) (bool, string, error) {
+		l, _, err := connectionLink(ctx, ns, "bob-dev")
+		link = l
+		return err == nil && l != "", fmt.Sprint(err), nil
+	})
+	if !strings.HasPrefix(link, d.Spec.ForProvider.URL+"?token=") {
+		t.Errorf("link: want %s?token=…, got %q", d.Spec.ForProvider.URL, link)
+	}
+	c, err := v.Verify(gatetest.Token(t, link), time.Now())
+	if err != nil {
+		t.Fatalf("the gate of the Pod refuses the published link: %v", err)
+	}
+	if left := time.Until(c.ExpiresAt.Time); left < gate.Lifetime-gate.Window-time.Minute || left > gate.Lifetime {
+		t.Errorf("link: want between %s and %s left, got %s", gate.Lifetime-gate.Window, gate.Lifetime, left)
+	}
+
+	// The token is nowhere in the Desktop's status, and the signing key
+	// is in the provider's namespace, not the tenant's.
+	got := &v1alpha1.Desktop{}
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprintf("%+v", got.Status); strings.Contains(s, gatetest.Token(t, link)) {
+		t.Errorf("the link's token appears in the Desktop's status: %s", s)
+	}
+	key := &corev1.Secret{}
+	if err := kube.Get(ctx, types.NamespacedName{Namespace: providerNamespace, Name: "provider-vdi-link-signing-key"}, key); err != nil || len(key.Data[signingkey.Key]) == 0 {
+		t.Errorf("the link signing key is not in the provider's namespace: %v", err)
+	}
+	secrets := &corev1.SecretList{}
+	if err := kube.List(ctx, secrets, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets.Items {
+		for k, b := range s.Data {
+			if strings.Contains(string(b), "PRIVATE KEY") {
+				t.Errorf("Secret %s of the tenant's namespace holds a private key in %q", s.Name, k)
+			}
+		}
+	}
+
+	// A new Pod (a restart, or Stop and Start) gets a new link; the old one
+	// does not open it.
+	pod = recreatePod(t, pod)
+	markReady(t, ns, "bob-dev")
+	poll.Until(t, "the new Pod's link replaces the old one", timeout, func(ctx context.Context) (bool, string, error) {
+		l, _, err := connectionLink(ctx, ns, "bob-dev")
+		if err != nil || l == "" || l == link {
+			return false, "old link", err
+		}
+		_, verr := gatetest.Verifier(t, pod).Verify(gatetest.Token(t, l), time.Now())
+		return verr == nil, fmt.Sprint(verr), nil
+	})
+	if _, err := gatetest.Verifier(t, pod).Verify(gatetest.Token(t, link), time.Now()); err == nil {
+		t.Errorf("the new Pod's gate accepts the old Pod's link")
+	}
+
+	// Deleting the Desktop (what Stop and expiry do to the session's
+	// Desktop) removes the Pod and the connection Secret with its link.
+	if err := kube.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "the Pod and the link are gone", timeout, func(ctx context.Context) (bool, string, error) {
+		_, perr := getPod(ctx, ns, "bob-dev")
+		l, exists, err := connectionLink(ctx, ns, "bob-dev")
+		return kerrors.IsNotFound(perr) && !exists && err == nil, fmt.Sprintf("pod: %v, link %q", perr, l), err
+	})
 }
 
 // TestDesktopDeadline holds that the provider removes a desktop at its
@@ -256,7 +382,7 @@ func TestDesktopDeadline(t *testing.T) {
 	if err := kube.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Pod is created with the kubelet's backstop", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Pod is created with the kubelet's backstop", timeout, func(ctx context.Context) (bool, string, error) {
 		p, err := getPod(ctx, ns, "bob-dev")
 		if err != nil {
 			return false, err.Error(), nil
@@ -273,7 +399,7 @@ func TestDesktopDeadline(t *testing.T) {
 		t.Errorf("moving the deadline later: want refused with %q, got %v", "deadline may only move earlier once set", err)
 	}
 
-	eventually(t, "Pod is removed at the deadline and the Desktop says why", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Pod is removed at the deadline and the Desktop says why", timeout, func(ctx context.Context) (bool, string, error) {
 		_, perr := getPod(ctx, ns, "bob-dev")
 		got := &v1alpha1.Desktop{}
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
@@ -296,7 +422,7 @@ func TestDesktopDeadline(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("moving the deadline earlier: want admitted, got %v", err)
 	}
-	eventually(t, "the Desktop observed its new spec", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "the Desktop observed its new spec", timeout, func(ctx context.Context) (bool, string, error) {
 		got := &v1alpha1.Desktop{}
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
 			return false, "", err
@@ -310,7 +436,7 @@ func TestDesktopDeadline(t *testing.T) {
 	if err := kube.Delete(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "an expired Desktop deletes cleanly", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "an expired Desktop deletes cleanly", timeout, func(ctx context.Context) (bool, string, error) {
 		err := kube.Get(ctx, client.ObjectKeyFromObject(d), &v1alpha1.Desktop{})
 		serr := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "bob-dev-credentials"}, &corev1.Secret{})
 		return kerrors.IsNotFound(err) && kerrors.IsNotFound(serr), fmt.Sprintf("desktop: %v, secret: %v", err, serr), nil
@@ -339,7 +465,7 @@ func TestDesktopBounds(t *testing.T) {
 	if err := kube.Create(ctx, unbounded); err != nil {
 		t.Fatal(err)
 	}
-	refused(t, "Synced=False says the desktop needs limits", unbounded, "forProvider.resources.cpu is required")
+	poll.Until(t, "Synced=False says the desktop needs limits", timeout, poll.SyncedFalse(kube, unbounded, "forProvider.resources.cpu is required"))
 	if _, err := getPod(ctx, ns, "unbounded"); !kerrors.IsNotFound(err) {
 		t.Errorf("a Pod was made for a desktop without limits: %v", err)
 	}

@@ -38,6 +38,10 @@ const (
 	gateImage         = "127.0.0.1:5000/provider-vdi/gate:integration"
 )
 
+// timeout is how long a test waits for what the provider and the control
+// plane do.
+const timeout = 90 * time.Second
+
 var (
 	kube client.Client
 	cp   *controlplane.ControlPlane
@@ -175,13 +179,6 @@ func (p *provider) stop() {
 	controlplane.StopProcess(p.cmd, 10*time.Second)
 }
 
-// eventually polls fn until it returns true, for up to 90s, then fails
-// the test with what fn last said; an error from fn fails it at once.
-func eventually(t *testing.T, what string, fn func(ctx context.Context) (bool, string, error)) {
-	t.Helper()
-	poll.Until(t, what, 200*time.Millisecond, 90*time.Second, fn)
-}
-
 // namespace creates a namespace for one test, enforcing the restricted Pod
 // Security profile, and deletes it when the test ends.
 func namespace(t *testing.T, name string) string {
@@ -194,7 +191,7 @@ func namespace(t *testing.T, name string) string {
 	}
 	// The ServiceAccount admission plugin wants the default ServiceAccount,
 	// which kube-controller-manager makes.
-	eventually(t, "default ServiceAccount of "+name, func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "default ServiceAccount of "+name, timeout, func(ctx context.Context) (bool, string, error) {
 		err := kube.Get(ctx, client.ObjectKey{Namespace: name, Name: "default"}, &corev1.ServiceAccount{})
 		return err == nil, fmt.Sprint(err), nil
 	})

@@ -21,6 +21,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // conditioned is a managed resource as far as these tests read it.
@@ -35,18 +36,6 @@ func ready(ctx context.Context, mg conditioned) (bool, string, error) {
 	}
 	r, s := mg.GetCondition(xpv2.TypeReady), mg.GetCondition(xpv2.TypeSynced)
 	return r.Status == corev1.ConditionTrue, fmt.Sprintf("ready %s %s; synced %s %s", r.Status, r.Message, s.Status, s.Message), nil
-}
-
-// refused waits until mg shows Synced=False with a message that holds msg.
-func refused(t *testing.T, what string, mg conditioned, msg string) {
-	t.Helper()
-	eventually(t, what, func(ctx context.Context) (bool, string, error) {
-		if err := kube.Get(ctx, client.ObjectKeyFromObject(mg), mg); err != nil {
-			return false, "", err
-		}
-		s := mg.GetCondition(xpv2.TypeSynced)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, msg), s.Message, nil
-	})
 }
 
 // edit reads o afresh into itself, changes it and writes it back.
@@ -102,7 +91,7 @@ func TestDesktopVolume(t *testing.T) {
 	if err := kube.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "DesktopVolume is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, v) })
+	poll.Until(t, "DesktopVolume is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, v) })
 	if v.Status.AtProvider.Phase != corev1.ClaimPending {
 		t.Fatalf("with no volume to bind, the claim should be Pending, got %q", v.Status.AtProvider.Phase)
 	}
@@ -111,14 +100,14 @@ func TestDesktopVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-home"}}
-	eventually(t, "claim is bound", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "claim is bound", timeout, func(ctx context.Context) (bool, string, error) {
 		err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc)
 		return err == nil && pvc.Status.Phase == corev1.ClaimBound, fmt.Sprintf("%v %s", err, pvc.Status.Phase), nil
 	})
 
 	// The claim's binding shows on the DesktopVolume from the watch on
 	// home claims: the provider polls only every 10m.
-	eventually(t, "DesktopVolume shows the claim Bound", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "DesktopVolume shows the claim Bound", timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return false, "", err
 		}
@@ -130,7 +119,7 @@ func TestDesktopVolume(t *testing.T) {
 	if err := kube.Update(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "claim grows to 20Gi", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "claim grows to 20Gi", timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
 			return false, "", err
 		}
@@ -140,7 +129,7 @@ func TestDesktopVolume(t *testing.T) {
 
 	// Shrinking is refused with a clear condition, and nothing changes.
 	edit(t, v, func(v *v1alpha1.DesktopVolume) { v.Spec.ForProvider.Size = resource.MustParse("5Gi") })
-	refused(t, "shrink is refused", v, "cannot shrink")
+	poll.Until(t, "shrink is refused", timeout, poll.SyncedFalse(kube, v, "cannot shrink"))
 	if err := kube.Get(ctx, client.ObjectKeyFromObject(pvc), pvc); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +140,7 @@ func TestDesktopVolume(t *testing.T) {
 	if err := kube.Delete(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "claim is deleted", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "claim is deleted", timeout, func(ctx context.Context) (bool, string, error) {
 		return gone(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-home"}})
 	})
 }
@@ -180,8 +169,8 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "DesktopService is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
-	eventually(t, "DesktopRoute is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, rt) })
+	poll.Until(t, "DesktopService is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
+	poll.Until(t, "DesktopRoute is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, rt) })
 
 	s := &corev1.Service{}
 	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-dev"}, s); err != nil {
@@ -212,7 +201,7 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 	if err := kube.Update(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Service port is updated", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Service port is updated", timeout, func(ctx context.Context) (bool, string, error) {
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
 			return false, "", err
 		}
@@ -224,7 +213,7 @@ func TestDesktopServiceAndRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "Service and IngressRoute are deleted", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "Service and IngressRoute are deleted", timeout, func(ctx context.Context) (bool, string, error) {
 		a, _, _ := gone(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-dev"}})
 		c, _, _ := gone(ctx, ir)
 		return a && c, fmt.Sprintf("service gone %v, route gone %v", a, c), nil
@@ -247,7 +236,7 @@ func TestRouteHostOfAnotherNamespace(t *testing.T) {
 	if err := kube.Create(ctx, rt); err != nil {
 		t.Fatal(err)
 	}
-	refused(t, "Synced=False refuses the host", rt, "a route may not serve another session's host")
+	poll.Until(t, "Synced=False refuses the host", timeout, poll.SyncedFalse(kube, rt, "a route may not serve another session's host"))
 	ir := &unstructured.Unstructured{}
 	ir.SetAPIVersion("traefik.io/v1alpha1")
 	ir.SetKind("IngressRoute")

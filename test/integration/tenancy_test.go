@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/clients/target/targettest"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // verifiedKubeconfig returns the control plane's admin kubeconfig with its
@@ -63,12 +63,6 @@ func usingProviderConfig(d *v1alpha1.Desktop, name string) *v1alpha1.Desktop {
 	return d
 }
 
-// synced returns the Synced condition of d.
-func synced(ctx context.Context, d *v1alpha1.Desktop) (xpv2.Condition, error) {
-	err := kube.Get(ctx, client.ObjectKeyFromObject(d), d)
-	return d.GetCondition(xpv2.TypeSynced), err
-}
-
 // TestTenantKubeconfigCannotBorrowProviderToken gives a tenant's
 // ProviderConfig a kubeconfig whose tokenFile names a file the provider
 // process can read (standing in for its ServiceAccount token) and whose
@@ -86,10 +80,7 @@ func TestTenantKubeconfigCannotBorrowProviderToken(t *testing.T) {
 	if err := kube.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Desktop shows Synced=False naming the tokenFile", func(ctx context.Context) (bool, string, error) {
-		s, err := synced(ctx, d)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `sets tokenFile, which reads a file of the provider's`), s.Message, err
-	})
+	poll.Until(t, "Desktop shows Synced=False naming the tokenFile", timeout, poll.SyncedFalse(kube, d, `sets tokenFile, which reads a file of the provider's`))
 	seen := srv.Authorizations()
 	if len(seen) != 0 {
 		t.Errorf("the tenant's listener was sent requests, with Authorization headers %q", seen)
@@ -118,7 +109,7 @@ func TestBlackHoleClusterDoesNotStallOthers(t *testing.T) {
 	}
 	select {
 	case <-hole.Accepted:
-	case <-time.After(90 * time.Second):
+	case <-time.After(timeout):
 		t.Fatal("the provider never dialled the black-hole cluster")
 	}
 
@@ -129,17 +120,14 @@ func TestBlackHoleClusterDoesNotStallOthers(t *testing.T) {
 	// The provider gives up on the black hole after its 10s dial timeout;
 	// the local Desktop's Pod takes well under a second, and must not wait
 	// for that.
-	eventually(t, "the local Desktop's Pod is created while the black-hole Desktop is stuck", func(ctx context.Context) (bool, string, error) {
-		if s, err := synced(ctx, stuck); err == nil && s.Status == corev1.ConditionFalse {
-			return false, "", fmt.Errorf("the black-hole Desktop failed (%s) before the local Desktop's Pod was created: the local Desktop waited for it", s.Message)
+	poll.Until(t, "the local Desktop's Pod is created while the black-hole Desktop is stuck", timeout, func(ctx context.Context) (bool, string, error) {
+		if failed, said, _ := poll.SyncedFalse(kube, stuck, "")(ctx); failed {
+			return false, "", fmt.Errorf("the black-hole Desktop failed (%s) before the local Desktop's Pod was created: the local Desktop waited for it", said)
 		}
 		_, err := getPod(ctx, ns, "fine")
 		return err == nil, fmt.Sprint(err), nil
 	})
-	eventually(t, "the black-hole Desktop shows Synced=False", func(ctx context.Context) (bool, string, error) {
-		s, err := synced(ctx, stuck)
-		return s.Status == corev1.ConditionFalse && strings.Contains(s.Message, `cannot reach target cluster "`+hole.URL()+`"`), s.Message, err
-	})
+	poll.Until(t, "the black-hole Desktop shows Synced=False", timeout, poll.SyncedFalse(kube, stuck, `cannot reach target cluster "`+hole.URL()+`"`))
 	if !prov.running() {
 		t.Errorf("the provider exited")
 	}

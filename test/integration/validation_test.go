@@ -16,6 +16,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 func template(name string, spec map[string]any) *unstructured.Unstructured {
@@ -147,7 +148,7 @@ func TestProviderConfigErrors(t *testing.T) {
 			if err := kube.Create(ctx, svc); err != nil {
 				t.Fatal(err)
 			}
-			refused(t, "Synced=False names the problem", svc, tc.want)
+			poll.Until(t, "Synced=False names the problem", timeout, poll.SyncedFalse(kube, svc, tc.want))
 			if !prov.running() {
 				t.Fatalf("\n%s\nthe provider exited", tc.reason)
 			}
@@ -174,7 +175,7 @@ func TestProviderConfigKubeconfig(t *testing.T) {
 	if err := kube.Create(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "DesktopService through a kubeconfig is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
+	poll.Until(t, "DesktopService through a kubeconfig is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
 	// The target namespace is not the managed resource's own, and may be
 	// shared with other namespaces' managed resources: the Service's name
 	// carries the source namespace (target.QualifiedName).
@@ -182,7 +183,7 @@ func TestProviderConfigKubeconfig(t *testing.T) {
 		t.Errorf("Service is not in the target namespace %q under its qualified name: %v", remote, err)
 	}
 	pc := &v1alpha1.ProviderConfig{}
-	eventually(t, "ProviderConfig counts its user", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "ProviderConfig counts its user", timeout, func(ctx context.Context) (bool, string, error) {
 		err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: "gpu"}, pc)
 		return err == nil && pc.Status.Users == 1, fmt.Sprintf("users %d, %v", pc.Status.Users, err), nil
 	})

@@ -15,6 +15,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
 // TestProviderConfigChangeReconcilesUsers changes the ProviderConfig a Ready
@@ -41,16 +42,16 @@ func TestProviderConfigChangeReconcilesUsers(t *testing.T) {
 	if err := kube.Create(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "DesktopService is Ready", func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
+	poll.Until(t, "DesktopService is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
 
 	edit(t, pc, func(pc *v1alpha1.ProviderConfig) { pc.Spec.TargetNamespace = "elsewhere" })
-	refused(t, "the changed ProviderConfig's user shows Synced=False", svc, "may only target its own namespace")
+	poll.Until(t, "the changed ProviderConfig's user shows Synced=False", timeout, poll.SyncedFalse(kube, svc, "may only target its own namespace"))
 }
 
 // TestStateMetrics reads the provider's metrics: the managed resource state
 // metrics (--poll-state-metric) must be recorded for each managed kind.
 func TestStateMetrics(t *testing.T) {
-	eventually(t, "state metrics of every managed kind are served", func(ctx context.Context) (bool, string, error) {
+	poll.Until(t, "state metrics of every managed kind are served", timeout, func(ctx context.Context) (bool, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+prov.metrics+"/metrics", nil)
 		if err != nil {
 			return false, "", err
