@@ -3,14 +3,7 @@ package controlplane
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -181,47 +174,31 @@ func (cp *ControlPlane) FunctionTLS(ctx context.Context, name, dir string) error
 	if err != nil {
 		return errors.Wrap(err, "cannot create clientset")
 	}
-	ca, err := cs.CoreV1().Secrets(CrossplaneNamespace).Get(ctx, rootCASecret, metav1.GetOptions{})
+	root, err := cs.CoreV1().Secrets(CrossplaneNamespace).Get(ctx, rootCASecret, metav1.GetOptions{})
 	if err != nil {
 		return errors.Wrap(err, "cannot get Crossplane's root CA")
-	}
-	caPair, err := tls.X509KeyPair(ca.Data["tls.crt"], ca.Data["tls.key"])
-	if err != nil {
-		return errors.Wrap(err, "cannot parse Crossplane's root CA")
-	}
-	caCert, err := x509.ParseCertificate(caPair.Certificate[0])
-	if err != nil {
-		return errors.Wrap(err, "cannot parse Crossplane's root CA certificate")
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return errors.Wrap(err, "cannot generate function key")
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name, Organization: []string{"Crossplane"}},
-		DNSNames:     []string{"localhost", name},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caPair.PrivateKey)
-	if err != nil {
-		return errors.Wrap(err, "cannot sign function certificate")
-	}
-	files := map[string][]byte{
-		"tls.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"tls.key": pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
-		"ca.crt":  ca.Data["tls.crt"],
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return errors.Wrapf(err, "cannot create %s", dir)
 	}
-	for f, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
-			return errors.Wrapf(err, "cannot write %s", f)
+	ca, err := LoadCA(dir, "ca", root.Data["tls.crt"], root.Data["tls.key"])
+	if err != nil {
+		return errors.Wrap(err, "cannot load Crossplane's root CA")
+	}
+	crt, key, err := ca.Issue(dir, Leaf{
+		Name:          "tls",
+		CommonName:    name,
+		Organizations: []string{"Crossplane"},
+		DNSNames:      []string{"localhost", name},
+		IPs:           []net.IP{net.ParseIP("127.0.0.1")},
+	})
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"ca.crt": root.Data["tls.crt"]}
+	for f, path := range map[string]string{"tls.crt": crt, "tls.key": key} {
+		if files[f], err = os.ReadFile(path); err != nil {
+			return errors.Wrapf(err, "cannot read %s", f)
 		}
 	}
 	s := &corev1.Secret{

@@ -1,9 +1,11 @@
 package controlplane
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -23,7 +25,7 @@ type CA struct {
 	Cert string
 
 	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 }
 
 // A Leaf is a certificate the CA issued: the Name used for its files, and
@@ -68,6 +70,26 @@ func NewCA(dir, name, cn string) (*CA, error) {
 	}
 	ca := &CA{Cert: filepath.Join(dir, name+".crt"), cert: cert, key: key}
 	return ca, writePair(dir, name, der, key)
+}
+
+// LoadCA returns the CA whose PEM certificate and key are given (such as
+// Crossplane's root CA, from its Secret), and writes its certificate into
+// dir as <name>.crt.
+func LoadCA(dir, name string, certPEM, keyPEM []byte) (*CA, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot parse CA %q", name)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, errors.Wrapf(err, "cannot parse CA %q", name)
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, errors.Errorf("the key of CA %q cannot sign", name)
+	}
+	ca := &CA{Cert: filepath.Join(dir, name+".crt"), cert: cert, key: key}
+	return ca, errors.Wrapf(os.WriteFile(ca.Cert, certPEM, 0o644), "cannot write certificate %q", name) //nolint:gosec // A certificate is public.
 }
 
 // Issue signs l and writes its certificate and key into dir. It returns the
