@@ -96,13 +96,6 @@ func asStruct(o runtime.Object) (*structpb.Struct, error) {
 	return resource.AsStruct(cd)
 }
 
-// mrAPIVersion is the apiVersion of provider-vdi's managed resources.
-const mrAPIVersion = mv1alpha1.Group + "/" + mv1alpha1.Version
-
-func typeMeta(kind string) metav1.TypeMeta {
-	return metav1.TypeMeta{APIVersion: mrAPIVersion, Kind: kind}
-}
-
 // objectMeta of a composed resource of the session. Its external name is
 // its name, as the provider would set it: composed with it, the provider
 // does not write it on the resource's first reconcile, and so Crossplane,
@@ -139,7 +132,6 @@ func owner(p *plan) mv1alpha1.Owner {
 func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 	t := p.template.Spec
 	d := &mv1alpha1.Desktop{
-		TypeMeta:   typeMeta(mv1alpha1.DesktopKind),
 		ObjectMeta: objectMeta(p, desktopName(p.session), "desktop"),
 		Spec: mv1alpha1.DesktopSpec{
 			ManagedResourceSpec: managedSpec(p),
@@ -171,7 +163,6 @@ func desktop(p *plan, deadline time.Time) *mv1alpha1.Desktop {
 // marks the claim itself, for any later session of the same name).
 func home(p *plan, retained bool) *mv1alpha1.DesktopVolume {
 	v := &mv1alpha1.DesktopVolume{
-		TypeMeta:   typeMeta(mv1alpha1.DesktopVolumeKind),
 		ObjectMeta: objectMeta(p, homeName(p.session), "home"),
 		Spec: mv1alpha1.DesktopVolumeSpec{
 			ManagedResourceSpec: managedSpec(p),
@@ -193,7 +184,6 @@ func home(p *plan, retained bool) *mv1alpha1.DesktopVolume {
 // only the ingress controller's namespace.
 func service(p *plan) *mv1alpha1.DesktopService {
 	return &mv1alpha1.DesktopService{
-		TypeMeta:   typeMeta(mv1alpha1.DesktopServiceKind),
 		ObjectMeta: objectMeta(p, serviceName(p.session), "service"),
 		Spec: mv1alpha1.DesktopServiceSpec{
 			ManagedResourceSpec: managedSpec(p),
@@ -210,7 +200,6 @@ func service(p *plan) *mv1alpha1.DesktopService {
 func route(p *plan) *mv1alpha1.DesktopRoute {
 	in := p.input.Ingress
 	r := &mv1alpha1.DesktopRoute{
-		TypeMeta:   typeMeta(mv1alpha1.DesktopRouteKind),
 		ObjectMeta: objectMeta(p, routeName(p.session), "route"),
 		Spec: mv1alpha1.DesktopRouteSpec{
 			ManagedResourceSpec: managedSpec(p),

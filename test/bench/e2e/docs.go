@@ -218,49 +218,41 @@ func top[V int | float64](m map[string]V, n int, verb string) string {
 	return strings.Join(out, ", ")
 }
 
-// elsewhereList lists the writes of Crossplane, provider-vdi and
-// function-vdi outside namespace ns, by client and namespace.
-func elsewhereList(byClient map[string]map[string]int, ns string) string {
+// listed lists the entries of m that keep holds, in key order, each as
+// format puts its key and value, or is none when there are none.
+func listed[K cmp.Ordered, V any](m map[K]V, keep func(V) bool, format, none string) string {
 	var out []string
-	for _, client := range slices.Sorted(maps.Keys(byClient)) {
-		if !isOurs(client) {
-			continue
-		}
-		for _, n := range slices.Sorted(maps.Keys(byClient[client])) {
-			if n != ns {
-				out = append(out, fmt.Sprintf("%s in %s: %d", client, n, byClient[client][n]))
-			}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if keep(m[k]) {
+			out = append(out, fmt.Sprintf(format, k, m[k]))
 		}
 	}
 	if len(out) == 0 {
-		return "none"
+		return none
 	}
 	return strings.Join(out, ", ")
 }
 
-func changesList(m map[string]int) string {
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if m[k] > 0 {
-			out = append(out, fmt.Sprintf("%s %d", k, m[k]))
+// elsewhereList lists the writes of Crossplane, provider-vdi and
+// function-vdi outside namespace ns, by client and namespace.
+func elsewhereList(byClient map[string]map[string]int, ns string) string {
+	elsewhere := map[string]int{}
+	for client, byNamespace := range byClient {
+		for n, writes := range byNamespace {
+			if isOurs(client) && n != ns {
+				elsewhere[client+" in "+n] = writes
+			}
 		}
 	}
-	if len(out) == 0 {
-		return "none"
-	}
-	return strings.Join(out, ", ")
+	return listed(elsewhere, func(int) bool { return true }, "%s: %d", "none")
+}
+
+// changesList lists the counts of m above zero, or "none".
+func changesList(m map[string]int) string {
+	return listed(m, func(n int) bool { return n > 0 }, "%s %d", "none")
 }
 
 // refused lists the refused requests per session by status, or "–".
 func refused(m map[int]float64) string {
-	var out []string
-	for _, code := range slices.Sorted(maps.Keys(m)) {
-		if m[code] >= 0.05 {
-			out = append(out, fmt.Sprintf("%d: %.1f", code, m[code]))
-		}
-	}
-	if len(out) == 0 {
-		return "–"
-	}
-	return strings.Join(out, ", ")
+	return listed(m, func(n float64) bool { return n >= 0.05 }, "%d: %.1f", "–")
 }

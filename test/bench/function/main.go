@@ -59,40 +59,44 @@ type fn struct {
 
 // RunFunction composes the objects of the input for the composite, marks
 // each ready as its observed state says, and sets the composite's
-// status.phase to Running once all are.
+// status.phase to Running once all are. An error is fatal to the step.
 func (f *fn) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	rsp := response.To(req, response.DefaultTTL)
+	if err := f.compose(req, rsp); err != nil {
+		response.Fatal(rsp, err)
+	}
+	return rsp, nil
+}
+
+// compose sets the desired state of req's composite and its composed
+// resources in rsp.
+func (f *fn) compose(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse) error {
 	in := &Input{}
 	b, err := protojson.Marshal(req.GetInput())
 	if err == nil {
 		err = json.Unmarshal(b, in)
 	}
 	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot read input"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot read input")
 	}
 	xr, err := request.GetObservedCompositeResource(req)
 	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get composite"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot get composite")
 	}
 	observed, err := request.GetObservedComposedResources(req)
 	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get observed resources"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot get observed resources")
 	}
 	desired, err := request.GetDesiredComposedResources(req)
 	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get desired resources"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot get desired resources")
 	}
 	name, ns := xr.Resource.GetName(), xr.Resource.GetNamespace()
 	all := true
 	for rn, tmpl := range in.Objects {
 		obj, err := manifest.Instance(tmpl, in.Placeholder, name, ns)
 		if err != nil {
-			response.Fatal(rsp, err)
-			return rsp, nil
+			return err
 		}
 		if in.Mode == ModeObject {
 			obj = object(obj, in.ProviderConfig)
@@ -107,8 +111,7 @@ func (f *fn) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1
 		desired[resource.Name(rn)] = d
 	}
 	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot set desired resources"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot set desired resources")
 	}
 	phase := "Pending"
 	if all {
@@ -116,19 +119,16 @@ func (f *fn) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1
 	}
 	dxr, err := request.GetDesiredCompositeResource(req)
 	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composite"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot get desired composite")
 	}
 	if err := dxr.Resource.SetValue("status.phase", phase); err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot set phase"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot set phase")
 	}
 	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composite"))
-		return rsp, nil
+		return errors.Wrap(err, "cannot set desired composite")
 	}
 	f.log.Debug("Composed", "namespace", ns, "name", name, "mode", in.Mode, "phase", phase)
-	return rsp, nil
+	return nil
 }
 
 // object wraps obj in a namespaced provider-kubernetes Object that watches
