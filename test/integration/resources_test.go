@@ -244,3 +244,50 @@ func TestRouteHostOfAnotherNamespace(t *testing.T) {
 		t.Errorf("an IngressRoute was made for another namespace's host")
 	}
 }
+
+// TestForeignObjectIsLeftAlone holds that an object the provider did not
+// make, named like one it would make, is neither adopted, changed nor
+// deleted: the managed resource says why it is not synced, and deleting it
+// leaves the object be.
+func TestForeignObjectIsLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "foreign")
+	theirs := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bob-dev", Labels: map[string]string{"app": "bobs-database"}},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "bobs-database"},
+			Ports:    []corev1.ServicePort{{Name: "sql", Port: 5432}},
+		},
+	}
+	if err := kube.Create(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+	svc := &v1alpha1.DesktopService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bob-dev"},
+		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
+			Owner: v1alpha1.Owner{Session: "bob-dev", User: "bob"}, DesktopName: "bob-dev",
+		}},
+	}
+	if err := kube.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "Synced=False refuses to adopt the Service", timeout, poll.SyncedFalse(kube, svc, "was not made by provider-vdi; refusing to adopt it"))
+
+	got := &corev1.Service{}
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(theirs), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Selector["app"] != "bobs-database" || len(got.Spec.Ports) != 1 || got.Spec.Ports[0].Port != 5432 || got.Annotations[v1alpha1.AnnotationManagedResource] != "" {
+		t.Errorf("the foreign Service changed: selector %v, ports %v, annotations %v", got.Spec.Selector, got.Spec.Ports, got.Annotations)
+	}
+
+	// The DesktopService never got as far as its finalizer: deleting it
+	// removes it at once, and the Service stays.
+	if err := kube.Delete(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "DesktopService is deleted", timeout, func(ctx context.Context) (bool, string, error) { return gone(ctx, svc) })
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(theirs), got); err != nil {
+		t.Errorf("the foreign Service is gone after its namesake DesktopService was deleted: %v", err)
+	}
+}
