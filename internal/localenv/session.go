@@ -6,12 +6,22 @@ import (
 	"io"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
+
+// CreateUserNamespace creates namespace name for a user's sessions,
+// enforcing the restricted Pod Security profile, as a platform would (and
+// as examples/run/session.yaml's namespace does).
+func CreateUserNamespace(ctx context.Context, kube client.Client, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
+	return errors.Wrapf(kube.Create(ctx, ns), "cannot create namespace %q", name)
+}
 
 // Session returns an empty VDISession to read into.
 func Session() *unstructured.Unstructured {

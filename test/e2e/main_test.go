@@ -86,9 +86,8 @@ func toolsDir() string {
 // Security profile, as a platform would for its users.
 func userNamespace(t *testing.T, name string) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
-	if err := kube.Create(context.Background(), ns); err != nil {
-		t.Fatalf("cannot create namespace %q: %v", name, err)
+	if err := localenv.CreateUserNamespace(context.Background(), kube, name); err != nil {
+		t.Fatal(err)
 	}
 	return name
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/provider-vdi/provider-vdi/apis"
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/controlplane"
+	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/test/poll"
 )
 
@@ -183,11 +184,8 @@ func (p *provider) stop() {
 // Security profile, and deletes it when the test ends.
 func namespace(t *testing.T, name string) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-		"pod-security.kubernetes.io/enforce": "restricted",
-	}}}
-	if err := kube.Create(context.Background(), ns); err != nil {
-		t.Fatalf("cannot create namespace %q: %v", name, err)
+	if err := localenv.CreateUserNamespace(context.Background(), kube, name); err != nil {
+		t.Fatal(err)
 	}
 	// The ServiceAccount admission plugin wants the default ServiceAccount,
 	// which kube-controller-manager makes.

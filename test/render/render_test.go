@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 )
 
 var update = flag.Bool("update", false, "rewrite each example's expected.yaml from its render")
@@ -348,12 +350,11 @@ func startFunction(t *testing.T, root string) string {
 	if _, stderr, err := run(root, "go", "build", "-o", bin, "./cmd/function"); err != nil {
 		t.Fatalf("cannot build the function: %v\n%s", err, stderr)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := controlplane.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
+	addr := "127.0.0.1:" + ports[0]
 
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "--insecure", "--address="+addr, "--now="+now)

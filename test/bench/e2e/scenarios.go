@@ -141,8 +141,7 @@ func (b *bench) abandon(ctx context.Context, ns string) {
 // namespace makes a user namespace that enforces the restricted Pod
 // Security profile, as the end-to-end tests' are.
 func (b *bench) namespace(ctx context.Context, name string) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
-	return errors.Wrapf(b.kube.Create(ctx, ns), "cannot create namespace %q", name)
+	return localenv.CreateUserNamespace(ctx, b.kube, name)
 }
 
 // volumes makes sure n static volumes are Available for home claims: the
