@@ -38,60 +38,39 @@ func rsaCA(t *testing.T) (certPEM, keyPEM []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 }
 
-// verify fails t unless the certificate at path chains to the CA at caPath
-// for usage and serves host.
-func verify(t *testing.T, path, caPath, host string, usage x509.ExtKeyUsage) {
-	t.Helper()
-	roots := x509.NewCertPool()
-	caPEM, err := os.ReadFile(caPath)
-	if err != nil || !roots.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("cannot read the CA at %s: %v", caPath, err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		t.Fatalf("%s holds no PEM block", path)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: host, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
-		t.Errorf("%s does not verify against %s for %s: %v", path, caPath, host, err)
-	}
-}
-
-func TestIssue(t *testing.T) {
+// TestCAIssues: a serving certificate for the kubelet's IP and a client
+// certificate for the API server, both verifying against the environment's
+// CA, each only for its use; and a function's serving certificate from an
+// RSA CA such as Crossplane's root CA.
+func TestCAIssues(t *testing.T) {
 	certPEM, keyPEM := rsaCA(t)
+	made := func(dir string) (*CA, error) { return NewCA(dir, "ca", "test CA") }
+	loaded := func(dir string) (*CA, error) { return LoadCA(dir, "ca", certPEM, keyPEM) }
 	cases := map[string]struct {
 		reason string
 		ca     func(dir string) (*CA, error)
 		leaf   Leaf
-		host   string
 		usage  x509.ExtKeyUsage
+		other  x509.ExtKeyUsage
+		name   string
 	}{
-		"NewCAServing": {
-			reason: "A CA made for the environment should issue a serving certificate for the names asked.",
-			ca:     func(dir string) (*CA, error) { return NewCA(dir, "ca", "test CA") },
-			leaf:   Leaf{Name: "apiserver", CommonName: "kube-apiserver", DNSNames: []string{"localhost"}, IPs: []net.IP{net.ParseIP("127.0.0.1")}},
-			host:   "localhost",
-			usage:  x509.ExtKeyUsageServerAuth,
+		"Serving": {
+			reason: "A serving certificate verifies for its IP address as a server, not as a client.",
+			ca:     made,
+			leaf:   Leaf{Name: "kubelet", CommonName: "system:node:real-0", IPs: []net.IP{net.ParseIP(realNodeIP)}},
+			usage:  x509.ExtKeyUsageServerAuth, other: x509.ExtKeyUsageClientAuth, name: realNodeIP,
 		},
-		"NewCAClient": {
-			reason: "A CA made for the environment should issue a client certificate when asked.",
-			ca:     func(dir string) (*CA, error) { return NewCA(dir, "ca", "test CA") },
-			leaf:   Leaf{Name: "admin", CommonName: "admin", Organizations: []string{"system:masters"}, Client: true},
-			usage:  x509.ExtKeyUsageClientAuth,
+		"Client": {
+			reason: "A client certificate verifies as a client, not as a server.",
+			ca:     made,
+			leaf:   Leaf{Name: "client", CommonName: "kube-apiserver-kubelet-client", Organizations: []string{"system:masters"}, Client: true},
+			usage:  x509.ExtKeyUsageClientAuth, other: x509.ExtKeyUsageServerAuth,
 		},
 		"LoadedRSACA": {
-			reason: "A CA loaded from an RSA certificate and key, as Crossplane's root CA is, should issue a function's serving certificate.",
-			ca:     func(dir string) (*CA, error) { return LoadCA(dir, "ca", certPEM, keyPEM) },
+			reason: "A CA loaded from an RSA certificate and key, as Crossplane's root CA is, issues a function's serving certificate.",
+			ca:     loaded,
 			leaf:   Leaf{Name: "tls", CommonName: "function-vdi", DNSNames: []string{"localhost", "function-vdi"}, IPs: []net.IP{net.ParseIP("127.0.0.1")}},
-			host:   "function-vdi",
-			usage:  x509.ExtKeyUsageServerAuth,
+			usage:  x509.ExtKeyUsageServerAuth, other: x509.ExtKeyUsageClientAuth, name: "function-vdi",
 		},
 	}
 	for name, tc := range cases {
@@ -101,11 +80,33 @@ func TestIssue(t *testing.T) {
 			if err != nil {
 				t.Fatalf("\n%s\nthe CA: %v", tc.reason, err)
 			}
-			crt, _, err := ca.Issue(dir, tc.leaf)
+			roots := x509.NewCertPool()
+			caPEM, err := os.ReadFile(ca.Cert)
+			if err != nil || !roots.AppendCertsFromPEM(caPEM) {
+				t.Fatalf("\n%s\ncannot read the CA at %s: %v", tc.reason, ca.Cert, err)
+			}
+			crt, key, err := ca.Issue(dir, tc.leaf)
 			if err != nil {
 				t.Fatalf("\n%s\nIssue(...): %v", tc.reason, err)
 			}
-			verify(t, crt, ca.Cert, tc.host, tc.usage)
+			if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("\n%s\nkey %s: %v, mode %v; want 0600", tc.reason, key, err, fi.Mode().Perm())
+			}
+			b, _ := os.ReadFile(crt)
+			block, _ := pem.Decode(b)
+			if block == nil {
+				t.Fatalf("\n%s\n%s holds no PEM block", tc.reason, crt)
+			}
+			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, DNSName: tc.name, KeyUsages: []x509.ExtKeyUsage{tc.usage}}); err != nil {
+				t.Errorf("\n%s\nVerify: %v", tc.reason, err)
+			}
+			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{tc.other}}); err == nil {
+				t.Errorf("\n%s\nVerify for the other use: no error", tc.reason)
+			}
 		})
 	}
 }

@@ -1,9 +1,7 @@
 package controlplane
 
 import (
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
@@ -91,60 +89,5 @@ func TestPodNetworkStaysOnTheMachine(t *testing.T) {
 		if !strings.Contains(string(toml), want) {
 			t.Errorf("containerd.toml lacks %q", want)
 		}
-	}
-}
-
-// TestCAIssues: a serving certificate for the kubelet's IP and a client
-// certificate for the API server, both verifying against the CA, each only
-// for its use.
-func TestCAIssues(t *testing.T) {
-	dir := t.TempDir()
-	ca, err := NewCA(dir, "ca", "test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	caPEM, _ := os.ReadFile(ca.Cert)
-	roots.AppendCertsFromPEM(caPEM)
-	cases := map[string]struct {
-		reason string
-		leaf   Leaf
-		usage  x509.ExtKeyUsage
-		other  x509.ExtKeyUsage
-		name   string
-	}{
-		"Serving": {
-			reason: "A serving certificate verifies for its IP address as a server, not as a client.",
-			leaf:   Leaf{Name: "kubelet", CommonName: "system:node:real-0", IPs: []net.IP{net.ParseIP(realNodeIP)}},
-			usage:  x509.ExtKeyUsageServerAuth, other: x509.ExtKeyUsageClientAuth, name: realNodeIP,
-		},
-		"Client": {
-			reason: "A client certificate verifies as a client, not as a server.",
-			leaf:   Leaf{Name: "client", CommonName: "kube-apiserver-kubelet-client", Organizations: []string{"system:masters"}, Client: true},
-			usage:  x509.ExtKeyUsageClientAuth, other: x509.ExtKeyUsageServerAuth,
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			crt, key, err := ca.Issue(dir, tc.leaf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
-				t.Errorf("\n%s\nkey %s: %v, mode %v; want 0600", tc.reason, key, err, fi.Mode().Perm())
-			}
-			b, _ := os.ReadFile(crt)
-			block, _ := pem.Decode(b)
-			c, err := x509.ParseCertificate(block.Bytes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, DNSName: tc.name, KeyUsages: []x509.ExtKeyUsage{tc.usage}}); err != nil {
-				t.Errorf("\n%s\nVerify: %v", tc.reason, err)
-			}
-			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{tc.other}}); err == nil {
-				t.Errorf("\n%s\nVerify for the other use: no error", tc.reason)
-			}
-		})
 	}
 }
