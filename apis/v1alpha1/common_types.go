@@ -91,6 +91,21 @@ const (
 	AnnotationSpecHash = "vdi.m.kasm.io/spec-hash"
 )
 
+// CheckGPUResourceName returns an error unless name, a desktop's GPU
+// resource, is an extended resource: a domain-qualified name outside
+// kubernetes.io, such as nvidia.com/gpu. As cpu or memory the GPU count
+// would be a request of that instead, which no GPU quota counts, while the
+// desktop, asking for a GPU, would not be told it has none (see
+// CheckEnvName). GPUResources' schema holds the same rule; this holds it
+// for objects the schema did not check. Empty is the default,
+// nvidia.com/gpu.
+func CheckGPUResourceName(name string) error {
+	if name != "" && (!strings.Contains(name, "/") || strings.Contains(name, "kubernetes.io/")) {
+		return fmt.Errorf("resources.gpu.resourceName %s is not an extended resource: it must be a domain-qualified name outside kubernetes.io, such as nvidia.com/gpu", name)
+	}
+	return nil
+}
+
 // CheckEnvName returns an error if a desktop may not set the environment
 // variable name: an NVIDIA_ variable other than NVIDIA_DRIVER_CAPABILITIES,
 // NVIDIA_REQUIRE_* and NVIDIA_DISABLE_REQUIRE. The NVIDIA container runtime

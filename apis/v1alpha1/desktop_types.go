@@ -106,10 +106,13 @@ type GPUResources struct {
 	// +kubebuilder:validation:Maximum=16
 	Count int32 `json:"count"`
 
-	// ResourceName is the extended resource the device plugin advertises.
+	// ResourceName is the extended resource the device plugin advertises: a
+	// domain-qualified name outside kubernetes.io.
 	// +optional
 	// +kubebuilder:default="nvidia.com/gpu"
-	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=317
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="!self.contains('kubernetes.io/')",message="must be an extended resource, outside kubernetes.io, such as nvidia.com/gpu"
 	ResourceName string `json:"resourceName,omitempty"`
 }
 

@@ -122,3 +122,28 @@ func TestCheckEnvName(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckGPUResourceName(t *testing.T) {
+	cases := map[string]struct {
+		reason  string
+		name    string
+		refused bool
+	}{
+		"Default":         {reason: "An empty name is defaulted to nvidia.com/gpu.", name: ""},
+		"NVIDIA":          {reason: "NVIDIA's device plugin's resource is an extended resource.", name: "nvidia.com/gpu"},
+		"MIG":             {reason: "A MIG profile is an extended resource of NVIDIA's device plugin.", name: "nvidia.com/mig-1g.10gb"},
+		"OtherVendor":     {reason: "Another vendor's GPU is an extended resource.", name: "amd.com/gpu"},
+		"CPU":             {reason: "cpu is a native resource: the GPU count would be a CPU request, past any GPU quota.", name: "cpu", refused: true},
+		"Memory":          {reason: "memory is a native resource.", name: "memory", refused: true},
+		"HugePages":       {reason: "hugepages-2Mi is a native resource.", name: "hugepages-2Mi", refused: true},
+		"KubernetesIO":    {reason: "kubernetes.io/ names are Kubernetes' own.", name: "kubernetes.io/batteries", refused: true},
+		"SubKubernetesIO": {reason: "Names under a kubernetes.io subdomain are Kubernetes' own too.", name: "node.kubernetes.io/gpu", refused: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := CheckGPUResourceName(tc.name); (err != nil) != tc.refused {
+				t.Errorf("\n%s\nCheckGPUResourceName(%q): want refused %t, got error %v", tc.reason, tc.name, tc.refused, err)
+			}
+		})
+	}
+}

@@ -81,6 +81,20 @@ func TestVDITemplateValidation(t *testing.T) {
 			spec:   map[string]any{"image": "x", "env": []any{map[string]any{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}}},
 			want:   "of the NVIDIA_ variables only NVIDIA_DRIVER_CAPABILITIES",
 		},
+		"GPUAsCPU": {
+			reason: "GPUs counted as cpu, which no GPU quota counts, are refused.",
+			spec:   map[string]any{"image": "x", "resources": map[string]any{"gpu": map[string]any{"count": int64(1), "resourceName": "cpu"}}},
+			want:   "spec.resources.gpu.resourceName",
+		},
+		"GPUUnderKubernetesIO": {
+			reason: "GPUs counted as a resource of Kubernetes' own domain are refused.",
+			spec:   map[string]any{"image": "x", "resources": map[string]any{"gpu": map[string]any{"count": int64(1), "resourceName": "node.kubernetes.io/gpu"}}},
+			want:   "must be an extended resource, outside kubernetes.io",
+		},
+		"OtherVendorsGPU": {
+			reason: "Another vendor's GPU resource is admitted.",
+			spec:   map[string]any{"image": "x", "resources": map[string]any{"gpu": map[string]any{"count": int64(1), "resourceName": "amd.com/gpu"}}},
+		},
 		"MaxTimeoutBelowDefault": {
 			reason: "A maximum timeout below the default is refused.",
 			spec:   map[string]any{"image": "x", "defaultTimeout": "8h", "maxTimeout": "1h"},

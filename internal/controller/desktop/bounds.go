@@ -78,6 +78,11 @@ func (b Bounds) check(r v1alpha1.ComputeResources) error {
 	if r.GPU != nil && r.GPU.Count > b.GPUs {
 		errs = append(errs, fmt.Errorf("forProvider.resources.gpu.count %d is more than %d, the most this provider allows a desktop (--max-desktop-gpus)", r.GPU.Count, b.GPUs))
 	}
+	if r.GPU != nil {
+		if err := v1alpha1.CheckGPUResourceName(r.GPU.ResourceName); err != nil {
+			errs = append(errs, errors.Wrap(err, "forProvider"))
+		}
+	}
 	if len(errs) == 0 {
 		return nil
 	}

@@ -300,6 +300,13 @@ func TestBounds(t *testing.T) {
 				errors.New("forProvider.resources.gpu.count 3 is more than 2, the most this provider allows a desktop (--max-desktop-gpus)"),
 			), "desktop out of bounds"),
 		},
+		"GPUAsNativeResource": {
+			reason: "GPUs counted as a native resource, cpu here, should be refused: no GPU quota would count them, and the desktop would not be told it has none.",
+			r:      v1alpha1.ComputeResources{CPU: q("1"), Memory: q("4Gi"), GPU: &v1alpha1.GPUResources{Count: 1, ResourceName: "cpu"}},
+			want: errors.Wrap(errors.Join(
+				errors.Wrap(v1alpha1.CheckGPUResourceName("cpu"), "forProvider"),
+			), "desktop out of bounds"),
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

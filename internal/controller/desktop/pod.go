@@ -1,10 +1,12 @@
 package desktop
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,12 +72,14 @@ func buildPod(cr *v1alpha1.Desktop, ns string, g Gate) *corev1.Pod {
 	for _, e := range p.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 	}
-	if g := p.Resources.GPU; g == nil || g.Count == 0 {
+	if name, n := gpu(p.Resources); n == 0 || !strings.HasPrefix(string(name), "nvidia.com/") {
 		// An image may itself say NVIDIA_VISIBLE_DEVICES=all (CUDA's base
 		// images do), and where the NVIDIA runtime is a node's default it
 		// hands such a container every GPU of the node, though it asked for
-		// none. void: no GPU. A desktop that asks for GPUs gets the device
-		// plugin's value instead (CheckEnvName keeps env from setting it).
+		// none. void: no GPU. A desktop that asks for NVIDIA GPUs gets the
+		// NVIDIA device plugin's value instead (CheckEnvName keeps env from
+		// setting it); one that asks for another vendor's gets its devices
+		// from that vendor's plugin, and none through this variable.
 		env = append(env, corev1.EnvVar{Name: "NVIDIA_VISIBLE_DEVICES", Value: "void"})
 	}
 
@@ -233,16 +237,21 @@ func resources(r v1alpha1.ComputeResources) corev1.ResourceRequirements {
 	if r.Memory != nil {
 		set(corev1.ResourceMemory, *r.Memory, true)
 	}
-	if r.GPU != nil && r.GPU.Count > 0 {
-		name := r.GPU.ResourceName
-		if name == "" {
-			name = "nvidia.com/gpu"
-		}
+	if name, n := gpu(r); n > 0 {
 		// Extended resources are limits only; the API server copies the
 		// limit into the request.
-		set(corev1.ResourceName(name), *resource.NewQuantity(int64(r.GPU.Count), resource.DecimalSI), false)
+		set(name, *resource.NewQuantity(int64(n), resource.DecimalSI), false)
 	}
 	return rr
+}
+
+// gpu returns the extended resource of r's GPUs, nvidia.com/gpu unless r
+// names another, and how many r asks for.
+func gpu(r v1alpha1.ComputeResources) (corev1.ResourceName, int32) {
+	if r.GPU == nil {
+		return "", 0
+	}
+	return corev1.ResourceName(cmp.Or(r.GPU.ResourceName, "nvidia.com/gpu")), r.GPU.Count
 }
 
 // observe reports what pod shows of the desktop, and whether the desktop

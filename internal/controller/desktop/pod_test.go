@@ -309,6 +309,13 @@ func TestBuildPod(t *testing.T) {
 				}, env[len(env)-1:])
 			}),
 		},
+		"OtherVendorsGPU": {
+			reason: "A desktop with another vendor's GPUs should keep NVIDIA_VISIBLE_DEVICES=void: no NVIDIA device plugin sets it, and an image's own value would hand it every NVIDIA GPU of the node.",
+			cr:     desktop(withGPUOf("amd.com/gpu", 1)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Resources.Limits["amd.com/gpu"] = resource.MustParse("1")
+			}),
+		},
 		"Scheduling": {
 			reason: "Node selector, tolerations and runtime class should be passed to the Pod.",
 			cr: desktop(withScheduling(
