@@ -291,3 +291,33 @@ func TestForeignObjectIsLeftAlone(t *testing.T) {
 		t.Errorf("the foreign Service is gone after its namesake DesktopService was deleted: %v", err)
 	}
 }
+
+// TestDeletionNotHeldUpByForeignObject holds that a managed resource whose
+// object became someone else's (here its managed-resource annotation was
+// removed) is deleted without deleting that object: it is not the managed
+// resource's own, and must not hold up the deletion.
+func TestDeletionNotHeldUpByForeignObject(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "taken")
+	svc := &v1alpha1.DesktopService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "carol-dev"},
+		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
+			Owner: v1alpha1.Owner{Session: "carol-dev", User: "carol"}, DesktopName: "carol-dev",
+		}},
+	}
+	if err := kube.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "DesktopService is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
+
+	taken := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "carol-dev"}}
+	edit(t, taken, func(s *corev1.Service) { delete(s.Annotations, v1alpha1.AnnotationManagedResource) })
+
+	if err := kube.Delete(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "DesktopService is deleted", timeout, func(ctx context.Context) (bool, string, error) { return gone(ctx, svc) })
+	if err := kube.Get(ctx, client.ObjectKeyFromObject(taken), &corev1.Service{}); err != nil {
+		t.Errorf("the Service that is no longer the provider's is gone after the DesktopService was deleted: %v", err)
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"reflect"
 	"strconv"
 
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	kmeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -139,23 +141,51 @@ func Owned(actual, desired client.Object) error {
 	got, ok := actual.GetAnnotations()[v1alpha1.AnnotationManagedResource]
 	switch {
 	case !ok:
-		return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", KindOf(actual), actual.GetName(), actual.GetNamespace())
+		return NotOwnedError{Message: fmt.Sprintf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", KindOf(actual), actual.GetName(), actual.GetNamespace())}
 	case got != want:
-		return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)
+		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)}
 	}
 	return nil
 }
 
+// A NotOwnedError says that an object of a managed resource's name is not
+// the managed resource's: provider-vdi did not make it, or made it for
+// another managed resource.
+type NotOwnedError struct {
+	Message string
+}
+
+func (e NotOwnedError) Error() string { return e.Message }
+
+// IsNotOwned reports whether err is, or wraps, a NotOwnedError.
+func IsNotOwned(err error) bool {
+	return errors.As(err, new(NotOwnedError))
+}
+
+// ObserveOwned is GetOwned for the Observe of a managed resource, which may
+// be being deleted (deleting): then nothing that is not its own may hold up
+// its deletion. An object of its name that is another's reads as absent, and
+// is left alone; so does an object of a kind the cluster no longer serves
+// (its CRD was removed, and every object of the kind with it).
+func ObserveOwned(ctx context.Context, c client.Reader, actual, desired client.Object, deleting bool) (bool, error) {
+	found, err := GetOwned(ctx, c, actual, desired)
+	if deleting && (IsNotOwned(err) || kmeta.IsNoMatchError(err)) {
+		return false, nil
+	}
+	return found, err
+}
+
 // Delete deletes the object named like desired, in the background for its
 // dependents, if it belongs to the same managed resource as desired. An
-// object that is already gone counts as deleted; one that belongs to
-// something else is an error, and is left alone.
+// object that is already gone counts as deleted; so does one that belongs
+// to something else, which is left alone: the managed resource's own is
+// gone.
 func Delete(ctx context.Context, c client.Client, desired client.Object) error {
 	actual, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
 		return errors.Errorf("cannot copy %s %q", KindOf(desired), desired.GetName())
 	}
-	found, err := GetOwned(ctx, c, actual, desired)
+	found, err := ObserveOwned(ctx, c, actual, desired, true)
 	if err != nil || !found {
 		return err
 	}

@@ -537,14 +537,12 @@ func TestDelete(t *testing.T) {
 			want:   want{err: errors.Wrapf(targettest.ErrBoom, "cannot get %s %q", "Pod", "alice")},
 		},
 		"NotOurs": {
-			reason: "An object of the same name that provider-vdi did not make should be an error and left alone.",
+			reason: "An object of the same name that provider-vdi did not make should be left alone, and count as deleted: the managed resource's own is gone.",
 			args:   args{get: found(pod(withPodUID("u-1")))},
-			want:   want{err: targettest.ErrNotOurs("Pod", "alice", "desktops")},
 		},
 		"OfOtherResource": {
-			reason: "An object of the same name that another managed resource made should be an error and left alone.",
+			reason: "An object of the same name that another managed resource made should be left alone, and count as deleted.",
 			args:   args{get: found(pod(targettest.Owner[*corev1.Pod]("team-b/alice"), withPodUID("u-1")))},
-			want:   want{err: targettest.ErrOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice")},
 		},
 		"GoneBeforeDelete": {
 			reason: "An object that is gone by the time it is deleted should count as deleted.",

@@ -144,9 +144,10 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 		podExists, secretExists, policyExists bool
 		podErr, secretErr, policyErr          error
 	)
-	wg.Go(func() { podExists, podErr = target.GetOwned(ctx, e.kube, pod, desired) })
-	wg.Go(func() { secretExists, secretErr = target.GetOwned(ctx, e.kube, secret, wantSecret) })
-	wg.Go(func() { policyExists, policyErr = target.GetOwned(ctx, e.kube, policy, wantPolicy) })
+	deleting := meta.WasDeleted(cr)
+	wg.Go(func() { podExists, podErr = target.ObserveOwned(ctx, e.kube, pod, desired, deleting) })
+	wg.Go(func() { secretExists, secretErr = target.ObserveOwned(ctx, e.kube, secret, wantSecret, deleting) })
+	wg.Go(func() { policyExists, policyErr = target.ObserveOwned(ctx, e.kube, policy, wantPolicy, deleting) })
 	wg.Wait()
 	if err := cmp.Or(podErr, secretErr, policyErr); err != nil {
 		return managed.ExternalObservation{}, err
@@ -361,7 +362,7 @@ func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	if err := target.Delete(ctx, e.kube, pod); err != nil {
 		return managed.ExternalDelete{}, err
 	}
-	if gone, err := target.Get(ctx, e.kube, pod.DeepCopy()); err != nil || gone {
+	if terminating, err := target.ObserveOwned(ctx, e.kube, pod.DeepCopy(), pod, true); err != nil || terminating {
 		// Still terminating: the next reconcile deletes the rest.
 		return managed.ExternalDelete{}, err
 	}

@@ -229,6 +229,12 @@ func TestObserve(t *testing.T) {
 			cr:     desktop(beingDeleted(), withAtProvider(seen)),
 			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop(beingDeleted())},
 		},
+		"OthersLeftWhileDeleted": {
+			reason: "A Desktop being deleted whose Pod and Secret names are held by objects it did not make should not exist: they are not its own to delete, and must not hold up its deletion.",
+			kube:   targettest.Kube(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop"))),
+			cr:     desktop(beingDeleted(), withAtProvider(seen)),
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: desktop(beingDeleted())},
+		},
 		"PolicyMissing": {
 			reason: "A Desktop whose Pod runs and is ready but whose NetworkPolicy is gone should not be Ready, saying why, nor up to date, so that Update restores the policy.",
 			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedSecret("s3cret")),
@@ -798,17 +804,14 @@ func TestDelete(t *testing.T) {
 			},
 		},
 		"PodNotOurs": {
-			reason: "Delete should refuse to delete a Pod of the desktop's name that provider-vdi did not make, and delete nothing.",
+			reason: "Delete should leave alone a Pod of the desktop's name that provider-vdi did not make, and, its own Pod being gone, delete its NetworkPolicy and Secret.",
 			get:    getFn(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), nil, storedSecret("s3cret"), nil),
-			want:   want{err: errNotOurs("Pod", "alice-desktop")},
+			want:   want{deleted: []string{"NetworkPolicy/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"}},
 		},
 		"SecretOfOtherDesktop": {
-			reason: "Delete should delete its own NetworkPolicy but refuse to delete a Secret that another Desktop made.",
+			reason: "Delete should delete its own NetworkPolicy and leave alone a Secret that another Desktop made, without an error that would hold up its deletion.",
 			get:    getFn(nil, nil, storedSecret("theirs", targettest.Owner[*corev1.Secret]("team-b/alice-desktop")), nil),
-			want: want{
-				err:     errOthers("Secret", "alice-desktop-credentials", "team-b/alice-desktop"),
-				deleted: []string{"NetworkPolicy/team-a/alice-desktop"},
-			},
+			want:   want{deleted: []string{"NetworkPolicy/team-a/alice-desktop"}},
 		},
 	}
 	for name, tc := range cases {

@@ -60,7 +60,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopRoute) (mana
 	ir.SetGroupVersionKind(IngressRouteGVK)
 	ir.SetNamespace(want.GetNamespace())
 	ir.SetName(want.GetName())
-	exists, err := target.GetOwned(ctx, e.kube, ir, want)
+	exists, err := target.ObserveOwned(ctx, e.kube, ir, want, xpmeta.WasDeleted(cr))
 	if err != nil || !exists {
 		return managed.ExternalObservation{}, traefikMissing(err)
 	}

@@ -3,9 +3,11 @@ package route
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -376,30 +378,56 @@ func TestUpdate(t *testing.T) { kind.TestUpdate(t) }
 func TestDelete(t *testing.T) { kind.TestDelete(t) }
 
 // TestNoTraefik checks that every call on a target cluster without
-// Traefik's CRDs says to install them.
+// Traefik's CRDs says to install them, but that of a DesktopRoute being
+// deleted: with the CRDs every IngressRoute went, so it has nothing left to
+// delete, and its deletion is not held up.
 func TestNoTraefik(t *testing.T) {
-	reason := "A target cluster without Traefik's CRDs should be an error saying to install them."
+	noTraefik := func(op string) error {
+		return errors.Wrap(errors.Wrapf(noMatch, "cannot %s %s %q", op, "IngressRoute", "alice-route"), errNoTraefik)
+	}
+	deleting := func() *v1alpha1.DesktopRoute {
+		at := metav1.NewTime(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+		return desktopRoute(func(r *v1alpha1.DesktopRoute) { r.SetDeletionTimestamp(&at) })
+	}
 	cases := map[string]struct {
-		call func(*external) error
-		want error
+		reason string
+		call   func(*external) error
+		want   error
 	}{
+		"Observe": {
+			reason: "Observe should say to install Traefik's CRDs.",
+			call:   func(e *external) error { _, err := e.Observe(context.Background(), desktopRoute()); return err },
+			want:   noTraefik("get"),
+		},
 		"Create": {
-			call: func(e *external) error { _, err := e.Create(context.Background(), desktopRoute()); return err },
-			want: errors.Wrap(errors.Wrapf(noMatch, "cannot create %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+			reason: "Create should say to install Traefik's CRDs.",
+			call:   func(e *external) error { _, err := e.Create(context.Background(), desktopRoute()); return err },
+			want:   noTraefik("create"),
 		},
 		"Update": {
-			call: func(e *external) error { _, err := e.Update(context.Background(), desktopRoute()); return err },
-			want: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+			reason: "Update should say to install Traefik's CRDs.",
+			call:   func(e *external) error { _, err := e.Update(context.Background(), desktopRoute()); return err },
+			want:   noTraefik("get"),
+		},
+		"ObserveDeleting": {
+			reason: "Observe of a DesktopRoute being deleted should find nothing left, so that its deletion is not held up.",
+			call: func(e *external) error {
+				o, err := e.Observe(context.Background(), deleting())
+				if o.ResourceExists {
+					return errors.New("the IngressRoute reads as existing")
+				}
+				return err
+			},
 		},
 		"Delete": {
-			call: func(e *external) error { _, err := e.Delete(context.Background(), desktopRoute()); return err },
-			want: errors.Wrap(errors.Wrapf(noMatch, "cannot get %s %q", "IngressRoute", "alice-route"), errNoTraefik),
+			reason: "Delete should find nothing left to delete.",
+			call:   func(e *external) error { _, err := e.Delete(context.Background(), deleting()); return err },
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			kube := &test.MockClient{MockGet: test.NewMockGetFn(noMatch), MockCreate: test.NewMockCreateFn(noMatch)}
-			targettest.CheckError(t, reason, name, tc.want, tc.call(&external{kube: kube, namespace: "team-a"}))
+			targettest.CheckError(t, tc.reason, name, tc.want, tc.call(&external{kube: kube, namespace: "team-a"}))
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -80,7 +81,7 @@ func buildService(cr *v1alpha1.DesktopService, ns string) *corev1.Service {
 func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopService) (managed.ExternalObservation, error) {
 	want := buildService(cr, e.namespace)
 	svc := want.DeepCopy()
-	exists, err := target.GetOwned(ctx, e.kube, svc, want)
+	exists, err := target.ObserveOwned(ctx, e.kube, svc, want, meta.WasDeleted(cr))
 	if err != nil || !exists {
 		return managed.ExternalObservation{}, err
 	}

@@ -97,7 +97,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	want := buildClaim(cr, e.namespace)
 	desired := want.Spec.Resources.Requests[corev1.ResourceStorage]
 	pvc := want.DeepCopy()
-	exists, err := target.GetOwned(ctx, e.kube, pvc, want)
+	exists, err := target.ObserveOwned(ctx, e.kube, pvc, want, meta.WasDeleted(cr))
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
@@ -185,7 +185,7 @@ func retained(pvc *corev1.PersistentVolumeClaim) bool {
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalDelete, error) {
 	want := buildClaim(cr, e.namespace)
 	pvc := want.DeepCopy()
-	exists, err := target.GetOwned(ctx, e.kube, pvc, want)
+	exists, err := target.ObserveOwned(ctx, e.kube, pvc, want, true)
 	if err != nil || !exists {
 		return managed.ExternalDelete{}, err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -180,22 +182,57 @@ func (k Kind[T]) TestConnect(t *testing.T, opts ...cmp.Option) {
 
 // TestObserve checks that Observe refuses a target object that it did not
 // make, returns the target cluster's errors, and in both cases leaves the
-// managed resource as it was.
+// managed resource as it was; and that, once the managed resource is being
+// deleted, a target object it did not make reads as absent, and is kept,
+// so that it cannot hold up the deletion.
 func (k Kind[T]) TestObserve(t *testing.T) {
 	t.Helper()
-	k.run(t, "Observe", func(t *testing.T, e managed.TypedExternalClient[T]) error {
-		cr := k.CR()
-		o, err := e.Observe(context.Background(), cr)
-		if diff := cmp.Diff(managed.ExternalObservation{}, o); diff != "" {
-			t.Errorf("Observe(...): -want, +got:\n%s", diff)
+	observe := func(cr func() T) func(*testing.T, managed.TypedExternalClient[T]) error {
+		return func(t *testing.T, e managed.TypedExternalClient[T]) error {
+			got := cr()
+			o, err := e.Observe(context.Background(), got)
+			if diff := cmp.Diff(managed.ExternalObservation{}, o); diff != "" {
+				t.Errorf("Observe(...): -want, +got:\n%s", diff)
+			}
+			if diff := cmp.Diff(cr(), got, test.EquateConditions()); diff != "" {
+				t.Errorf("Observe(...): -want %T, +got %T:\n%s", got, got, diff)
+			}
+			return err
 		}
-		if diff := cmp.Diff(k.CR(), cr, test.EquateConditions()); diff != "" {
-			t.Errorf("Observe(...): -want %T, +got %T:\n%s", cr, cr, diff)
-		}
-		return err
-	}, with(k.refused("Observe", k.kube), map[string]kindCase{
+	}
+	k.run(t, "Observe", observe(k.CR), with(k.refused("Observe", k.kube), map[string]kindCase{
 		"GetError": k.getError(),
 	}))
+	k.run(t, "Observe", observe(k.deleting), with(k.leftAlone("Observe"), map[string]kindCase{
+		"DeletingGetError": k.getError(),
+	}))
+}
+
+// deleting returns CR being deleted.
+func (k Kind[T]) deleting() T {
+	cr := k.CR()
+	at := metav1.NewTime(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	cr.SetDeletionTimestamp(&at)
+	return cr
+}
+
+// leftAlone returns the cases in which op, for a managed resource being
+// deleted, finds a target object that provider-vdi did not make, or made
+// for another managed resource: op must keep it, and return no error, which
+// would hold up the deletion.
+func (k Kind[T]) leftAlone(op string) map[string]kindCase {
+	return map[string]kindCase{
+		"DeletingNotOurs": {
+			reason: op + " should keep a " + k.Kind + " of the same name that provider-vdi did not make, and not hold up the deletion.",
+			kube:   k.kube(OwnedBy(k.Object(), "")),
+			exists: true,
+		},
+		"DeletingOfOther": {
+			reason: op + " should keep a " + k.Kind + " of the same name that another managed resource made, and not hold up the deletion.",
+			kube:   k.kube(OwnedBy(k.Object(), k.other())),
+			exists: true,
+		},
+	}
 }
 
 // TestCreate checks that Create makes the target object, counts one it made
@@ -257,9 +294,9 @@ func (k Kind[T]) TestUpdate(t *testing.T) {
 func (k Kind[T]) TestDelete(t *testing.T) {
 	t.Helper()
 	k.run(t, "Delete", func(_ *testing.T, e managed.TypedExternalClient[T]) error {
-		_, err := e.Delete(context.Background(), k.CR())
+		_, err := e.Delete(context.Background(), k.deleting())
 		return err
-	}, with(k.refused("Delete", k.kube), map[string]kindCase{
+	}, with(k.leftAlone("Delete"), map[string]kindCase{
 		"Deleted": {
 			reason: "Delete should delete the " + k.Kind + ".",
 			kube:   k.kube(k.Object()),

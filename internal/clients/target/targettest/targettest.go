@@ -5,6 +5,7 @@ package targettest
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -86,14 +87,14 @@ func OwnedBy[T client.Object](o T, mr string) T {
 // ErrNotOurs is the error target's ownership checks return for an object of
 // kind and name in namespace ns that provider-vdi did not make.
 func ErrNotOurs(kind, name, ns string) error {
-	return errors.Errorf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, ns)
+	return target.NotOwnedError{Message: fmt.Sprintf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", kind, name, ns)}
 }
 
 // ErrOthers is the error target's ownership checks return for an object of
 // kind and name in namespace ns that managed resource other made, when mr
 // wants it.
 func ErrOthers(kind, name, ns, other, mr string) error {
-	return errors.Errorf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, ns, other, mr)
+	return target.NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, ns, other, mr)}
 }
 
 // NotFound is the error a client returns for a missing object of resource
