@@ -76,7 +76,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return f.invalid(req, rsp, s, o, now, errors.Wrapf(errs.ToAggregate(), "invalid VDISession %q", s.Name))
 	}
 
-	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Deadline: o.desktopDeadline(), Now: now})
+	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Defaulted: s.Spec.Timeout == "", Deadline: o.desktopDeadline(), Now: now})
 	composed, err := compose(p, l, o)
 	if err != nil {
 		return fatal(rsp, err)

@@ -201,6 +201,20 @@ func TestRunFunction(t *testing.T) {
 				TTL:        7 * time.Hour,
 			},
 		},
+		"DefaultTimeoutLowered": {
+			reason: "A running session without a timeout of its own should keep running to its desktop's deadline when its template's defaultTimeout is lowered below the time it has run.",
+			req:    runRequest(session(), append(observedAll(session()), withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Spec.DefaultTimeout = "30m" })))...),
+			now:    now,
+			want: summary{
+				Ready: map[string]fnv1.Ready{"desktop": fnv1.Ready_READY_TRUE, "home": fnv1.Ready_READY_TRUE, "service": fnv1.Ready_READY_TRUE, "route": fnv1.Ready_READY_TRUE},
+				Status: with(map[string]any{
+					"phase": "Running", "url": "https://alice-gpu-team-a-9.vdi.example.com/", "node": "gpu-node-1",
+					"credentialsSecretName": "alice-gpu-credentials",
+				}),
+				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
+				TTL:        7 * time.Hour,
+			},
+		},
 		"Stopped": {
 			reason: "A stopped session should keep only its volume and re-run at expiry to show Expired.",
 			req:    runRequest(session(withState(StateStopped)), append(observedAll(session()), withTemplate(template()))...),

@@ -52,9 +52,14 @@ type lifecycleInput struct {
 	Created time.Time
 	// Timeout of the session.
 	Timeout time.Duration
+	// Defaulted says that Timeout is the template's defaultTimeout: the
+	// session sets none of its own.
+	Defaulted bool
 	// Deadline the desktop already carries, zero if none. A deadline only
 	// ever moves earlier: the session expires at it if it comes before
-	// Created + Timeout.
+	// Created + Timeout. A session without a timeout of its own expires at
+	// it whatever the template's defaultTimeout says now, so that a lower
+	// default, meant for new sessions, does not expire running ones.
 	Deadline time.Time
 	// Now is the time of the decision.
 	Now time.Time
@@ -93,7 +98,7 @@ func decideLifecycle(in lifecycleInput) lifecycle {
 		in.Created = in.Now
 	}
 	base := lifecycle{StartedAt: in.Created, ExpiresAt: in.Created.Add(in.Timeout).Truncate(time.Second)}
-	if !in.Deadline.IsZero() && in.Deadline.Before(base.ExpiresAt) {
+	if !in.Deadline.IsZero() && (in.Defaulted || in.Deadline.Before(base.ExpiresAt)) {
 		base.ExpiresAt = in.Deadline
 	}
 	for _, p := range lifecyclePolicies {

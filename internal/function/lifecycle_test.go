@@ -64,6 +64,27 @@ func TestDecideLifecycle(t *testing.T) {
 			want: lifecycle{Phase: PhaseExpired, Reason: "Expired", StartedAt: created, ExpiresAt: created.Add(2 * time.Hour), TTL: settledTTL,
 				Message: "the session reached its desktop's deadline of 2026-05-01T11:00:00Z, which may only move earlier; its desktop is stopped, its home volume kept"},
 		},
+		"LowerDefaultKeepsDeadline": {
+			reason: "A session without a timeout of its own should run to the deadline its desktop carries though the template's defaultTimeout was lowered since: a new default is for new sessions.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 30 * time.Minute, Defaulted: true, Deadline: expires, Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
+		"HigherDefaultKeepsDeadline": {
+			reason: "A raised defaultTimeout should not extend a running session either: deadlines only move earlier.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 24 * time.Hour, Defaulted: true, Deadline: expires, Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
+		"OwnTimeoutLoweredExpires": {
+			reason: "A session's own timeout, lowered below the time it has run, should still expire it: the user asked for it.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 30 * time.Minute, Deadline: expires, Now: now},
+			want: lifecycle{Phase: PhaseExpired, Reason: "Expired", StartedAt: created, ExpiresAt: created.Add(30 * time.Minute), TTL: settledTTL,
+				Message: "the session reached its timeout of 30m0s; its desktop is stopped, its home volume kept"},
+		},
+		"DefaultedWithoutDesktop": {
+			reason: "A session without a timeout of its own and no desktop (stopped, or not yet started) should count the template's current default from its creation.",
+			in:     lifecycleInput{State: StateRunning, Created: created, Timeout: 8 * time.Hour, Defaulted: true, Now: now},
+			want:   lifecycle{Phase: PhaseRunning, StartedAt: created, ExpiresAt: expires, TTL: 7 * time.Hour},
+		},
 		"NotYetCreated": {
 			reason: "Without a creation time the timeout should count from now.",
 			in:     lifecycleInput{State: StateRunning, Timeout: 8 * time.Hour, Now: now},
