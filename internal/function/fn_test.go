@@ -165,6 +165,17 @@ func TestRunFunction(t *testing.T) {
 			TTL:        ttl,
 		}
 	}
+	// allRunning is what a session whose resources all run shows, with its URL,
+	// node and credentials, an hour after it was created.
+	allRunning := summary{
+		Ready: map[string]fnv1.Ready{"desktop": fnv1.Ready_READY_TRUE, "home": fnv1.Ready_READY_TRUE, "service": fnv1.Ready_READY_TRUE, "route": fnv1.Ready_READY_TRUE},
+		Status: with(map[string]any{
+			"phase": "Running", "url": "https://alice-gpu-team-a-9.vdi.example.com/", "node": "gpu-node-1",
+			"credentialsSecretName": "alice-gpu-credentials",
+		}),
+		Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
+		TTL:        7 * time.Hour,
+	}
 	expiredInvalid := func(warning string) summary {
 		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept", time.Minute)
 		s.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}}
@@ -191,29 +202,13 @@ func TestRunFunction(t *testing.T) {
 			reason: "A session whose resources all run should be Running with its URL, node and credentials.",
 			req:    runRequest(session(), append(observedAll(session()), withTemplate(template()))...),
 			now:    now,
-			want: summary{
-				Ready: map[string]fnv1.Ready{"desktop": fnv1.Ready_READY_TRUE, "home": fnv1.Ready_READY_TRUE, "service": fnv1.Ready_READY_TRUE, "route": fnv1.Ready_READY_TRUE},
-				Status: with(map[string]any{
-					"phase": "Running", "url": "https://alice-gpu-team-a-9.vdi.example.com/", "node": "gpu-node-1",
-					"credentialsSecretName": "alice-gpu-credentials",
-				}),
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
-				TTL:        7 * time.Hour,
-			},
+			want:   allRunning,
 		},
 		"DefaultTimeoutLowered": {
 			reason: "A running session without a timeout of its own should keep running to its desktop's deadline when its template's defaultTimeout is lowered below the time it has run.",
 			req:    runRequest(session(), append(observedAll(session()), withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Spec.DefaultTimeout = "30m" })))...),
 			now:    now,
-			want: summary{
-				Ready: map[string]fnv1.Ready{"desktop": fnv1.Ready_READY_TRUE, "home": fnv1.Ready_READY_TRUE, "service": fnv1.Ready_READY_TRUE, "route": fnv1.Ready_READY_TRUE},
-				Status: with(map[string]any{
-					"phase": "Running", "url": "https://alice-gpu-team-a-9.vdi.example.com/", "node": "gpu-node-1",
-					"credentialsSecretName": "alice-gpu-credentials",
-				}),
-				Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
-				TTL:        7 * time.Hour,
-			},
+			want:   allRunning,
 		},
 		"Stopped": {
 			reason: "A stopped session should keep only its volume and re-run at expiry to show Expired.",
