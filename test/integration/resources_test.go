@@ -245,6 +245,22 @@ func TestRouteHostOfAnotherNamespace(t *testing.T) {
 	}
 }
 
+// createDesktopService creates the DesktopService of user's session
+// <user>-dev in namespace ns, in front of the desktop of the same name.
+func createDesktopService(t *testing.T, ns, user string) *v1alpha1.DesktopService {
+	t.Helper()
+	svc := &v1alpha1.DesktopService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: user + "-dev"},
+		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
+			Owner: v1alpha1.Owner{Session: user + "-dev", User: user}, DesktopName: user + "-dev",
+		}},
+	}
+	if err := kube.Create(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // TestForeignObjectIsLeftAlone holds that an object the provider did not
 // make, named like one it would make, is neither adopted, changed nor
 // deleted: the managed resource says why it is not synced, and deleting it
@@ -262,15 +278,7 @@ func TestForeignObjectIsLeftAlone(t *testing.T) {
 	if err := kube.Create(ctx, theirs); err != nil {
 		t.Fatal(err)
 	}
-	svc := &v1alpha1.DesktopService{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bob-dev"},
-		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
-			Owner: v1alpha1.Owner{Session: "bob-dev", User: "bob"}, DesktopName: "bob-dev",
-		}},
-	}
-	if err := kube.Create(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	svc := createDesktopService(t, ns, "bob")
 	poll.Until(t, "Synced=False refuses to adopt the Service", timeout, poll.SyncedFalse(kube, svc, "was not made by provider-vdi; refusing to adopt it"))
 
 	got := &corev1.Service{}
@@ -299,15 +307,7 @@ func TestForeignObjectIsLeftAlone(t *testing.T) {
 func TestDeletionNotHeldUpByForeignObject(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "taken")
-	svc := &v1alpha1.DesktopService{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "carol-dev"},
-		Spec: v1alpha1.DesktopServiceSpec{ForProvider: v1alpha1.DesktopServiceParameters{
-			Owner: v1alpha1.Owner{Session: "carol-dev", User: "carol"}, DesktopName: "carol-dev",
-		}},
-	}
-	if err := kube.Create(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	svc := createDesktopService(t, ns, "carol")
 	poll.Until(t, "DesktopService is Ready", timeout, func(ctx context.Context) (bool, string, error) { return ready(ctx, svc) })
 
 	taken := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "carol-dev"}}
