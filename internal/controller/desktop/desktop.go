@@ -355,16 +355,22 @@ func (e *external) Update(ctx context.Context, cr *v1alpha1.Desktop) (managed.Ex
 	return managed.ExternalUpdate{}, target.Delete(ctx, e.kube, desired)
 }
 
-// Delete deletes the desktop Pod and, once it is gone, its NetworkPolicy
-// and its Secret: the Pod never runs without its policy.
+// Delete deletes the desktop Pod and, once no Pod of its name is left, its
+// NetworkPolicy and its Secret: the Pod never runs without its policy. A
+// Pod of the desktop's name that is not its own (its managed-resource
+// annotation was removed, say) still carries the desktop's label, which the
+// policy selects: the policy stays, and the Desktop's deletion waits for
+// that Pod, saying so, exactly as its Observe would have before deletion.
 func (e *external) Delete(ctx context.Context, cr *v1alpha1.Desktop) (managed.ExternalDelete, error) {
 	pod := buildPod(cr, e.namespace, e.gate)
 	if err := target.Delete(ctx, e.kube, pod); err != nil {
 		return managed.ExternalDelete{}, err
 	}
-	if terminating, err := target.ObserveOwned(ctx, e.kube, pod.DeepCopy(), pod, true); err != nil || terminating {
-		// Still terminating: the next reconcile deletes the rest.
-		return managed.ExternalDelete{}, err
+	left := pod.DeepCopy()
+	if found, err := target.Get(ctx, e.kube, left); err != nil || found {
+		// Still terminating, or another's: the next reconcile deletes the
+		// rest once it is gone.
+		return managed.ExternalDelete{}, cmp.Or(err, target.Owned(left, pod))
 	}
 	if err := target.Delete(ctx, e.kube, buildPolicy(cr, e.namespace)); err != nil {
 		return managed.ExternalDelete{}, err

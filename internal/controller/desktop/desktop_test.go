@@ -804,9 +804,9 @@ func TestDelete(t *testing.T) {
 			},
 		},
 		"PodNotOurs": {
-			reason: "Delete should leave alone a Pod of the desktop's name that provider-vdi did not make, and, its own Pod being gone, delete its NetworkPolicy and Secret.",
+			reason: "Delete should leave alone a Pod of the desktop's name that provider-vdi did not make, and keep the NetworkPolicy that its desktop label puts it under, saying why it waits.",
 			get:    getFn(actualPod(desktop(), targettest.Owner[*corev1.Pod]("")), nil, storedSecret("s3cret"), nil),
-			want:   want{deleted: []string{"NetworkPolicy/team-a/alice-desktop", "Secret/team-a/alice-desktop-credentials"}},
+			want:   want{err: errNotOurs("Pod", "alice-desktop")},
 		},
 		"SecretOfOtherDesktop": {
 			reason: "Delete should delete its own NetworkPolicy and leave alone a Secret that another Desktop made, without an error that would hold up its deletion.",

@@ -72,14 +72,14 @@ func buildPod(cr *v1alpha1.Desktop, ns string, g Gate) *corev1.Pod {
 	for _, e := range p.Env {
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: e.Value})
 	}
-	if name, n := gpu(p.Resources); n == 0 || !strings.HasPrefix(string(name), "nvidia.com/") {
+	if name, n := gpu(p.Resources); n == 0 || !nvidiaGPU(name) {
 		// An image may itself say NVIDIA_VISIBLE_DEVICES=all (CUDA's base
 		// images do), and where the NVIDIA runtime is a node's default it
 		// hands such a container every GPU of the node, though it asked for
 		// none. void: no GPU. A desktop that asks for NVIDIA GPUs gets the
 		// NVIDIA device plugin's value instead (CheckEnvName keeps env from
-		// setting it); one that asks for another vendor's gets its devices
-		// from that vendor's plugin, and none through this variable.
+		// setting it); one that asks for any other resource gets its devices
+		// from that resource's plugin, and none through this variable.
 		env = append(env, corev1.EnvVar{Name: "NVIDIA_VISIBLE_DEVICES", Value: "void"})
 	}
 
@@ -243,6 +243,15 @@ func resources(r v1alpha1.ComputeResources) corev1.ResourceRequirements {
 		set(name, *resource.NewQuantity(int64(n), resource.DecimalSI), false)
 	}
 	return rr
+}
+
+// nvidiaGPU reports whether name is a resource of NVIDIA's GPU device
+// plugin, which sets NVIDIA_VISIBLE_DEVICES to the devices it allocates:
+// whole GPUs, shared ones, or MIG slices. Other nvidia.com/ resources, such
+// as the Network Operator's nvidia.com/hostdev, come from plugins that do
+// not set it.
+func nvidiaGPU(name corev1.ResourceName) bool {
+	return name == "nvidia.com/gpu" || name == "nvidia.com/gpu.shared" || strings.HasPrefix(string(name), "nvidia.com/mig-")
 }
 
 // gpu returns the extended resource of r's GPUs, nvidia.com/gpu unless r

@@ -316,6 +316,13 @@ func TestBuildPod(t *testing.T) {
 				p.Spec.Containers[0].Resources.Limits["amd.com/gpu"] = resource.MustParse("1")
 			}),
 		},
+		"OtherNVIDIAResource": {
+			reason: "A desktop asking for an nvidia.com/ resource that NVIDIA's GPU device plugin does not serve (the Network Operator's hostdev) should keep NVIDIA_VISIBLE_DEVICES=void.",
+			cr:     desktop(withGPUOf("nvidia.com/hostdev", 1)),
+			want: wantPod(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Resources.Limits["nvidia.com/hostdev"] = resource.MustParse("1")
+			}),
+		},
 		"Scheduling": {
 			reason: "Node selector, tolerations and runtime class should be passed to the Pod.",
 			cr: desktop(withScheduling(
