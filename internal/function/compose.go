@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -60,15 +61,25 @@ var retainPolicies = xpv2.ManagementPolicies{
 }
 
 // compose returns the managed resources the session needs now, with their
-// readiness. A home volume that exists stays desired even if the session no
+// readiness, and whether a running desktop holds back a change (see
+// holdPod). A home volume that exists stays desired even if the session no
 // longer asks for one: only deleting the session deletes it.
-func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource, error) {
+func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource, bool, error) {
 	objs := make(map[resource.Name]runtime.Object, 4)
 	if p.persistent || o.has(ResourceHome) {
 		objs[ResourceHome] = home(p, o.homeRetained())
 	}
+	held := false
 	if l.Desktop() {
-		objs[ResourceDesktop] = desktop(p, l.ExpiresAt)
+		d := desktop(p, l.ExpiresAt)
+		running, err := o.runningDesktop()
+		if err != nil {
+			return nil, false, err
+		}
+		if running != nil {
+			d.Spec.ForProvider, held = holdPod(d.Spec.ForProvider, *running)
+		}
+		objs[ResourceDesktop] = d
 		objs[ResourceService] = service(p)
 		objs[ResourceRoute] = route(p)
 	}
@@ -77,11 +88,26 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 	for name, obj := range objs {
 		s, err := asStruct(obj)
 		if err != nil {
-			return nil, errors.Wrapf(err, "cannot compose %q", name)
+			return nil, false, errors.Wrapf(err, "cannot compose %q", name)
 		}
 		out[name] = &fnv1.Resource{Resource: s, Ready: readiness(o, name)}
 	}
-	return out, nil
+	return out, held, nil
+}
+
+// holdPod returns the parameters of a desktop that runs with running and
+// should now run with want: running's, but for the owner, the network
+// policy, the URL and the deadline, which are want's (the policy and the
+// deadline do not shape the Pod; the URL must stay its route's). The second
+// result is whether that holds back a change. Pods are immutable, so a
+// changed Pod would restart the desktop under its user, and a template edit
+// would restart every running desktop of the template at once (a mistyped
+// image: every one of them into ImagePullBackOff). A held change applies
+// when the desktop starts again, or at once while it does not serve.
+func holdPod(want, running mv1alpha1.DesktopParameters) (mv1alpha1.DesktopParameters, bool) {
+	held := running
+	held.Owner, held.Network, held.URL, held.Deadline = want.Owner, want.Network, want.URL, want.Deadline
+	return held, !equality.Semantic.DeepEqual(held, want)
 }
 
 // asStruct is a composed resource as the SDK converts it, without status:

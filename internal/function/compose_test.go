@@ -98,6 +98,33 @@ func TestCompose(t *testing.T) {
 	}
 	running := lifecycle{Phase: PhaseRunning}
 	stopped := lifecycle{Phase: PhaseStopped}
+	// startedWith is the desktop as an older template made it: another
+	// image and env, and another ingress namespace and URL.
+	startedWith := func() *mv1alpha1.Desktop {
+		d := wantDesktop(1, true)
+		fp := &d.Spec.ForProvider
+		fp.Image, fp.Env = "ghcr.io/selkies-project/nvidia-egl-desktop:22.04", []mv1alpha1.EnvVar{{Name: "TZ", Value: "Europe/Berlin"}}
+		fp.Network.IngressNamespace, fp.URL = "old-ingress", "https://old.vdi.example.com/"
+		return d
+	}
+	// heldDesktop is startedWith's Pod under the current network policy and URL.
+	heldDesktop := func() *mv1alpha1.Desktop {
+		d := startedWith()
+		want := wantDesktop(1, true).Spec.ForProvider
+		d.Spec.ForProvider.Network, d.Spec.ForProvider.URL = want.Network, want.URL
+		return d
+	}
+	observedDesktop := func(d *mv1alpha1.Desktop, ready bool, atProvider map[string]any) observed {
+		return observed{string(ResourceDesktop): observedMR(d, ready, atProvider)}
+	}
+	// persistentWith is what a running persistent session composes, its
+	// Desktop being d.
+	persistentWith := func(d *mv1alpha1.Desktop) map[fnresource.Name]runtime.Object {
+		return map[fnresource.Name]runtime.Object{
+			ResourceDesktop: d, ResourceHome: wantHome("20Gi", nil),
+			ResourceService: wantService, ResourceRoute: wantRoute,
+		}
+	}
 
 	cases := map[string]struct {
 		reason   string
@@ -105,15 +132,13 @@ func TestCompose(t *testing.T) {
 		lc       lifecycle
 		observed observed
 		want     map[fnresource.Name]runtime.Object
+		held     bool
 	}{
 		"RunningPersistent": {
 			reason:  "A running persistent session should compose all four resources, the desktop mounting the volume.",
 			session: session(),
 			lc:      running,
-			want: map[fnresource.Name]runtime.Object{
-				ResourceDesktop: wantDesktop(1, true), ResourceHome: wantHome("20Gi", nil),
-				ResourceService: wantService, ResourceRoute: wantRoute,
-			},
+			want:    persistentWith(wantDesktop(1, true)),
 		},
 		"GPUOverrideRetained": {
 			reason:  "A retained volume should be managed without Delete, and the GPU override applied.",
@@ -131,6 +156,43 @@ func TestCompose(t *testing.T) {
 			want: map[fnresource.Name]runtime.Object{
 				ResourceDesktop: wantDesktop(1, false), ResourceService: wantService, ResourceRoute: wantRoute,
 			},
+		},
+		"RunningDesktopKeepsItsPod": {
+			reason:   "A serving desktop should keep the image and env it started with, taking only the new network policy and URL, and say it holds back a change.",
+			session:  session(),
+			lc:       running,
+			observed: observedDesktop(startedWith(), true, map[string]any{"phase": "Running", "ready": true}),
+			want:     persistentWith(heldDesktop()),
+			held:     true,
+		},
+		"SessionEditHeld": {
+			reason:   "A serving desktop should keep the GPUs it started with when its session asks for more.",
+			session:  session(withGPU(2)),
+			lc:       running,
+			observed: observedDesktop(wantDesktop(1, true), true, map[string]any{"phase": "Running", "ready": true}),
+			want:     persistentWith(wantDesktop(1, true)),
+			held:     true,
+		},
+		"RunningDesktopUnchanged": {
+			reason:   "A serving desktop that runs as the session now asks should hold back nothing.",
+			session:  session(),
+			lc:       running,
+			observed: observedDesktop(wantDesktop(1, true), true, map[string]any{"phase": "Running", "ready": true}),
+			want:     persistentWith(wantDesktop(1, true)),
+		},
+		"DesktopNotServing": {
+			reason:   "A desktop that does not serve (here its old image does not pull) has nothing to lose and should take the change at once.",
+			session:  session(),
+			lc:       running,
+			observed: observedDesktop(startedWith(), false, map[string]any{"phase": "Pending", "message": "Back-off pulling image"}),
+			want:     persistentWith(wantDesktop(1, true)),
+		},
+		"DesktopRestarting": {
+			reason:   "A desktop the provider restarts anyway (its credentials Secret was lost) should take the change with that restart.",
+			session:  session(),
+			lc:       running,
+			observed: observedDesktop(startedWith(), true, map[string]any{"phase": "Running", "ready": true, "pendingRestart": true}),
+			want:     persistentWith(wantDesktop(1, true)),
 		},
 		"RetainedStaysRetained": {
 			reason:   "A volume observed retained should stay retained when the session no longer asks for it: retention sticks to the data.",
@@ -165,9 +227,12 @@ func TestCompose(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatalf("validate(...): %v", errs)
 			}
-			got, err := compose(p, tc.lc, tc.observed)
+			got, held, err := compose(p, tc.lc, tc.observed)
 			if err != nil {
 				t.Fatalf("\n%s\ncompose(...): unexpected error: %v", tc.reason, err)
+			}
+			if held != tc.held {
+				t.Errorf("\n%s\ncompose(...): want held %t, got %t", tc.reason, tc.held, held)
 			}
 			gotObjs := map[fnresource.Name]map[string]any{}
 			for n, r := range got {

@@ -77,14 +77,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	l := decideLifecycle(lifecycleInput{State: s.Spec.State, Created: s.CreationTimestamp.Time, Timeout: p.timeout, Defaulted: s.Spec.Timeout == "", Deadline: o.desktopDeadline(), Now: now})
-	composed, err := compose(p, l, o)
+	composed, held, err := compose(p, l, o)
 	if err != nil {
 		return fatal(rsp, err)
 	}
 	if !p.persistent && o.has(ResourceHome) {
 		response.Warning(rsp, errors.Errorf("spec.persistence: the session no longer asks for a home volume, but DesktopVolume %q exists; it is kept until the session is deleted", homeName(s))).TargetComposite()
 	}
-	st, c := sessionStatus(p, l, o)
+	st, c := sessionStatus(p, l, o, held)
 	return f.respond(req, rsp, s, l, composed, st, c)
 }
 

@@ -152,9 +152,6 @@ func TestRunFunction(t *testing.T) {
 		}
 		return m
 	}
-	// expiredInvalid is what a session that no longer validates shows past
-	// the deadline its desktop carries: Expired, its volume kept, and a
-	// warning saying why it is invalid.
 	// volumeKept is what a session whose desktop is stopped shows, in phase
 	// (also the condition's reason) with msg: only its volume is desired.
 	volumeKept := func(phase, msg string, ttl time.Duration) summary {
@@ -176,6 +173,18 @@ func TestRunFunction(t *testing.T) {
 		Conditions: []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "Available", "")},
 		TTL:        7 * time.Hour,
 	}
+	// changesPending is allRunning holding back a change until the desktop
+	// starts again.
+	changesPending := allRunning
+	held := "the desktop runs as it started; the change to its template or session applies when it starts again (spec.state Stopped, then Running)"
+	changesPending.Status = with(map[string]any{
+		"phase": "Running", "url": "https://alice-gpu-team-a-9.vdi.example.com/", "node": "gpu-node-1",
+		"credentialsSecretName": "alice-gpu-credentials", "message": held,
+	})
+	changesPending.Conditions = []*fnv1.Condition{cond(fnv1.Status_STATUS_CONDITION_TRUE, "ChangesPending", held)}
+	// expiredInvalid is what a session that no longer validates shows past
+	// the deadline its desktop carries: Expired, its volume kept, and a
+	// warning saying why it is invalid.
 	expiredInvalid := func(warning string) summary {
 		s := volumeKept("Expired", "the session is invalid and past its desktop's deadline; its desktop is stopped, its home volume kept", time.Minute)
 		s.Results = []*fnv1.Result{{Severity: fnv1.Severity_SEVERITY_WARNING, Target: fnv1.Target_TARGET_COMPOSITE.Enum(), Message: warning}}
@@ -209,6 +218,12 @@ func TestRunFunction(t *testing.T) {
 			req:    runRequest(session(), append(observedAll(session()), withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Spec.DefaultTimeout = "30m" })))...),
 			now:    now,
 			want:   allRunning,
+		},
+		"TemplateImageChanged": {
+			reason: "A running session whose template's image changed should keep its desktop as it started and say that the change waits for its next start.",
+			req:    runRequest(session(), append(observedAll(session()), withTemplate(template(func(t *tv1alpha1.VDITemplate) { t.Spec.Image = "ghcr.io/selkies-project/nvidia-egl-desktop:typo" })))...),
+			now:    now,
+			want:   changesPending,
 		},
 		"Stopped": {
 			reason: "A stopped session should keep only its volume and re-run at expiry to show Expired.",

@@ -207,7 +207,10 @@ func withInput(in *structpb.Struct) reqOpt { return func(r *fnv1.RunFunctionRequ
 
 // observedAll is a GPU session whose four resources all run.
 func observedAll(s *Session) []reqOpt {
-	p := &plan{session: s, template: template(), input: input(), persistent: true, volumeSize: *q("20Gi"), host: host(s, input())}
+	p, errs := validate(s, template(), input())
+	if len(errs) > 0 {
+		panic(errs.ToAggregate())
+	}
 	return []reqOpt{
 		withObserved(ResourceDesktop, observedMR(desktop(p, created.Add(8*time.Hour)), true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "podIP": "10.0.0.7"})),
 		withObserved(ResourceHome, observedMR(home(p, false), true, map[string]any{"phase": "Bound", "capacity": "20Gi"})),

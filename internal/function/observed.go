@@ -6,8 +6,11 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/resource"
+
+	mv1alpha1 "github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 )
 
 // observed is what Crossplane observed of the composed resources, keyed by
@@ -69,6 +72,20 @@ func (o observed) desktop() desktopObservation {
 		NodeName:       ap["nodeName"].GetStringValue(),
 		PendingRestart: ap["pendingRestart"].GetBoolValue(),
 	}
+}
+
+// runningDesktop returns the parameters of the observed Desktop while its
+// desktop serves: Ready, with no restart pending. It returns nil when there
+// is no such Desktop.
+func (o observed) runningDesktop() (*mv1alpha1.DesktopParameters, error) {
+	if !o.ready(ResourceDesktop) || o.desktop().PendingRestart {
+		return nil, nil
+	}
+	d := &mv1alpha1.Desktop{}
+	if err := resource.AsObject(o[string(ResourceDesktop)].GetResource(), d); err != nil {
+		return nil, errors.Wrap(err, "cannot read the observed Desktop")
+	}
+	return &d.Spec.ForProvider, nil
 }
 
 // routeURL is the URL the DesktopRoute reports.

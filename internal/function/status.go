@@ -14,6 +14,9 @@ import (
 // desktop serves, and if not what the session waits for.
 const ConditionDesktopReady = "DesktopReady"
 
+// reasonAvailable is the DesktopReady reason of a desktop that serves.
+const reasonAvailable = "Available"
+
 // A condition for the session.
 type condition struct {
 	True    bool
@@ -22,8 +25,9 @@ type condition struct {
 }
 
 // sessionStatus derives the session's status and its DesktopReady condition
-// from its lifecycle and the observed managed resources.
-func sessionStatus(p *plan, l lifecycle, o observed) (SessionStatus, condition) {
+// from its lifecycle and the observed managed resources; held is whether its
+// running desktop holds back a change until it starts again.
+func sessionStatus(p *plan, l lifecycle, o observed, held bool) (SessionStatus, condition) {
 	st := SessionStatus{
 		StartedAt: l.StartedAt.UTC().Format(time.RFC3339),
 		ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339),
@@ -41,6 +45,9 @@ func sessionStatus(p *plan, l lifecycle, o observed) (SessionStatus, condition) 
 
 	var c condition
 	st.Phase, c = desktopPhase(p, d, o)
+	if held && c.Reason == reasonAvailable {
+		c = condition{True: true, Reason: "ChangesPending", Message: "the desktop runs as it started; the change to its template or session applies when it starts again (spec.state Stopped, then Running)"}
+	}
 	if !c.True {
 		if msg := firstSyncError(p, o); msg != "" {
 			// The session waits for something the provider cannot do:
@@ -107,5 +114,5 @@ func desktopPhase(p *plan, obs desktopObservation, o observed) (string, conditio
 	case obs.PendingRestart:
 		return PhaseRunning, condition{True: true, Reason: "RestartPending", Message: "the desktop runs; it restarts to apply a changed spec"}
 	}
-	return PhaseRunning, condition{True: true, Reason: "Available"}
+	return PhaseRunning, condition{True: true, Reason: reasonAvailable}
 }

@@ -68,6 +68,7 @@ func TestSessionStatus(t *testing.T) {
 		reason   string
 		lc       lifecycle
 		observed observed
+		held     bool
 		want     want
 	}{
 		"Pending": {
@@ -113,6 +114,22 @@ func TestSessionStatus(t *testing.T) {
 			lc:       running,
 			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1", "pendingRestart": true}), true),
 			want:     showing(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: credentials, URL: sessionURL}, condition{True: true, Reason: "RestartPending", Message: "the desktop runs; it restarts to apply a changed spec"}),
+		},
+		"ChangesPending": {
+			reason:   "A running desktop that holds back a change of its template or session should say when it applies.",
+			lc:       running,
+			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), true),
+			held:     true,
+			want: showing(SessionStatus{Phase: PhaseRunning, Node: "gpu-node-1", CredentialsSecretName: credentials, URL: sessionURL}, condition{
+				True: true, Reason: "ChangesPending", Message: "the desktop runs as it started; the change to its template or session applies when it starts again (spec.state Stopped, then Running)",
+			}),
+		},
+		"HeldWhileStarting": {
+			reason:   "A held change should not hide what the session still waits for.",
+			lc:       running,
+			observed: all(mr(true, map[string]any{"phase": "Running", "ready": true, "nodeName": "gpu-node-1"}), false),
+			held:     true,
+			want:     showing(SessionStatus{Phase: PhaseStarting, Node: "gpu-node-1", CredentialsSecretName: credentials, URL: sessionURL}, condition{Reason: "WaitingForRoute", Message: `waiting for DesktopRoute "alice-gpu-route" to become available`}),
 		},
 		"Failed": {
 			reason:   "A failed desktop Pod should fail the session.",
@@ -162,7 +179,7 @@ func TestSessionStatus(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatalf("validate(...): %v", errs)
 			}
-			st, c := sessionStatus(p, tc.lc, tc.observed)
+			st, c := sessionStatus(p, tc.lc, tc.observed, tc.held)
 			if diff := cmp.Diff(tc.want, want{st, c}, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("\n%s\nsessionStatus(...): -want, +got:\n%s", tc.reason, diff)
 			}

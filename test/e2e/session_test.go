@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
@@ -250,6 +251,46 @@ func TestMissingTemplate(t *testing.T) {
 			t.Errorf("%s was deleted or replaced after its template was deleted: %v", o.GetName(), err)
 		}
 	}
+}
+
+// TestTemplateEditWaitsForNextStart: an edit of a template, here to an
+// image that does not exist, does not restart the desktops that run from
+// it; their sessions say that the change waits, and it applies when the
+// session starts again.
+func TestTemplateEditWaitsForNextStart(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "ivan")
+	mine := copyTemplate(t, "ubuntu-gpu", "ivan-gpu")
+	started(t, session(ns, "dev", "ivan", "ivan-gpu", nil))
+	p := current(t, pod(ns, "dev-desktop"))
+	was := desktopImage(p)
+
+	const typo = "ghcr.io/selkies-project/nvidia-egl-desktop:no-such-tag"
+	if err := kube.Patch(ctx, mine, client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"image":%q}}`, typo)))); err != nil {
+		t.Fatal(err)
+	}
+	waitSays(t, "the running session says the template's change waits for its next start", ns, "dev", "applies when it starts again")
+	if cur := current(t, pod(ns, "dev-desktop")); cur.UID != p.UID || desktopImage(cur) != was {
+		t.Errorf("the template edit replaced the running desktop: Pod %s runs %s, want Pod %s running %s", cur.UID, desktopImage(cur), p.UID, was)
+	}
+
+	setState(t, ns, "dev", "Stopped")
+	waitPhase(t, ns, "dev", "Stopped")
+	setState(t, ns, "dev", "Running")
+	waitPhase(t, ns, "dev", "Running")
+	if got := desktopImage(current(t, pod(ns, "dev-desktop"))); got != typo {
+		t.Errorf("the desktop started again runs %s, want the template's %s", got, typo)
+	}
+}
+
+// desktopImage is the image of a desktop Pod's desktop container.
+func desktopImage(p *corev1.Pod) string {
+	for _, c := range p.Spec.Containers {
+		if c.Name == "desktop" {
+			return c.Image
+		}
+	}
+	return ""
 }
 
 // waitSays waits until the conditions or the message of session ns/name
