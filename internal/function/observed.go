@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -81,11 +82,12 @@ func (o observed) runningDesktop() (*mv1alpha1.DesktopParameters, error) {
 	if !o.ready(ResourceDesktop) || o.desktop().PendingRestart {
 		return nil, nil
 	}
-	d := &mv1alpha1.Desktop{}
-	if err := resource.AsObject(o[string(ResourceDesktop)].GetResource(), d); err != nil {
-		return nil, errors.Wrap(err, "cannot read the observed Desktop")
+	spec := o[string(ResourceDesktop)].GetResource().GetFields()["spec"].GetStructValue().GetFields()
+	p := &mv1alpha1.DesktopParameters{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec["forProvider"].GetStructValue().AsMap(), p); err != nil {
+		return nil, errors.Wrap(err, "cannot read the observed Desktop's spec.forProvider")
 	}
-	return &d.Spec.ForProvider, nil
+	return p, nil
 }
 
 // routeURL is the URL the DesktopRoute reports.
