@@ -1,10 +1,11 @@
 package function
 
 import (
+	"encoding/json"
 	"time"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	"google.golang.org/protobuf/types/known/structpb"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -77,7 +78,9 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 			return nil, false, err
 		}
 		if running != nil {
-			d.Spec.ForProvider, held = holdPod(d.Spec.ForProvider, *running)
+			if d.Spec.ForProvider, held, err = holdPod(d.Spec.ForProvider, *running); err != nil {
+				return nil, false, err
+			}
 		}
 		objs[ResourceDesktop] = d
 		objs[ResourceService] = service(p)
@@ -95,19 +98,53 @@ func compose(p *plan, l lifecycle, o observed) (map[resource.Name]*fnv1.Resource
 	return out, held, nil
 }
 
-// holdPod returns the parameters of a desktop that runs with running and
+// holdPod returns the parameters of a desktop that serves with running and
 // should now run with want: running's, but for the owner, the network
-// policy, the URL and the deadline, which are want's (the policy and the
-// deadline do not shape the Pod; the URL must stay its route's). The second
-// result is whether that holds back a change. Pods are immutable, so a
-// changed Pod would restart the desktop under its user, and a template edit
-// would restart every running desktop of the template at once (a mistyped
-// image: every one of them into ImagePullBackOff). A held change applies
-// when the desktop starts again, or at once while it does not serve.
-func holdPod(want, running mv1alpha1.DesktopParameters) (mv1alpha1.DesktopParameters, bool) {
+// policy and the deadline, which are want's (none of them shapes the Pod).
+// The second result is whether that holds back a change: whether want sets
+// a field to other than what the desktop runs with. A field want leaves out
+// (the API server defaults it, as the GPU's resource name) changes nothing.
+//
+// Pods are immutable: a changed Pod would restart the desktop under its
+// user, and a template edit would restart every serving desktop of the
+// template at once (a mistyped image: every one into ImagePullBackOff). A
+// held change applies when the desktop starts again, or as soon as it does
+// not serve. A new URL holds nothing back: its host is in the gate's
+// settings, so the Pod restarts for it anyway and takes the rest with it.
+func holdPod(want, running mv1alpha1.DesktopParameters) (mv1alpha1.DesktopParameters, bool, error) {
+	if running.URL != want.URL {
+		return want, false, nil
+	}
 	held := running
-	held.Owner, held.Network, held.URL, held.Deadline = want.Owner, want.Network, want.URL, want.Deadline
-	return held, !equality.Semantic.DeepEqual(held, want)
+	setNotPod(&held, want)
+	a, b := held, want
+	setNotPod(&a, mv1alpha1.DesktopParameters{})
+	setNotPod(&b, mv1alpha1.DesktopParameters{})
+	changed, err := changes(a, b)
+	return held, changed, err
+}
+
+// setNotPod sets the parameters of p that do not shape its Pod to from's.
+func setNotPod(p *mv1alpha1.DesktopParameters, from mv1alpha1.DesktopParameters) {
+	p.Owner, p.Network, p.Deadline = from.Owner, from.Network, from.Deadline
+}
+
+// changes reports whether patch, applied to base as a JSON merge patch,
+// changes it.
+func changes(base, patch any) (bool, error) {
+	b, err := json.Marshal(base)
+	if err != nil {
+		return false, errors.Wrap(err, "cannot encode the running desktop's parameters")
+	}
+	p, err := json.Marshal(patch)
+	if err != nil {
+		return false, errors.Wrap(err, "cannot encode the desktop's parameters")
+	}
+	merged, err := jsonpatch.MergePatch(b, p)
+	if err != nil {
+		return false, errors.Wrap(err, "cannot compare the desktop's parameters with the running desktop's")
+	}
+	return !jsonpatch.Equal(merged, b), nil
 }
 
 // asStruct is a composed resource as the SDK converts it, without status:

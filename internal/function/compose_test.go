@@ -1,7 +1,9 @@
 package function
 
 import (
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -99,21 +101,22 @@ func TestCompose(t *testing.T) {
 	running := lifecycle{Phase: PhaseRunning}
 	stopped := lifecycle{Phase: PhaseStopped}
 	// startedWith is the desktop as an older template made it: another
-	// image and env, and another ingress namespace and URL.
+	// image and env, and another ingress namespace.
 	startedWith := func() *mv1alpha1.Desktop {
 		d := wantDesktop(1, true)
 		fp := &d.Spec.ForProvider
 		fp.Image, fp.Env = "ghcr.io/selkies-project/nvidia-egl-desktop:22.04", []mv1alpha1.EnvVar{{Name: "TZ", Value: "Europe/Berlin"}}
-		fp.Network.IngressNamespace, fp.URL = "old-ingress", "https://old.vdi.example.com/"
+		fp.Network.IngressNamespace = "old-ingress"
 		return d
 	}
-	// heldDesktop is startedWith's Pod under the current network policy and URL.
+	// heldDesktop is startedWith's Pod under the current network policy.
 	heldDesktop := func() *mv1alpha1.Desktop {
 		d := startedWith()
-		want := wantDesktop(1, true).Spec.ForProvider
-		d.Spec.ForProvider.Network, d.Spec.ForProvider.URL = want.Network, want.URL
+		d.Spec.ForProvider.Network = wantDesktop(1, true).Spec.ForProvider.Network
 		return d
 	}
+	// serving is what the provider reports of a desktop that serves.
+	serving := map[string]any{"phase": "Running", "ready": true}
 	observedDesktop := func(d *mv1alpha1.Desktop, ready bool, atProvider map[string]any) observed {
 		return observed{string(ResourceDesktop): observedMR(d, ready, atProvider)}
 	}
@@ -158,10 +161,10 @@ func TestCompose(t *testing.T) {
 			},
 		},
 		"RunningDesktopKeepsItsPod": {
-			reason:   "A serving desktop should keep the image and env it started with, taking only the new network policy and URL, and say it holds back a change.",
+			reason:   "A serving desktop should keep the image and env it started with, taking only the new network policy, and say it holds back a change.",
 			session:  session(),
 			lc:       running,
-			observed: observedDesktop(startedWith(), true, map[string]any{"phase": "Running", "ready": true}),
+			observed: observedDesktop(startedWith(), true, serving),
 			want:     persistentWith(heldDesktop()),
 			held:     true,
 		},
@@ -169,7 +172,7 @@ func TestCompose(t *testing.T) {
 			reason:   "A serving desktop should keep the GPUs it started with when its session asks for more.",
 			session:  session(withGPU(2)),
 			lc:       running,
-			observed: observedDesktop(wantDesktop(1, true), true, map[string]any{"phase": "Running", "ready": true}),
+			observed: observedDesktop(wantDesktop(1, true), true, serving),
 			want:     persistentWith(wantDesktop(1, true)),
 			held:     true,
 		},
@@ -177,8 +180,27 @@ func TestCompose(t *testing.T) {
 			reason:   "A serving desktop that runs as the session now asks should hold back nothing.",
 			session:  session(),
 			lc:       running,
-			observed: observedDesktop(wantDesktop(1, true), true, map[string]any{"phase": "Running", "ready": true}),
+			observed: observedDesktop(wantDesktop(1, true), true, serving),
 			want:     persistentWith(wantDesktop(1, true)),
+		},
+		"PolicyBeingRestored": {
+			reason:   "A serving desktop whose NetworkPolicy the provider restores (after an egress edit, say) is not Ready but still serves, and should keep its Pod.",
+			session:  session(),
+			lc:       running,
+			observed: observedDesktop(startedWith(), false, map[string]any{"phase": "Running", "ready": true, "networkPolicyReady": false}),
+			want:     persistentWith(heldDesktop()),
+			held:     true,
+		},
+		"URLChanged": {
+			reason:  "A new URL restarts the desktop anyway (its host is in the gate's settings), so it should take every change with it.",
+			session: session(),
+			lc:      running,
+			observed: observedDesktop(func() *mv1alpha1.Desktop {
+				d := startedWith()
+				d.Spec.ForProvider.URL = "https://old.vdi.example.com/"
+				return d
+			}(), true, serving),
+			want: persistentWith(wantDesktop(1, true)),
 		},
 		"DesktopNotServing": {
 			reason:   "A desktop that does not serve (here its old image does not pull) has nothing to lose and should take the change at once.",
@@ -240,6 +262,97 @@ func TestCompose(t *testing.T) {
 			}
 			if diff := cmp.Diff(objects(t, tc.want), gotObjs); diff != "" {
 				t.Errorf("\n%s\ncompose(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestHoldPod(t *testing.T) {
+	// a and b set every parameter, to different values but for the URL.
+	a := mv1alpha1.DesktopParameters{
+		Owner: mv1alpha1.Owner{Session: "s1", User: "alice"}, Image: "desktop:1", Port: 8080,
+		Resources: mv1alpha1.ComputeResources{CPU: q("4"), GPU: &mv1alpha1.GPUResources{Count: 1, ResourceName: "nvidia.com/gpu"}},
+		ShmSize:   q("1Gi"), Env: []mv1alpha1.EnvVar{{Name: "TZ", Value: "UTC"}}, NodeSelector: map[string]string{"gpu": "a"},
+		Tolerations: []corev1.Toleration{{Key: "a"}}, RuntimeClassName: ptr.To("nvidia"),
+		Network: mv1alpha1.DesktopNetwork{IngressNamespace: "traefik"}, Home: &mv1alpha1.HomeVolume{ClaimName: "home", MountPath: "/home/a"},
+		URL: "https://s1-team-a-2.vdi.example/", Deadline: &metav1.Time{Time: now},
+	}
+	b := mv1alpha1.DesktopParameters{
+		Owner: mv1alpha1.Owner{Session: "s2", User: "bob"}, Image: "desktop:2", Port: 9090,
+		Resources: mv1alpha1.ComputeResources{CPU: q("8"), GPU: &mv1alpha1.GPUResources{Count: 2, ResourceName: "nvidia.com/gpu"}},
+		ShmSize:   q("2Gi"), Env: []mv1alpha1.EnvVar{{Name: "TZ", Value: "CET"}}, NodeSelector: map[string]string{"gpu": "b"},
+		Tolerations: []corev1.Toleration{{Key: "b"}}, RuntimeClassName: ptr.To("kata"),
+		Network: mv1alpha1.DesktopNetwork{IngressNamespace: "ingress"}, Home: &mv1alpha1.HomeVolume{ClaimName: "home", MountPath: "/home/b"},
+		URL: a.URL, Deadline: &metav1.Time{Time: now.Add(time.Hour)},
+	}
+
+	t.Run("EveryParameterDecided", func(t *testing.T) {
+		// Each parameter either shapes the Pod, and is held at the running
+		// desktop's, or does not, and is the new one. A new parameter fails
+		// here until it is placed.
+		notPod := map[string]bool{"Owner": true, "Network": true, "Deadline": true}
+		pod := map[string]bool{"Image": true, "Port": true, "Resources": true, "ShmSize": true, "Env": true, "NodeSelector": true, "Tolerations": true, "RuntimeClassName": true, "Home": true, "URL": true}
+		got, changed, err := holdPod(b, a)
+		if err != nil || !changed {
+			t.Fatalf("holdPod(b, a): want a change held and no error, got %t, %v", changed, err)
+		}
+		gv, av, bv := reflect.ValueOf(got), reflect.ValueOf(a), reflect.ValueOf(b)
+		for i := range gv.NumField() {
+			f := gv.Type().Field(i).Name
+			switch {
+			case notPod[f] && !cmp.Equal(gv.Field(i).Interface(), bv.Field(i).Interface()):
+				t.Errorf("holdPod(b, a): %s should be the new one, %v; got %v", f, bv.Field(i), gv.Field(i))
+			case pod[f] && !cmp.Equal(gv.Field(i).Interface(), av.Field(i).Interface()):
+				t.Errorf("holdPod(b, a): %s should be held at the running desktop's, %v; got %v", f, av.Field(i), gv.Field(i))
+			case !notPod[f] && !pod[f]:
+				t.Errorf("DesktopParameters.%s: say whether it shapes the desktop's Pod (held) or not (new)", f)
+			}
+		}
+	})
+
+	cases := map[string]struct {
+		reason      string
+		want, run   mv1alpha1.DesktopParameters
+		held        mv1alpha1.DesktopParameters
+		changesHeld bool
+	}{
+		"Unchanged": {
+			reason: "A desktop that runs as it should holds nothing back.",
+			want:   a, run: a, held: a,
+		},
+		"NotPodChanged": {
+			reason: "A new network policy, owner or deadline is taken, and holds nothing back.",
+			want:   func() mv1alpha1.DesktopParameters { p := a; p.Network, p.Deadline = b.Network, b.Deadline; return p }(),
+			run:    a,
+			held:   func() mv1alpha1.DesktopParameters { p := a; p.Network, p.Deadline = b.Network, b.Deadline; return p }(),
+		},
+		"DefaultedByTheAPIServer": {
+			reason: "Fields the new parameters leave out, which the API server defaulted on the running desktop (the GPU's resource name, the port), hold nothing back.",
+			want: func() mv1alpha1.DesktopParameters {
+				p := a
+				p.Port, p.Resources.GPU = 0, &mv1alpha1.GPUResources{Count: 1}
+				return p
+			}(),
+			run: a, held: a,
+		},
+		"URLChanged": {
+			reason: "A new URL restarts the Pod anyway (its host is in the gate's settings): everything new is taken with it.",
+			want:   func() mv1alpha1.DesktopParameters { p := b; p.URL = "https://s2-team-a-2.vdi.example/"; return p }(),
+			run:    a,
+			held:   func() mv1alpha1.DesktopParameters { p := b; p.URL = "https://s2-team-a-2.vdi.example/"; return p }(),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, changed, err := holdPod(tc.want, tc.run)
+			if err != nil {
+				t.Fatalf("\n%s\nholdPod(...): unexpected error: %v", tc.reason, err)
+			}
+			if diff := cmp.Diff(tc.held, got); diff != "" {
+				t.Errorf("\n%s\nholdPod(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if changed != tc.changesHeld {
+				t.Errorf("\n%s\nholdPod(...): want a change held %t, got %t", tc.reason, tc.changesHeld, changed)
 			}
 		})
 	}

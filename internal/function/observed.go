@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -76,10 +77,13 @@ func (o observed) desktop() desktopObservation {
 }
 
 // runningDesktop returns the parameters of the observed Desktop while its
-// desktop serves: Ready, with no restart pending. It returns nil when there
-// is no such Desktop.
+// desktop serves: its Pod running and ready, with no restart pending. It
+// returns nil when there is no such Desktop. The Desktop's Ready condition
+// does not decide: it is also False while the provider restores the
+// desktop's NetworkPolicy, which a template's egress edit changes.
 func (o observed) runningDesktop() (*mv1alpha1.DesktopParameters, error) {
-	if !o.ready(ResourceDesktop) || o.desktop().PendingRestart {
+	ap := o.atProvider(ResourceDesktop)
+	if ap["phase"].GetStringValue() != string(corev1.PodRunning) || !ap["ready"].GetBoolValue() || ap["pendingRestart"].GetBoolValue() {
 		return nil, nil
 	}
 	spec := o[string(ResourceDesktop)].GetResource().GetFields()["spec"].GetStructValue().GetFields()

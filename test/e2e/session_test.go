@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 	"github.com/provider-vdi/provider-vdi/test/poll"
@@ -254,8 +255,10 @@ func TestMissingTemplate(t *testing.T) {
 }
 
 // TestTemplateEditWaitsForNextStart: an edit of a template, here to an
-// image that does not exist, does not restart the desktops that run from
-// it; their sessions say that the change waits, and it applies when the
+// image that does not exist and to its egress, does not restart the
+// desktops that run from it, not even while the provider restores their
+// NetworkPolicy for the new egress (their Desktops are not Ready then);
+// their sessions say that the change waits, and it applies when the
 // session starts again.
 func TestTemplateEditWaitsForNextStart(t *testing.T) {
 	ctx := context.Background()
@@ -264,15 +267,30 @@ func TestTemplateEditWaitsForNextStart(t *testing.T) {
 	started(t, session(ns, "dev", "ivan", "ivan-gpu", nil))
 	p := current(t, pod(ns, "dev-desktop"))
 	was := desktopImage(p)
+	// held checks that the running desktop and its Desktop keep the image
+	// it started with. Crossplane applies the composed resources before it
+	// writes the session's status, so once the session says something, the
+	// Desktop holds what the function composed in that run.
+	held := func(when string) {
+		t.Helper()
+		d := current(t, &v1alpha1.Desktop{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dev-desktop"}})
+		if d.Spec.ForProvider.Image != was {
+			t.Errorf("%s: the running session's Desktop asks for image %s, want %s until it starts again", when, d.Spec.ForProvider.Image, was)
+		}
+		if cur := current(t, pod(ns, "dev-desktop")); cur.UID != p.UID || desktopImage(cur) != was {
+			t.Errorf("%s: the template edit replaced the running desktop: Pod %s runs %s, want Pod %s running %s", when, cur.UID, desktopImage(cur), p.UID, was)
+		}
+	}
 
 	const typo = "ghcr.io/selkies-project/nvidia-egl-desktop:no-such-tag"
-	if err := kube.Patch(ctx, mine, client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"image":%q}}`, typo)))); err != nil {
+	edit := fmt.Sprintf(`{"spec":{"image":%q,"egress":[{"to":[{"ipBlock":{"cidr":"10.0.0.0/8"}}],"ports":[{"port":443}]}]}}`, typo)
+	if err := kube.Patch(ctx, mine, client.RawPatch(types.MergePatchType, []byte(edit))); err != nil {
 		t.Fatal(err)
 	}
+	waitSays(t, "the session shows its desktop's NetworkPolicy being restored for the new egress", ns, "dev", "NetworkPolicy is missing or was changed")
+	held("while the NetworkPolicy is restored")
 	waitSays(t, "the running session says the template's change waits for its next start", ns, "dev", "applies when it starts again")
-	if cur := current(t, pod(ns, "dev-desktop")); cur.UID != p.UID || desktopImage(cur) != was {
-		t.Errorf("the template edit replaced the running desktop: Pod %s runs %s, want Pod %s running %s", cur.UID, desktopImage(cur), p.UID, was)
-	}
+	held("once the desktop is Ready again")
 
 	setState(t, ns, "dev", "Stopped")
 	waitPhase(t, ns, "dev", "Stopped")

@@ -180,11 +180,11 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.Desktop) (managed.E
 	case !cr.Status.AtProvider.NetworkPolicyReady:
 		// Without its policy the desktop would be open to every Pod and
 		// could reach anything: it is not Ready until the policy is back.
-		cr.Status.AtProvider.Ready = false
+		// atProvider.ready stays the Pod's: the desktop itself still runs.
 		cr.Status.AtProvider.Message = "the desktop's NetworkPolicy is missing or was changed; it is being restored"
 	}
 	switch {
-	case cr.Status.AtProvider.Ready:
+	case cr.Status.AtProvider.Ready && cr.Status.AtProvider.NetworkPolicyReady:
 		cr.SetConditions(xpv2.Available())
 	case cr.Status.AtProvider.Message != "":
 		cr.SetConditions(xpv2.Unavailable().WithMessage(cr.Status.AtProvider.Message))

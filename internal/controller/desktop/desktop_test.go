@@ -189,13 +189,13 @@ func TestObserve(t *testing.T) {
 
 	// policyDrift is the observation of a ready desktop whose NetworkPolicy
 	// is missing or changed: not Ready, saying why, and not up to date, so
-	// that Update restores the policy.
+	// that Update restores the policy; its Pod is still ready.
 	const driftMsg = "the desktop's NetworkPolicy is missing or was changed; it is being restored"
 	policyDrift := observed{
 		O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false, ConnectionDetails: details("s3cret", servedLink(desktop(), testNow))},
 		CR: desktop(
 			withConditions(xpv2.Unavailable().WithMessage(driftMsg)),
-			withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Message: driftMsg})),
+			withAtProvider(current(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, Message: driftMsg})),
 		),
 	}
 
@@ -258,12 +258,30 @@ func TestObserve(t *testing.T) {
 		},
 		"SecretMissing": {
 			reason: "A Desktop whose Pod runs but whose Secret is gone should exist but not be up to date, so that Update replaces the Pod and Create a new password, show pendingRestart saying why, and publish no password the Pod does not use.",
-			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
+			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue))), storedPolicy()),
 			cr:     desktop(),
 			want: observed{
 				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
 				CR: desktop(
 					withConditions(xpv2.Available()),
+					withAtProvider(current(v1alpha1.DesktopObservation{
+						Phase:              corev1.PodRunning,
+						Ready:              true,
+						PendingRestart:     true,
+						NetworkPolicyReady: true,
+						Message:            "the credentials Secret is gone; the desktop is replaced with a new password",
+					})),
+				),
+			},
+		},
+		"SecretAndPolicyMissing": {
+			reason: "A ready Desktop Pod whose Secret and NetworkPolicy are both gone should not be Available: the policy is missing whatever else is.",
+			kube:   targettest.Kube(actualPod(desktop(), status(corev1.PodRunning, ready(corev1.ConditionTrue)))),
+			cr:     desktop(),
+			want: observed{
+				O: managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: desktop(
+					withConditions(xpv2.Unavailable().WithMessage("the credentials Secret is gone; the desktop is replaced with a new password")),
 					withAtProvider(current(v1alpha1.DesktopObservation{
 						Phase:          corev1.PodRunning,
 						Ready:          true,
