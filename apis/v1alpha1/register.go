@@ -35,16 +35,12 @@ var (
 	ProviderConfigUsageListGroupVersionKind = SchemeGroupVersion.WithKind(kindOf(ProviderConfigUsageList{}))
 
 	DesktopKind                    = kindOf(Desktop{})
-	DesktopGroupKind               = schema.GroupKind{Group: Group, Kind: DesktopKind}.String()
 	DesktopGroupVersionKind        = SchemeGroupVersion.WithKind(DesktopKind)
 	DesktopVolumeKind              = kindOf(DesktopVolume{})
-	DesktopVolumeGroupKind         = schema.GroupKind{Group: Group, Kind: DesktopVolumeKind}.String()
 	DesktopVolumeGroupVersionKind  = SchemeGroupVersion.WithKind(DesktopVolumeKind)
 	DesktopServiceKind             = kindOf(DesktopService{})
-	DesktopServiceGroupKind        = schema.GroupKind{Group: Group, Kind: DesktopServiceKind}.String()
 	DesktopServiceGroupVersionKind = SchemeGroupVersion.WithKind(DesktopServiceKind)
 	DesktopRouteKind               = kindOf(DesktopRoute{})
-	DesktopRouteGroupKind          = schema.GroupKind{Group: Group, Kind: DesktopRouteKind}.String()
 	DesktopRouteGroupVersionKind   = SchemeGroupVersion.WithKind(DesktopRouteKind)
 )
 
