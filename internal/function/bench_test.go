@@ -14,13 +14,20 @@ import (
 )
 
 // fullSession is the request of a running GPU session on its second pass:
-// template resolved, all four managed resources observed.
+// template resolved, all four managed resources observed as it composes
+// them.
 func fullSession() *fnv1.RunFunctionRequest {
+	return runRequest(session(withGPU(2)), append(observedAll(session(withGPU(2))), withTemplate(template()))...)
+}
+
+// heldSession is fullSession asking for more GPUs than its desktop runs
+// with: the function holds the change back (holdPod).
+func heldSession() *fnv1.RunFunctionRequest {
 	return runRequest(session(withGPU(2)), append(observedAll(session()), withTemplate(template()))...)
 }
 
 // BenchmarkRunFunction measures one RunFunction of a full GPU session: in
-// process, beside its floor (what any function pays to receive the request
+// process (also with a change held back), beside its floor (what any function pays to receive the request
 // and send the response: proto marshal and unmarshal of both), and as a
 // call over loopback gRPC, as Crossplane makes it, beside a function that
 // returns the same response without composing it.
@@ -36,6 +43,14 @@ func BenchmarkRunFunction(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			_, _ = f.RunFunction(context.Background(), req)
+		}
+	})
+
+	b.Run("InProcessChangeHeld", func(b *testing.B) {
+		held := heldSession()
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = f.RunFunction(context.Background(), held)
 		}
 	})
 

@@ -6,6 +6,7 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -130,8 +131,11 @@ func setNotPod(p *mv1alpha1.DesktopParameters, from mv1alpha1.DesktopParameters)
 }
 
 // changes reports whether patch, applied to base as a JSON merge patch,
-// changes it.
+// changes it. Equal values, the common case, are not encoded.
 func changes(base, patch any) (bool, error) {
+	if equality.Semantic.DeepEqual(base, patch) {
+		return false, nil
+	}
 	b, err := json.Marshal(base)
 	if err != nil {
 		return false, errors.Wrap(err, "cannot encode the running desktop's parameters")
