@@ -220,6 +220,16 @@ func TestDesktop(t *testing.T) {
 	if p, err := getPod(ctx, ns, "alice-dev"); err != nil || p.UID != uid0 {
 		t.Errorf("restoring the NetworkPolicy restarted the desktop (err %v)", err)
 	}
+	// The Desktop is Ready again within seconds of the policy's restoring
+	// (nextPoll), not at the next poll, which is 10 minutes here.
+	poll.Until(t, "Desktop is Ready again with its NetworkPolicy restored", timeout, func(ctx context.Context) (bool, string, error) {
+		cur := &v1alpha1.Desktop{}
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(d), cur); err != nil {
+			return false, "", err
+		}
+		r := cur.GetCondition(xpv2.TypeReady)
+		return r.Status == corev1.ConditionTrue && cur.Status.AtProvider.NetworkPolicyReady, fmt.Sprintf("%s %s: %s", r.Status, r.Reason, r.Message), nil
+	})
 
 	// A Pod deleted out of band comes back.
 	recreatePod(t, pod)

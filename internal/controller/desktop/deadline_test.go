@@ -222,8 +222,8 @@ func podKey(p *corev1.Pod) *corev1.Pod {
 	return p
 }
 
-func TestUntilDeadline(t *testing.T) {
-	hook := untilDeadline(DefaultBounds, at(deadline.Add(-10*time.Second)))
+func TestNextPoll(t *testing.T) {
+	hook := nextPoll(DefaultBounds, at(deadline.Add(-10*time.Second)))
 	cases := map[string]struct {
 		reason string
 		mg     *v1alpha1.Desktop
@@ -249,6 +249,26 @@ func TestUntilDeadline(t *testing.T) {
 			mg:     desktop(),
 			want:   time.Minute,
 		},
+		"PolicyBeingRestored": {
+			reason: "A running desktop whose NetworkPolicy Update restores should be observed again within seconds, to be Ready again.",
+			mg:     desktop(withAtProvider(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true})),
+			want:   policyRestoredPoll,
+		},
+		"PolicyBeingRestoredDeadlineSooner": {
+			reason: "A deadline sooner than that still decides.",
+			mg:     desktop(withDeadline(deadline.Add(-7*time.Second)), withAtProvider(v1alpha1.DesktopObservation{Phase: corev1.PodRunning})),
+			want:   4 * time.Second,
+		},
+		"PolicyReady": {
+			reason: "A running desktop with its NetworkPolicy should keep the poll interval.",
+			mg:     desktop(withAtProvider(v1alpha1.DesktopObservation{Phase: corev1.PodRunning, Ready: true, NetworkPolicyReady: true})),
+			want:   time.Minute,
+		},
+		"NoPod": {
+			reason: "A Desktop without a Pod (stopped by its deadline, or not made yet) has no policy to restore.",
+			mg:     desktop(withAtProvider(v1alpha1.DesktopObservation{})),
+			want:   time.Minute,
+		},
 		"LifetimeBeforePoll": {
 			reason: "The end of the provider's lifetime, for a desktop without deadline, should bring the next reconcile to just after it too.",
 			mg:     desktop(createdAt(deadline.Add(-lifetime))),
@@ -258,7 +278,7 @@ func TestUntilDeadline(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, hook(tc.mg, time.Minute)); diff != "" {
-				t.Errorf("\n%s\nuntilDeadline(...): -want, +got:\n%s", tc.reason, diff)
+				t.Errorf("\n%s\nnextPoll(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -54,7 +54,7 @@ type Options struct {
 func Setup(o Options) func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
 	return func(mgr ctrl.Manager, co controller.Options, c *connection.Connector) error {
 		return common.Setup(mgr, co, v1alpha1.DesktopGroupVersionKind, &v1alpha1.Desktop{}, newConnector(c, o, password.Generate, time.Now), c.PodEvents(),
-			managed.WithPollIntervalHook(untilDeadline(o.Bounds, time.Now)))
+			managed.WithPollIntervalHook(nextPoll(o.Bounds, time.Now)))
 	}
 }
 
@@ -68,15 +68,26 @@ func newConnector(c target.Clusters, o Options, password func() (string, error),
 	})
 }
 
-// untilDeadline returns a poll interval hook that reconciles a Desktop again
+// policyRestoredPoll is how soon a Desktop whose running desktop's
+// NetworkPolicy was missing or changed is observed again: Update restores
+// the policy, and the desktop is Ready again within seconds, not at the
+// next poll (a template's egress edit makes every desktop of it not Ready
+// until then).
+const policyRestoredPoll = 5 * time.Second
+
+// nextPoll returns a poll interval hook that reconciles a Desktop again
+// soon while its running desktop's NetworkPolicy is being restored, and
 // just after its deadline within bounds b, when that comes before the next
 // poll, so that the desktop stops on time even if nothing else wakes its
 // controller.
-func untilDeadline(b Bounds, now func() time.Time) managed.PollIntervalHook {
+func nextPoll(b Bounds, now func() time.Time) managed.PollIntervalHook {
 	return func(mg resource.Managed, poll time.Duration) time.Duration {
 		cr, ok := mg.(*v1alpha1.Desktop)
 		if !ok {
 			return poll
+		}
+		if ap := cr.Status.AtProvider; ap.Phase != "" && !ap.NetworkPolicyReady && !ap.Expired {
+			poll = min(poll, policyRestoredPoll)
 		}
 		d := b.deadline(cr)
 		if d == nil {
