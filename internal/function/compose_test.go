@@ -209,6 +209,17 @@ func TestCompose(t *testing.T) {
 			observed: observedDesktop(startedWith(), false, map[string]any{"phase": "Pending", "message": "Back-off pulling image"}),
 			want:     persistentWith(wantDesktop(1, true)),
 		},
+		"DesktopBeingDeleted": {
+			reason:  "A desktop whose Desktop is being deleted (its session was stopped and started again before it was gone) should start anew, with the change.",
+			session: session(),
+			lc:      running,
+			observed: observedDesktop(func() *mv1alpha1.Desktop {
+				d := startedWith()
+				d.SetDeletionTimestamp(&metav1.Time{Time: now})
+				return d
+			}(), true, serving),
+			want: persistentWith(wantDesktop(1, true)),
+		},
 		"DesktopRestarting": {
 			reason:   "A desktop the provider restarts anyway (its credentials Secret was lost) should take the change with that restart.",
 			session:  session(),

@@ -77,16 +77,22 @@ func (o observed) desktop() desktopObservation {
 }
 
 // runningDesktop returns the parameters of the observed Desktop while its
-// desktop serves: its Pod running and ready, with no restart pending. It
-// returns nil when there is no such Desktop. The Desktop's Ready condition
-// does not decide: it is also False while the provider restores the
-// desktop's NetworkPolicy, which a template's egress edit changes.
+// desktop serves: its Pod running and ready, with no restart pending, and
+// the Desktop not being deleted (a session stopped and started again before
+// its old Desktop is gone starts anew). It returns nil when there is no
+// such Desktop. The Desktop's Ready condition does not decide: it is also
+// False while the provider restores the desktop's NetworkPolicy, which a
+// template's egress edit changes.
 func (o observed) runningDesktop() (*mv1alpha1.DesktopParameters, error) {
+	d := o[string(ResourceDesktop)].GetResource().GetFields()
 	ap := o.atProvider(ResourceDesktop)
-	if ap["phase"].GetStringValue() != string(corev1.PodRunning) || !ap["ready"].GetBoolValue() || ap["pendingRestart"].GetBoolValue() {
+	switch {
+	case d["metadata"].GetStructValue().GetFields()["deletionTimestamp"].GetStringValue() != "":
+		return nil, nil
+	case ap["phase"].GetStringValue() != string(corev1.PodRunning) || !ap["ready"].GetBoolValue() || ap["pendingRestart"].GetBoolValue():
 		return nil, nil
 	}
-	spec := o[string(ResourceDesktop)].GetResource().GetFields()["spec"].GetStructValue().GetFields()
+	spec := d["spec"].GetStructValue().GetFields()
 	p := &mv1alpha1.DesktopParameters{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec["forProvider"].GetStructValue().AsMap(), p); err != nil {
 		return nil, errors.Wrap(err, "cannot read the observed Desktop's spec.forProvider")

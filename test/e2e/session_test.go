@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -287,13 +288,23 @@ func TestTemplateEditWaitsForNextStart(t *testing.T) {
 	if err := kube.Patch(ctx, mine, client.RawPatch(types.MergePatchType, []byte(edit))); err != nil {
 		t.Fatal(err)
 	}
-	waitSays(t, "the session shows its desktop's NetworkPolicy being restored for the new egress", ns, "dev", "NetworkPolicy is missing or was changed")
-	held("while the NetworkPolicy is restored")
+	// The new egress makes the provider restore the desktop's policy; its
+	// Desktop is not Ready meanwhile, and the session is composed again.
+	poll.Until(t, "the desktop's NetworkPolicy has the new egress", timeout, func(ctx context.Context) (bool, string, error) {
+		np := &networkingv1.NetworkPolicy{}
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "dev-desktop"}, np); err != nil {
+			return false, err.Error(), nil
+		}
+		return len(np.Spec.Egress) == 2, fmt.Sprintf("%d egress rules", len(np.Spec.Egress)), nil
+	})
 	waitSays(t, "the running session says the template's change waits for its next start", ns, "dev", "applies when it starts again")
-	held("once the desktop is Ready again")
+	held("after the NetworkPolicy was restored")
 
 	setState(t, ns, "dev", "Stopped")
 	waitPhase(t, ns, "dev", "Stopped")
+	poll.Until(t, "the stopped desktop's Pod is removed", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, pod(ns, "dev-desktop")), "pod still exists", nil
+	})
 	setState(t, ns, "dev", "Running")
 	waitPhase(t, ns, "dev", "Running")
 	if got := desktopImage(current(t, pod(ns, "dev-desktop"))); got != typo {
