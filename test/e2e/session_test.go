@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	"github.com/provider-vdi/provider-vdi/internal/gate/gatetest"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
@@ -288,14 +290,25 @@ func TestTemplateEditWaitsForNextStart(t *testing.T) {
 	if err := kube.Patch(ctx, mine, client.RawPatch(types.MergePatchType, []byte(edit))); err != nil {
 		t.Fatal(err)
 	}
-	// The new egress makes the provider restore the desktop's policy; its
-	// Desktop is not Ready meanwhile, and the session is composed again.
+	// The new egress makes the provider restore the desktop's policy. Its
+	// Desktop is not Ready for the seconds that takes, and the session is
+	// composed again then: the hold must last through it.
+	poll.Until(t, "the Desktop is not Ready while its NetworkPolicy is restored", timeout, func(ctx context.Context) (bool, string, error) {
+		d := current(t, &v1alpha1.Desktop{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dev-desktop"}})
+		r := d.GetCondition(xpv2.TypeReady)
+		return r.Status == corev1.ConditionFalse, fmt.Sprintf("%s %s: %s", r.Status, r.Reason, r.Message), nil
+	})
 	poll.Until(t, "the desktop's NetworkPolicy has the new egress", timeout, func(ctx context.Context) (bool, string, error) {
 		np := &networkingv1.NetworkPolicy{}
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: "dev-desktop"}, np); err != nil {
 			return false, err.Error(), nil
 		}
 		return len(np.Spec.Egress) == 2, fmt.Sprintf("%d egress rules", len(np.Spec.Egress)), nil
+	})
+	poll.Until(t, "the Desktop is Ready again", timeout, func(ctx context.Context) (bool, string, error) {
+		d := current(t, &v1alpha1.Desktop{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dev-desktop"}})
+		r := d.GetCondition(xpv2.TypeReady)
+		return r.Status == corev1.ConditionTrue, fmt.Sprintf("%s %s: %s", r.Status, r.Reason, r.Message), nil
 	})
 	waitSays(t, "the running session says the template's change waits for its next start", ns, "dev", "applies when it starts again")
 	held("after the NetworkPolicy was restored")
