@@ -116,18 +116,16 @@ func holdPod(want, running mv1alpha1.DesktopParameters) (mv1alpha1.DesktopParame
 	if running.URL != want.URL {
 		return want, false, nil
 	}
-	held := running
-	setNotPod(&held, want)
-	a, b := held, want
-	setNotPod(&a, mv1alpha1.DesktopParameters{})
-	setNotPod(&b, mv1alpha1.DesktopParameters{})
-	changed, err := changes(a, b)
+	held := withNotPod(running, want)
+	changed, err := changes(withNotPod(held, mv1alpha1.DesktopParameters{}), withNotPod(want, mv1alpha1.DesktopParameters{}))
 	return held, changed, err
 }
 
-// setNotPod sets the parameters of p that do not shape its Pod to from's.
-func setNotPod(p *mv1alpha1.DesktopParameters, from mv1alpha1.DesktopParameters) {
+// withNotPod returns p with the parameters that do not shape its Pod set to
+// from's.
+func withNotPod(p, from mv1alpha1.DesktopParameters) mv1alpha1.DesktopParameters {
 	p.Owner, p.Network, p.Deadline = from.Owner, from.Network, from.Deadline
+	return p
 }
 
 // changes reports whether patch, applied to base as a JSON merge patch,

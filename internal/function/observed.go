@@ -63,6 +63,7 @@ type desktopObservation struct {
 	Phase          string
 	Message        string
 	NodeName       string
+	Ready          bool
 	PendingRestart bool
 }
 
@@ -72,6 +73,7 @@ func (o observed) desktop() desktopObservation {
 		Phase:          ap["phase"].GetStringValue(),
 		Message:        ap["message"].GetStringValue(),
 		NodeName:       ap["nodeName"].GetStringValue(),
+		Ready:          ap["ready"].GetBoolValue(),
 		PendingRestart: ap["pendingRestart"].GetBoolValue(),
 	}
 }
@@ -84,12 +86,9 @@ func (o observed) desktop() desktopObservation {
 // False while the provider restores the desktop's NetworkPolicy, which a
 // template's egress edit changes.
 func (o observed) runningDesktop() (*mv1alpha1.DesktopParameters, error) {
-	d := o[string(ResourceDesktop)].GetResource().GetFields()
-	ap := o.atProvider(ResourceDesktop)
-	switch {
-	case d["metadata"].GetStructValue().GetFields()["deletionTimestamp"].GetStringValue() != "":
-		return nil, nil
-	case ap["phase"].GetStringValue() != string(corev1.PodRunning) || !ap["ready"].GetBoolValue() || ap["pendingRestart"].GetBoolValue():
+	d, obs := o[string(ResourceDesktop)].GetResource().GetFields(), o.desktop()
+	deleting := d["metadata"].GetStructValue().GetFields()["deletionTimestamp"].GetStringValue() != ""
+	if deleting || obs.Phase != string(corev1.PodRunning) || !obs.Ready || obs.PendingRestart {
 		return nil, nil
 	}
 	spec := d["spec"].GetStructValue().GetFields()

@@ -14,9 +14,6 @@ import (
 // desktop serves, and if not what the session waits for.
 const ConditionDesktopReady = "DesktopReady"
 
-// reasonAvailable is the DesktopReady reason of a desktop that serves.
-const reasonAvailable = "Available"
-
 // A condition for the session.
 type condition struct {
 	True    bool
@@ -44,10 +41,7 @@ func sessionStatus(p *plan, l lifecycle, o observed, held bool) (SessionStatus, 
 	st.URL = o.routeURL()
 
 	var c condition
-	st.Phase, c = desktopPhase(p, d, o)
-	if held && c.Reason == reasonAvailable {
-		c = condition{True: true, Reason: "ChangesPending", Message: "the desktop runs as it started; the change to its template or session applies when it starts again (spec.state Stopped, then Running)"}
-	}
+	st.Phase, c = desktopPhase(p, d, o, held)
 	if !c.True {
 		if msg := firstSyncError(p, o); msg != "" {
 			// The session waits for something the provider cannot do:
@@ -93,8 +87,9 @@ func lifecycleStatus(l lifecycle) (SessionStatus, condition) {
 }
 
 // desktopPhase is the phase of a session whose desktop should run, from the
-// first thing it still waits for.
-func desktopPhase(p *plan, obs desktopObservation, o observed) (string, condition) {
+// first thing it still waits for; held is whether its running desktop holds
+// back a change until it starts again.
+func desktopPhase(p *plan, obs desktopObservation, o observed, held bool) (string, condition) {
 	s := p.session
 	switch {
 	case !o.has(ResourceDesktop):
@@ -113,6 +108,8 @@ func desktopPhase(p *plan, obs desktopObservation, o observed) (string, conditio
 		return PhaseStarting, condition{Reason: "WaitingForRoute", Message: fmt.Sprintf("waiting for DesktopRoute %q to become available", routeName(s))}
 	case obs.PendingRestart:
 		return PhaseRunning, condition{True: true, Reason: "RestartPending", Message: "the desktop runs; it restarts to apply a changed spec"}
+	case held:
+		return PhaseRunning, condition{True: true, Reason: "ChangesPending", Message: "the desktop runs as it started; the change to its template or session applies when it starts again (spec.state Stopped, then Running)"}
 	}
-	return PhaseRunning, condition{True: true, Reason: reasonAvailable}
+	return PhaseRunning, condition{True: true, Reason: "Available"}
 }

@@ -80,13 +80,7 @@ func TestDesktopOnRealNode(t *testing.T) {
 	// Start, on the same claim, on the real node.
 	claimBefore := homeClaim(p)
 	kubectl(t, "exec", "-n", ns, p.Name, "-c", "desktop", "--", "sh", "-c", "echo kept-across-restarts > $HOME/marker")
-	setState(t, ns, "web", "Stopped")
-	waitPhase(t, ns, "web", "Stopped")
-	poll.Until(t, "the desktop Pod is gone after Stop", timeout, func(ctx context.Context) (bool, string, error) {
-		return !exists(ctx, pod(ns, "web-desktop")), "Pod web-desktop still exists", nil
-	})
-	setState(t, ns, "web", "Running")
-	waitPhase(t, ns, "web", "Running")
+	restart(t, ns, "web")
 	p = runningOnRealNode(t, ns, "web-desktop")
 	if got := homeClaim(p); got != claimBefore {
 		t.Errorf("home claim after Start: got %q, want %q", got, claimBefore)

@@ -159,6 +159,19 @@ func homeClaim(p *corev1.Pod) string {
 	return ""
 }
 
+// restart stops session ns/name, waits for its desktop Pod to be gone, and
+// starts it again.
+func restart(t *testing.T, ns, name string) {
+	t.Helper()
+	setState(t, ns, name, "Stopped")
+	waitPhase(t, ns, name, "Stopped")
+	poll.Until(t, "the desktop Pod is gone after Stop", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, pod(ns, name+"-desktop")), "Pod " + name + "-desktop still exists", nil
+	})
+	setState(t, ns, name, "Running")
+	waitPhase(t, ns, name, "Running")
+}
+
 func setState(t *testing.T, ns, name, state string) {
 	t.Helper()
 	s := localenv.Session()
@@ -313,13 +326,7 @@ func TestTemplateEditWaitsForNextStart(t *testing.T) {
 	waitSays(t, "the running session says the template's change waits for its next start", ns, "dev", "applies when it starts again")
 	held("after the NetworkPolicy was restored")
 
-	setState(t, ns, "dev", "Stopped")
-	waitPhase(t, ns, "dev", "Stopped")
-	poll.Until(t, "the stopped desktop's Pod is removed", timeout, func(ctx context.Context) (bool, string, error) {
-		return !exists(ctx, pod(ns, "dev-desktop")), "pod still exists", nil
-	})
-	setState(t, ns, "dev", "Running")
-	waitPhase(t, ns, "dev", "Running")
+	restart(t, ns, "dev")
 	if got := desktopImage(current(t, pod(ns, "dev-desktop"))); got != typo {
 		t.Errorf("the desktop started again runs %s, want the template's %s", got, typo)
 	}
