@@ -2,8 +2,10 @@ package controlplane
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -154,4 +156,24 @@ func schedulable(node *corev1.Node) bool {
 		}
 	}
 	return ready
+}
+
+// Pressure returns an error naming each pressure condition node reports,
+// with the kubelet's message, or nil if it reports none. The kubelet
+// taints such a node so that no new Pod is scheduled on it, while it
+// stays Ready.
+func Pressure(node *corev1.Node) error {
+	var under []string
+	for _, c := range node.Status.Conditions {
+		switch c.Type {
+		case corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure:
+			if c.Status == corev1.ConditionTrue {
+				under = append(under, fmt.Sprintf("%s (%s)", c.Type, c.Message))
+			}
+		}
+	}
+	if len(under) == 0 {
+		return nil
+	}
+	return errors.Errorf("node %s is under %s", node.Name, strings.Join(under, ", "))
 }

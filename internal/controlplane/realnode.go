@@ -337,12 +337,21 @@ func (cp *ControlPlane) waitRealNode(ctx context.Context, gpus int64) error {
 		if err != nil {
 			return false, nil //nolint:nilerr // Not registered yet.
 		}
+		if err := Pressure(node); err != nil {
+			return false, errors.Errorf("%v; see %s", err, log)
+		}
 		q := node.Status.Allocatable["nvidia.com/gpu"]
 		return schedulable(node) && q.Value() == gpus, nil
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		node, err := cs.CoreV1().Nodes().Get(ctx, RealNodeName, metav1.GetOptions{})
-		return err == nil && schedulable(node), nil
+		if err != nil {
+			return false, nil //nolint:nilerr // Not registered yet.
+		}
+		if err := Pressure(node); err != nil {
+			return false, errors.Errorf("%v; see %s", err, log)
+		}
+		return schedulable(node), nil
 	}); err != nil {
 		return errors.Wrapf(err, "node %s was not Ready within 2m; see %s", RealNodeName, log)
 	}
@@ -507,11 +516,15 @@ func kubeletConfig(n *RealNode) *kubeletv1beta1.KubeletConfiguration {
 		StaticPodPath:       "",
 		MaxPods:             32,
 		SerializeImagePulls: ptr.To(true),
-		// A shared disk: keep image GC and eviction from firing.
+		// The node shares the host's disk, whose free space is not ours
+		// to keep: no image GC, and no disk signal for eviction ("0%"
+		// turns one off). With a 1% threshold, a host with less than
+		// 2.5 GB free on a 252 GB disk tainted the node DiskPressure and
+		// no desktop was scheduled on it.
 		ImageGCHighThresholdPercent: ptr.To[int32](100),
 		ImageGCLowThresholdPercent:  ptr.To[int32](99),
 		EvictionHard: map[string]string{
-			"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%",
+			"memory.available": "100Mi", "nodefs.available": "0%", "imagefs.available": "0%", "nodefs.inodesFree": "0%",
 		},
 		MergeDefaultEvictionSettings: ptr.To(false),
 		NodeStatusUpdateFrequency:    metav1.Duration{Duration: 10 * time.Second},

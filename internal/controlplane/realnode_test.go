@@ -32,6 +32,24 @@ func TestKubeletServesOnlyWithAuth(t *testing.T) {
 	}
 }
 
+// TestKubeletLeavesTheHostDiskAlone: the node shares the host's disk, so
+// the kubelet neither collects images nor reports DiskPressure, however
+// full the host's disk is ("0%" turns a signal off); it still evicts when
+// memory runs out.
+func TestKubeletLeavesTheHostDiskAlone(t *testing.T) {
+	c := kubeletConfig(&RealNode{Name: RealNodeName, IP: realNodeIP, Dir: "/x", ca: &CA{}})
+	want := map[string]string{"memory.available": "100Mi", "nodefs.available": "0%", "imagefs.available": "0%", "nodefs.inodesFree": "0%"}
+	if diff := cmp.Diff(want, c.EvictionHard); diff != "" {
+		t.Errorf("evictionHard: -want, +got:\n%s", diff)
+	}
+	if c.MergeDefaultEvictionSettings == nil || *c.MergeDefaultEvictionSettings {
+		t.Error("mergeDefaultEvictionSettings: want false, so that no default threshold is merged in")
+	}
+	if got := *c.ImageGCHighThresholdPercent; got != 100 {
+		t.Errorf("imageGCHighThresholdPercent: got %d, want 100 (no image GC)", got)
+	}
+}
+
 // TestPodNetworkStaysOnTheMachine: pods get addresses on the node's own
 // bridge, no default route and no masquerading; containerd pulls from no
 // registry it was not given.

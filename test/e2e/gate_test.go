@@ -40,6 +40,7 @@ import (
 // and after Start neither the old cookie nor the old link opens the new
 // desktop.
 func TestGateThroughTraefik(t *testing.T) {
+	realNodeTakesPods(t)
 	ns := userNamespace(t, "gina")
 	create(t, session(ns, "gated", "gina", "web-desktop", nil))
 	// The real node has room for one web desktop at a time.

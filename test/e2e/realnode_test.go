@@ -42,6 +42,7 @@ import (
 // handshake; Chromium, opening the link, shows the desktop; a file written
 // in the desktop's home is there after Stop and Start.
 func TestDesktopOnRealNode(t *testing.T) {
+	realNodeTakesPods(t)
 	ctx := context.Background()
 	ns := userNamespace(t, "wendy")
 	s := started(t, session(ns, "web", "wendy", "web-desktop", map[string]any{"resources": map[string]any{"gpu": int64(1)}}))
@@ -97,6 +98,20 @@ func TestDesktopOnRealNode(t *testing.T) {
 		}
 		return true, "", nil
 	})
+}
+
+// realNodeTakesPods fails the test at once if the real node is under
+// pressure: the kubelet taints such a node while it stays Ready, and the
+// test's Pod would wait out its timeout as Unschedulable.
+func realNodeTakesPods(t *testing.T) {
+	t.Helper()
+	node := &corev1.Node{}
+	if err := kube.Get(context.Background(), client.ObjectKey{Name: controlplane.RealNodeName}, node); err != nil {
+		t.Fatal(err)
+	}
+	if err := controlplane.Pressure(node); err != nil {
+		t.Fatalf("%v; taints %v", err, node.Spec.Taints)
+	}
 }
 
 // runningOnRealNode returns desktop Pod ns/name once it is Ready, and checks
@@ -289,6 +304,7 @@ func kubectl(t *testing.T, args ...string) string {
 // to the environment's local registry (plain HTTP on loopback), through
 // the containerd hosts.toml the environment writes for it.
 func TestRealNodePullsFromLocalRegistry(t *testing.T) {
+	realNodeTakesPods(t)
 	ctx := context.Background()
 	img, err := tarball.ImageFromPath(filepath.Join(toolsDir(), "images", "pause.tar"), nil)
 	if err != nil {
@@ -327,6 +343,7 @@ func TestRealNodePullsFromLocalRegistry(t *testing.T) {
 // image's own registry is on loopback too, so that nothing leaves the
 // machine even if this test fails.
 func TestRealNodePullsNothingElse(t *testing.T) {
+	realNodeTakesPods(t)
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pulls-nothing-else"}}
 	create(t, ns)
