@@ -6,14 +6,18 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
 
 // StopRealNode tears down the real node whose folder is dir (the
@@ -322,4 +326,32 @@ func killShims(dir string) int {
 		_ = os.Remove(s)
 	}
 	return len(shims)
+}
+
+// KeepLogs removes from dir, the folder of a stopped environment, all but
+// its logs (files named *.log, the Pods' logs among them) and the
+// checksums of the binaries it ran (*.sha256): a failed run is read from
+// its logs, and the binaries, images, packages and etcd data it leaves
+// otherwise take a gigabyte or more per run. It removes nothing while a
+// mount is left under dir.
+func KeepLogs(dir string) error {
+	if m := mountsUnder(dir); len(m) > 0 {
+		return errors.Errorf("cannot prune %s: %s is still mounted", dir, m[0])
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return errors.Wrapf(err, "cannot prune %s to its logs", dir)
+	}
+	defer root.Close() //nolint:errcheck // Nothing written through it.
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if ext := path.Ext(p); ext == ".log" || ext == ".sha256" {
+			return nil
+		}
+		return root.Remove(p)
+	})
+	removeEmptyDirs(dir)
+	return errors.Wrapf(err, "cannot prune %s to its logs", dir)
 }

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/controlplane"
 	"github.com/provider-vdi/provider-vdi/internal/localenv"
 )
 
@@ -63,12 +64,15 @@ func run(m *testing.M) int {
 	fmt.Fprintf(os.Stderr, "e2e: environment up in %s\n", time.Since(start).Round(time.Second))
 	kube = env.Kube
 	code := m.Run()
+	// The real node's mounts and volumes live in dir: stop it first.
+	env.Stop()
 	if code != 0 {
+		if err := controlplane.KeepLogs(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 		fmt.Fprintf(os.Stderr, "logs of the failed run are in %s\n", dir)
 		return code
 	}
-	// The real node's mounts and volumes live in dir: stop it first.
-	env.Stop()
 	_ = os.RemoveAll(dir)
 	return 0
 }

@@ -128,7 +128,12 @@ func run(m *testing.M) int {
 	defer prov.stop()
 
 	code := m.Run()
+	prov.stop()
+	cp.Stop()
 	if code != 0 {
+		if err := controlplane.KeepLogs(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 		fmt.Fprintf(os.Stderr, "logs of the failed run are in %s\n", dir)
 		return code
 	}
