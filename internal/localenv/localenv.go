@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -319,8 +320,8 @@ func (e *Env) storage(ctx context.Context) error {
 	sc := &storagev1.StorageClass{
 		ObjectMeta:           metav1.ObjectMeta{Name: storageClass, Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
 		Provisioner:          "kubernetes.io/no-provisioner",
-		VolumeBindingMode:    ptrTo(storagev1.VolumeBindingWaitForFirstConsumer),
-		AllowVolumeExpansion: ptrTo(true),
+		VolumeBindingMode:    ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		AllowVolumeExpansion: ptr.To(true),
 	}
 	if err := e.Kube.Create(ctx, sc); err != nil && !kerrors.IsAlreadyExists(err) {
 		return errors.Wrap(err, "cannot create storage class")
@@ -549,5 +550,3 @@ func (e *Env) Stop() {
 		e.CP.Stop()
 	}
 }
-
-func ptrTo[T any](v T) *T { return &v }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -508,7 +509,7 @@ func TestDelete(t *testing.T) {
 		deleted bool
 		opts    *client.DeleteOptions
 	}
-	background := ptrTo(metav1.DeletePropagationBackground)
+	background := ptr.To(metav1.DeletePropagationBackground)
 	cases := map[string]struct {
 		reason string
 		args   args
@@ -519,7 +520,7 @@ func TestDelete(t *testing.T) {
 			args:   args{get: found(pod(ours(), withPodUID("u-1")))},
 			want: want{deleted: true, opts: &client.DeleteOptions{
 				PropagationPolicy: background,
-				Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
+				Preconditions:     &metav1.Preconditions{UID: ptr.To(types.UID("u-1"))},
 			}},
 		},
 		"NoUID": {
@@ -549,7 +550,7 @@ func TestDelete(t *testing.T) {
 			args:   args{get: found(pod(ours(), withPodUID("u-1"))), err: targettest.NotFound("pods", "alice")},
 			want: want{deleted: true, opts: &client.DeleteOptions{
 				PropagationPolicy: background,
-				Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
+				Preconditions:     &metav1.Preconditions{UID: ptr.To(types.UID("u-1"))},
 			}},
 		},
 		"DeleteError": {
@@ -560,7 +561,7 @@ func TestDelete(t *testing.T) {
 				deleted: true,
 				opts: &client.DeleteOptions{
 					PropagationPolicy: background,
-					Preconditions:     &metav1.Preconditions{UID: ptrTo(types.UID("u-1"))},
+					Preconditions:     &metav1.Preconditions{UID: ptr.To(types.UID("u-1"))},
 				},
 			},
 		},
@@ -589,8 +590,6 @@ func TestDelete(t *testing.T) {
 		})
 	}
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 func TestUpdate(t *testing.T) {
 	type args struct {
