@@ -328,13 +328,26 @@ func killShims(dir string) int {
 	return len(shims)
 }
 
-// KeepLogs removes from dir, the folder of a stopped environment, all but
-// its logs (files named *.log, the Pods' logs among them) and the
-// checksums of the binaries it ran (*.sha256): a failed run is read from
-// its logs, and the binaries, images, packages and etcd data it leaves
-// otherwise take a gigabyte or more per run. It removes nothing while a
-// mount is left under dir.
-func KeepLogs(dir string) error {
+// CleanFolder removes dir, the folder of a stopped environment; after a
+// failed run it removes all but its logs (files named *.log, the Pods'
+// logs among them) and the checksums of the binaries it ran (*.sha256),
+// and tells w where they are. A failed run is read from its logs; the
+// binaries, images, packages and etcd data it would leave otherwise take
+// a gigabyte or more per run.
+func CleanFolder(dir string, failed bool, w io.Writer) {
+	if !failed {
+		_ = os.RemoveAll(dir)
+		return
+	}
+	if err := keepLogs(dir); err != nil {
+		progress(w, "%v\n", err)
+	}
+	progress(w, "logs of the failed run are in %s\n", dir)
+}
+
+// keepLogs removes all but the logs and checksums from dir. It removes
+// nothing while a mount is left under dir.
+func keepLogs(dir string) error {
 	if m := mountsUnder(dir); len(m) > 0 {
 		return errors.Errorf("cannot prune %s: %s is still mounted", dir, m[0])
 	}

@@ -4,15 +4,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestKeepLogs: a failed run's folder keeps its logs, the Pods' logs
+// TestCleanFolder: a failed run's folder keeps its logs, the Pods' logs
 // among them, and its binaries' checksums; binaries, data and the folders
-// left empty go.
-func TestKeepLogs(t *testing.T) {
+// left empty go. A run that passed leaves nothing.
+func TestCleanFolder(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{
 		"kube-apiserver.log", "binaries.sha256", "kubeconfig",
@@ -28,8 +29,10 @@ func TestKeepLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := KeepLogs(dir); err != nil {
-		t.Fatal(err)
+	var out strings.Builder
+	CleanFolder(dir, true, &out)
+	if want := "logs of the failed run are in " + dir + "\n"; out.String() != want {
+		t.Errorf("CleanFolder: said %q, want %q", out.String(), want)
 	}
 	var got []string
 	_ = filepath.WalkDir(dir, func(p string, _ os.DirEntry, _ error) error {
@@ -45,6 +48,11 @@ func TestKeepLogs(t *testing.T) {
 		"realnode/logs", "realnode/logs/kubelet.log",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("KeepLogs: what is left, -want, +got:\n%s", diff)
+		t.Errorf("CleanFolder: what a failed run leaves, -want, +got:\n%s", diff)
+	}
+
+	CleanFolder(dir, false, &out)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("CleanFolder: a run that passed leaves its folder (%v)", err)
 	}
 }

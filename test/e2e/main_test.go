@@ -66,15 +66,8 @@ func run(m *testing.M) int {
 	code := m.Run()
 	// The real node's mounts and volumes live in dir: stop it first.
 	env.Stop()
-	if code != 0 {
-		if err := controlplane.KeepLogs(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-		fmt.Fprintf(os.Stderr, "logs of the failed run are in %s\n", dir)
-		return code
-	}
-	_ = os.RemoveAll(dir)
-	return 0
+	controlplane.CleanFolder(dir, code != 0, os.Stderr)
+	return code
 }
 
 // toolsDir is the cache `make tools` fills.

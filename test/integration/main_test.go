@@ -130,14 +130,7 @@ func run(m *testing.M) int {
 	code := m.Run()
 	prov.stop()
 	cp.Stop()
-	if code != 0 {
-		if err := controlplane.KeepLogs(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-		fmt.Fprintf(os.Stderr, "logs of the failed run are in %s\n", dir)
-		return code
-	}
-	_ = os.RemoveAll(dir)
+	controlplane.CleanFolder(dir, code != 0, os.Stderr)
 	return code
 }
 
