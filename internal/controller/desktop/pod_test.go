@@ -771,7 +771,7 @@ func TestCredentials(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, buildSecret(tc.cr, "team-a")); diff != "" {
-				t.Errorf("\n%s\ncredentials(...): -want, +got:\n%s", tc.reason, diff)
+				t.Errorf("\n%s\nbuildSecret(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
