@@ -83,6 +83,13 @@ const (
 	// owns an object, so that a watch on the target cluster can wake the
 	// managed resource's reconciler.
 	AnnotationManagedResource = "vdi.m.kasm.io/managed-resource"
+	// AnnotationNamespaceUID is the UID of the namespace of the managed
+	// resource that owns an object. The provider records it on each
+	// managed resource the first time it reconciles it, and copies it to
+	// the objects the managed resource makes, so that a namespace deleted
+	// and made again under the same name (for another tenant, say) does
+	// not take over what the old one left: a retained home claim above all.
+	AnnotationNamespaceUID = "vdi.m.kasm.io/namespace-uid"
 	// AnnotationRetain marks a home claim that must outlive its
 	// DesktopVolume; the provider never deletes a claim so marked.
 	AnnotationRetain = "vdi.m.kasm.io/retain"

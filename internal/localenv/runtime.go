@@ -46,7 +46,7 @@ type Binary struct {
 
 // applyInstall applies what a platform applies once, from examples/install:
 // the provider's ServiceAccount, its target-cluster ClusterRole and binding,
-// the DeploymentRuntimeConfig and the ImageConfig that gives it to the
+// its permission to read namespaces, the DeploymentRuntimeConfig and the ImageConfig that gives it to the
 // provider package, and the aggregation of VDISessions into `edit`.
 //
 // Crossplane matches an ImageConfig's runtime prefix against the package's
@@ -55,7 +55,7 @@ type Binary struct {
 // registry's prefix. That copy is the only change made to examples/install.
 func (e *Env) applyInstall(ctx context.Context) error {
 	dir := filepath.Join(e.opts.Root, "examples", "install")
-	files := []string{"serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "deploymentruntimeconfig.yaml", "imageconfig.yaml", "user-aggregation.yaml"}
+	files := []string{"serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "namespaces.yaml", "deploymentruntimeconfig.yaml", "imageconfig.yaml", "user-aggregation.yaml"}
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		paths = append(paths, filepath.Join(dir, f))

@@ -277,3 +277,102 @@ func TestBlackHoleClusterDoesNotStallSessions(t *testing.T) {
 	poll.Until(t, "the black-hole Desktop shows Synced=False", timeout, poll.SyncedFalse(kube, stuck, `cannot reach target cluster "`+hole.URL()+`"`))
 	waitPhase(t, ns, "dev", "Running")
 }
+
+// TestNamespaceReuseTakesNothingOver: a home claim retained in a shared
+// target namespace outlives the namespace of its DesktopVolume; a namespace
+// made again under that name, with a DesktopVolume of the same name, is
+// refused the old claim with Synced=False saying why, and the claim is
+// left as it was. Once an admin deletes the old claim, the new
+// DesktopVolume makes its own.
+func TestNamespaceReuseTakesNothingOver(t *testing.T) {
+	ctx := context.Background()
+	shared := userNamespace(t, "shared-homes")
+	create(t, &v1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: "shared-homes"},
+		Spec: v1alpha1.ProviderConfigSpec{
+			Credentials:     v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity},
+			TargetNamespace: shared,
+		},
+	})
+	home := func(ns string) *v1alpha1.DesktopVolume {
+		return &v1alpha1.DesktopVolume{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "home"},
+			Spec: v1alpha1.DesktopVolumeSpec{
+				ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: "shared-homes"}},
+				ForProvider: v1alpha1.DesktopVolumeParameters{
+					Owner:          v1alpha1.Owner{Session: "dev", User: "rita"},
+					Size:           resource.MustParse("1Gi"),
+					RetainOnDelete: true,
+				},
+			},
+		}
+	}
+	namespaceUID := func(name string) string {
+		return string(current(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}).GetUID())
+	}
+	c := claim(shared, target.QualifiedName("reused", shared, "home"))
+	claimOf := func(ns string) string {
+		poll.Until(t, "the claim of "+ns+"/home is made", timeout, func(ctx context.Context) (bool, string, error) {
+			if err := kube.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+				return false, err.Error(), nil
+			}
+			return c.Annotations[v1alpha1.AnnotationNamespaceUID] == namespaceUID(ns), fmt.Sprintf("namespace UID %q", c.Annotations[v1alpha1.AnnotationNamespaceUID]), nil
+		})
+		return string(c.GetUID())
+	}
+
+	ns := userNamespace(t, "reused")
+	before := namespaceUID(ns)
+	create(t, home(ns))
+	old := claimOf(ns)
+
+	if err := kube.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	poll.Until(t, "the namespace is gone, its retained claim left", timeout, func(ctx context.Context) (bool, string, error) {
+		return !exists(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}), "namespace still there", nil
+	})
+	if got := current(t, c); string(got.GetUID()) != old {
+		t.Fatalf("the retained claim is not the one the first namespace made")
+	}
+
+	ns = userNamespace(t, "reused")
+	v := home(ns)
+	create(t, v)
+	poll.Until(t, "the DesktopVolume of the new namespace is refused the old claim", timeout,
+		poll.SyncedFalse(kube, v, fmt.Sprintf("of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s)", before, namespaceUID(ns))))
+	// Nor does a desktop of the new namespace mount it.
+	d := &v1alpha1.Desktop{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dev"},
+		Spec: v1alpha1.DesktopSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: "shared-homes"}},
+			ForProvider: v1alpha1.DesktopParameters{
+				Owner:     v1alpha1.Owner{Session: "dev", User: "rita"},
+				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
+				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
+				Home:      &v1alpha1.HomeVolume{ClaimName: "home"},
+				URL:       "https://" + v1alpha1.HostLabel("dev", ns) + ".vdi.example.org/",
+			},
+		},
+	}
+	create(t, d)
+	poll.Until(t, "the Desktop of the new namespace refuses to mount the old claim", timeout,
+		poll.SyncedFalse(kube, d, fmt.Sprintf("it was made in an earlier namespace %q (UID %s), not in the one there now (UID %s)", ns, before, namespaceUID(ns))))
+	if exists(ctx, pod(shared, target.QualifiedName(ns, shared, "dev"))) {
+		t.Errorf("a desktop Pod was made with the old namespace's home claim")
+	}
+	if got := current(t, c); string(got.GetUID()) != old || got.Annotations[v1alpha1.AnnotationNamespaceUID] != before {
+		t.Errorf("the old claim was changed: UID %s (was %s), namespace UID %q (was %s)", got.GetUID(), old, got.Annotations[v1alpha1.AnnotationNamespaceUID], before)
+	}
+	if err := kube.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+
+	// The admin lets the old home go.
+	if err := kube.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := claimOf(ns); got == old {
+		t.Errorf("the new namespace's claim has the old claim's UID %s", old)
+	}
+}

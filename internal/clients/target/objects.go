@@ -42,11 +42,11 @@ func QualifiedName(mgNamespace, ns, name string) string {
 
 // ObjectMeta returns the metadata of an object that managed resource mg owns
 // in namespace ns of the target cluster: named by mg's external name, as
-// QualifiedName qualifies it, labelled
-// with its owner and component, and annotated with mg's namespace/name so that
-// events on the object can be traced back to mg.
+// QualifiedName qualifies it, labelled with its owner and component, and
+// annotated with mg's namespace/name, so that events on the object can be
+// traced back to mg, and with the UID of mg's namespace, once recorded on mg.
 func ObjectMeta(mg resource.Managed, ns, component string, o v1alpha1.Owner) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
+	m := metav1.ObjectMeta{
 		Name:      QualifiedName(mg.GetNamespace(), ns, meta.GetExternalName(mg)),
 		Namespace: ns,
 		Labels: map[string]string{
@@ -59,6 +59,10 @@ func ObjectMeta(mg resource.Managed, ns, component string, o v1alpha1.Owner) met
 			v1alpha1.AnnotationManagedResource: mg.GetNamespace() + "/" + mg.GetName(),
 		},
 	}
+	if uid := mg.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]; uid != "" {
+		m.Annotations[v1alpha1.AnnotationNamespaceUID] = uid
+	}
+	return m
 }
 
 // Stamp records the hash of spec, the part of o that the provider manages, in
@@ -134,16 +138,23 @@ func Create(ctx context.Context, c client.Client, o client.Object) error {
 
 // Owned returns an error unless actual belongs to the same managed resource
 // as desired, by the managed-resource annotation every object the provider
-// creates carries. The provider never adopts, changes or deletes an object
-// it did not create: one of the same name is someone else's.
+// creates carries, and to the same namespace of that name, by the
+// namespace-UID annotation where both carry it. The provider never adopts,
+// changes or deletes an object it did not create: one of the same name is
+// someone else's. An object made before the provider recorded namespace
+// UIDs carries none, and is taken as the namespace's of its name.
 func Owned(actual, desired client.Object) error {
 	want := desired.GetAnnotations()[v1alpha1.AnnotationManagedResource]
 	got, ok := actual.GetAnnotations()[v1alpha1.AnnotationManagedResource]
+	wantUID := desired.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
+	gotUID := actual.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
 	switch {
 	case !ok:
 		return NotOwnedError{Message: fmt.Sprintf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", KindOf(actual), actual.GetName(), actual.GetNamespace())}
 	case got != want:
 		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)}
+	case wantUID != "" && gotUID != "" && gotUID != wantUID:
+		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over: delete it if what it holds may go", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, gotUID, wantUID)}
 	}
 	return nil
 }

@@ -135,6 +135,26 @@ func TestObjectMeta(t *testing.T) {
 				Annotations: map[string]string{v1alpha1.AnnotationManagedResource: "team-a/alice-desktop"},
 			},
 		},
+		"NamespaceUID": {
+			reason: "The UID of the managed resource's namespace, once recorded on it, should be recorded on the object too.",
+			args: args{
+				mg:        targettest.Desktop(targettest.Named("alice-desktop"), targettest.ExternalName("alice-desktop"), targettest.NamespaceUID[*v1alpha1.Desktop]("uid-now")),
+				ns:        "team-a",
+				component: target.ComponentDesktop,
+				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
+			},
+			want: metav1.ObjectMeta{
+				Name:      "alice-desktop",
+				Namespace: "team-a",
+				Labels: map[string]string{
+					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
+					v1alpha1.LabelComponent: target.ComponentDesktop,
+					v1alpha1.LabelSession:   "s1",
+					v1alpha1.LabelUser:      "alice",
+				},
+				Annotations: map[string]string{v1alpha1.AnnotationManagedResource: "team-a/alice-desktop", v1alpha1.AnnotationNamespaceUID: "uid-now"},
+			},
+		},
 		"Component": {
 			reason: "The component label should carry the component passed in, and an object in a namespace other than the managed resource's, which may be shared, should be named <name>-<namespace>-<length of name>.",
 			args: args{
@@ -385,6 +405,27 @@ func TestOwned(t *testing.T) {
 			actual:  pod(targettest.Owner[*corev1.Pod]("team-b/alice")),
 			desired: pod(ours()),
 			want:    targettest.ErrOthers("Pod", "alice", "desktops", "team-b/alice", "team-a/alice"),
+		},
+		"SameNamespace": {
+			reason:  "An object made in the namespace of the managed resource's namespace UID should be ours.",
+			actual:  pod(ours(), targettest.NamespaceUID[*corev1.Pod]("uid-now")),
+			desired: pod(ours(), targettest.NamespaceUID[*corev1.Pod]("uid-now")),
+		},
+		"EarlierNamespace": {
+			reason:  "An object made for a managed resource of the same namespace/name in an earlier namespace of that name should not be taken over, and the error should name both UIDs and what to do.",
+			actual:  pod(ours(), targettest.NamespaceUID[*corev1.Pod]("uid-before")),
+			desired: pod(ours(), targettest.NamespaceUID[*corev1.Pod]("uid-now")),
+			want:    targettest.ErrEarlierNamespace("Pod", "alice", "desktops", "team-a/alice", "uid-before", "uid-now"),
+		},
+		"MadeBeforeNamespaceUIDs": {
+			reason:  "An object made before the provider recorded namespace UIDs should be taken as the namespace's of its name, so that an upgrade strands nothing.",
+			actual:  pod(ours()),
+			desired: pod(ours(), targettest.NamespaceUID[*corev1.Pod]("uid-now")),
+		},
+		"NamespaceUIDNotRecordedYet": {
+			reason:  "A managed resource whose namespace UID is not recorded yet should still own what it made.",
+			actual:  pod(ours(), targettest.NamespaceUID[*corev1.Pod]("uid-now")),
+			desired: pod(ours()),
 		},
 		"OtherManagedResourceUnstructured": {
 			reason:  "An unstructured object of another managed resource should be refused, naming its kind from its GVK.",

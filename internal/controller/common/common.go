@@ -27,12 +27,17 @@ import (
 
 // ReconcilerOptions are the managed reconciler options every kind of this
 // provider uses: deterministic external names (object names in the target
-// cluster equal the managed resource's name), management policies (a
-// retained home volume is composed without Delete), the provider's poll
-// interval, logger, events and metrics.
+// cluster equal the managed resource's name), the UID of the managed
+// resource's namespace recorded on it (NamespaceRecorder), management
+// policies (a retained home volume is composed without Delete), the
+// provider's poll interval, logger, events and metrics.
 func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []managed.ReconcilerOption {
 	opts := []managed.ReconcilerOption{
 		managed.WithDeterministicExternalName(true),
+		managed.WithInitializers(
+			managed.NewNameAsExternalName(mgr.GetClient()),
+			NewNamespaceRecorder(mgr.GetAPIReader(), mgr.GetClient()),
+		),
 		managed.WithManagementPolicies(),
 		// Observe reads the target cluster directly, never through a cache,
 		// so an object that is not there after Create is really gone (a

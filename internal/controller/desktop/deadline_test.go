@@ -356,19 +356,36 @@ func TestObserveOutOfBounds(t *testing.T) {
 }
 
 func TestCreateHome(t *testing.T) {
-	claim := func(mr, session string) *corev1.PersistentVolumeClaim {
+	claim := func(mr, session string, mods ...func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
 		c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{
 			Namespace: "team-a", Name: "alice-home",
 			Labels:      map[string]string{v1alpha1.LabelSession: session},
 			Annotations: map[string]string{v1alpha1.AnnotationManagedResource: mr},
 		}}
-		return c
+		return targettest.Modified(c, mods...)
 	}
 	cases := map[string]struct {
 		reason string
 		kube   client.Client
+		uid    string
 		want   error
 	}{
+		"OwnNamespacesClaim": {
+			reason: "A claim made for the desktop's own session in its namespace, by UID, should be mounted.",
+			kube:   targettest.Kube(claim("team-a/alice-home", "s1", targettest.NamespaceUID[*corev1.PersistentVolumeClaim]("uid-now"))),
+			uid:    "uid-now",
+		},
+		"EarlierNamespacesClaim": {
+			reason: "A claim made for a session of the same name in an earlier namespace of the same name should be refused, and no Pod made.",
+			kube:   targettest.Kube(claim("team-a/alice-home", "s1", targettest.NamespaceUID[*corev1.PersistentVolumeClaim]("uid-before"))),
+			uid:    "uid-now",
+			want:   errors.New(`cannot mount home claim "alice-home": it was made in an earlier namespace "team-a" (UID uid-before), not in the one there now (UID uid-now); a desktop mounts only its own namespace's home`),
+		},
+		"ClaimMadeBeforeNamespaceUIDs": {
+			reason: "A claim of the desktop's session made before the provider recorded namespace UIDs should be mounted.",
+			kube:   targettest.Kube(claim("team-a/alice-home", "s1")),
+			uid:    "uid-now",
+		},
 		"OwnClaim": {
 			reason: "A claim made for the desktop's own session should be mounted.",
 			kube:   targettest.Kube(claim("team-a/alice-home", "s1")),
@@ -396,7 +413,11 @@ func TestCreateHome(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			e := &external{gate: testGate, now: at(testNow), kube: tc.kube, namespace: "team-a", bounds: DefaultBounds, password: func() (string, error) { return "pw", nil }}
-			_, err := e.Create(context.Background(), desktop(withHome("alice-home", "/home/ubuntu")))
+			cr := desktop(withHome("alice-home", "/home/ubuntu"))
+			if tc.uid != "" {
+				targettest.NamespaceUID[*v1alpha1.Desktop](tc.uid)(cr)
+			}
+			_, err := e.Create(context.Background(), cr)
 			targettest.CheckError(t, tc.reason, "Create", tc.want, err)
 			found, _ := target.Get(context.Background(), tc.kube, podKey(&corev1.Pod{}))
 			if found != (tc.want == nil) {

@@ -316,7 +316,8 @@ func (e *external) ensurePolicy(ctx context.Context, cr *v1alpha1.Desktop) error
 }
 
 // checkHome refuses to mount a home claim that was not made for the
-// desktop's own session, by a DesktopVolume of the desktop's own namespace.
+// desktop's own session, by a DesktopVolume of the desktop's own namespace
+// (not of an earlier namespace of its name).
 // A claim that does not exist yet is no one's: the Pod waits for it, and
 // only a DesktopVolume of this namespace can make a claim of that name (see
 // target.QualifiedName).
@@ -335,6 +336,12 @@ func (e *external) checkHome(ctx context.Context, cr *v1alpha1.Desktop) error {
 	mr, _, _ := strings.Cut(claim.GetAnnotations()[v1alpha1.AnnotationManagedResource], "/")
 	if session := claim.GetLabels()[v1alpha1.LabelSession]; mr != cr.GetNamespace() || session != cr.Spec.ForProvider.Session {
 		return errors.Errorf("cannot mount home claim %q: it belongs to session %q of namespace %q, not to session %q of namespace %q; a desktop mounts only its own session's home", claim.GetName(), session, mr, cr.Spec.ForProvider.Session, cr.GetNamespace())
+	}
+	// A namespace deleted and made again under its name is another one (see
+	// target.Owned); a claim made before UIDs were recorded carries none.
+	have, want := claim.GetAnnotations()[v1alpha1.AnnotationNamespaceUID], cr.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
+	if have != "" && want != "" && have != want {
+		return errors.Errorf("cannot mount home claim %q: it was made in an earlier namespace %q (UID %s), not in the one there now (UID %s); a desktop mounts only its own namespace's home", claim.GetName(), cr.GetNamespace(), have, want)
 	}
 	return nil
 }

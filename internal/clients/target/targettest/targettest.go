@@ -76,6 +76,20 @@ func Owner[T metav1.Object](mr string) func(T) {
 	}
 }
 
+// NamespaceUID returns a modifier that records uid as the UID of the
+// namespace of the managed resource an object was made for, or of a
+// managed resource itself, as the provider records it.
+func NamespaceUID[T metav1.Object](uid string) func(T) {
+	return func(o T) {
+		a := o.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[v1alpha1.AnnotationNamespaceUID] = uid
+		o.SetAnnotations(a)
+	}
+}
+
 // OwnedBy returns a copy of o whose managed-resource annotation is mr, as
 // Owner sets it.
 func OwnedBy[T client.Object](o T, mr string) T {
@@ -95,6 +109,14 @@ func ErrNotOurs(kind, name, ns string) error {
 // wants it.
 func ErrOthers(kind, name, ns, other, mr string) error {
 	return target.NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", kind, name, ns, other, mr)}
+}
+
+// ErrEarlierNamespace is the error target's ownership checks return for an
+// object of kind and name in namespace ns that managed resource mr made in
+// an earlier namespace of its namespace's name, whose UID was old, when the
+// namespace there now has UID current.
+func ErrEarlierNamespace(kind, name, ns, mr, old, current string) error {
+	return target.NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over: delete it if what it holds may go", kind, name, ns, mr, old, current)}
 }
 
 // NotFound is the error a client returns for a missing object of resource
