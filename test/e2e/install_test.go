@@ -20,12 +20,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
 	vditarget "github.com/provider-vdi/provider-vdi/internal/clients/target"
@@ -333,6 +336,56 @@ func TestMissingVerb(t *testing.T) {
 		}
 		ok, msg := localenv.Condition(u, "Synced")
 		return ok, msg, nil
+	})
+}
+
+// TestNamespacesNotReadable: without `get` on namespaces
+// (examples/install/namespaces.yaml), a new managed resource says so with
+// Synced=False and nothing is made for it; once the permission is back, it
+// records its namespace's UID and goes on.
+func TestNamespacesNotReadable(t *testing.T) {
+	ctx := context.Background()
+	ns := userNamespace(t, "no-namespaces")
+	role := &rbacv1.ClusterRole{}
+	if err := kube.Get(ctx, client.ObjectKey{Name: "provider-vdi-namespaces"}, role); err != nil {
+		t.Fatal(err)
+	}
+	rules := role.Rules
+	role.Rules = nil
+	if err := kube.Update(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	restore := func() {
+		cur := &rbacv1.ClusterRole{}
+		if err := kube.Get(ctx, client.ObjectKey{Name: role.Name}, cur); err != nil {
+			t.Fatal(err)
+		}
+		cur.Rules = rules
+		if err := kube.Update(ctx, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(restore)
+
+	v := &v1alpha1.DesktopVolume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "home"},
+		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
+			Owner: v1alpha1.Owner{Session: "dev", User: ns},
+			Size:  resource.MustParse("1Gi"),
+		}},
+	}
+	create(t, v)
+	poll.Until(t, "the DesktopVolume says it cannot read its namespace", timeout,
+		poll.SyncedFalse(kube, v, `cannot read namespace "`+ns+`" to record its UID (provider-vdi needs get on namespaces: examples/install/namespaces.yaml)`))
+	if exists(ctx, claim(ns, "home")) {
+		t.Errorf("a claim was made for a DesktopVolume whose namespace the provider could not read")
+	}
+
+	restore()
+	poll.Until(t, "the DesktopVolume records its namespace's UID and makes its claim once it may read namespaces", timeout, func(ctx context.Context) (bool, string, error) {
+		got := current(t, &v1alpha1.DesktopVolume{ObjectMeta: v.ObjectMeta})
+		uid := got.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
+		return uid != "" && exists(ctx, claim(ns, "home")), fmt.Sprintf("namespace UID %q, Synced %s", uid, got.GetCondition(xpv2.TypeSynced).Status), nil
 	})
 }
 
