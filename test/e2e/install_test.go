@@ -20,7 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -264,36 +263,46 @@ func allKinds(t *testing.T, ns, target string, pcRef map[string]any) {
 	})
 }
 
-// TestMissingVerb: without a verb the provider needs, the managed resource
-// says which call was refused, as whom, with Synced=False, and recovers once
-// the verb is granted again.
-func TestMissingVerb(t *testing.T) {
+// editRole changes ClusterRole name with edit and returns a function that
+// puts its rules back, which also runs when the test ends.
+func editRole(t *testing.T, name string, edit func(*rbacv1.ClusterRole)) (restore func()) {
+	t.Helper()
 	ctx := context.Background()
-	ns := userNamespace(t, "missing-verb")
 	role := &rbacv1.ClusterRole{}
-	if err := kube.Get(ctx, client.ObjectKey{Name: "provider-vdi-target"}, role); err != nil {
+	if err := kube.Get(ctx, client.ObjectKey{Name: name}, role); err != nil {
 		t.Fatal(err)
 	}
-	full := role.DeepCopy()
-	for i, r := range role.Rules {
-		if slices.Contains(r.Resources, "networkpolicies") {
-			role.Rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "create" })
-		}
-	}
+	rules := slices.Clone(role.Rules)
+	edit(role)
 	if err := kube.Update(ctx, role); err != nil {
 		t.Fatal(err)
 	}
-	restore := func() {
+	restore = func() {
 		cur := &rbacv1.ClusterRole{}
-		if err := kube.Get(ctx, client.ObjectKey{Name: full.Name}, cur); err != nil {
+		if err := kube.Get(ctx, client.ObjectKey{Name: name}, cur); err != nil {
 			t.Fatal(err)
 		}
-		cur.Rules = full.Rules
+		cur.Rules = rules
 		if err := kube.Update(ctx, cur); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(restore)
+	return restore
+}
+
+// TestMissingVerb: without a verb the provider needs, the managed resource
+// says which call was refused, as whom, with Synced=False, and recovers once
+// the verb is granted again.
+func TestMissingVerb(t *testing.T) {
+	ns := userNamespace(t, "missing-verb")
+	restore := editRole(t, "provider-vdi-target", func(role *rbacv1.ClusterRole) {
+		for i, r := range role.Rules {
+			if slices.Contains(r.Resources, "networkpolicies") {
+				role.Rules[i].Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "create" })
+			}
+		}
+	})
 
 	// A Desktop makes its NetworkPolicy before its Pod.
 	ds := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"forProvider": map[string]any{
@@ -346,34 +355,9 @@ func TestMissingVerb(t *testing.T) {
 func TestNamespacesNotReadable(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "no-namespaces")
-	role := &rbacv1.ClusterRole{}
-	if err := kube.Get(ctx, client.ObjectKey{Name: "provider-vdi-namespaces"}, role); err != nil {
-		t.Fatal(err)
-	}
-	rules := role.Rules
-	role.Rules = nil
-	if err := kube.Update(ctx, role); err != nil {
-		t.Fatal(err)
-	}
-	restore := func() {
-		cur := &rbacv1.ClusterRole{}
-		if err := kube.Get(ctx, client.ObjectKey{Name: role.Name}, cur); err != nil {
-			t.Fatal(err)
-		}
-		cur.Rules = rules
-		if err := kube.Update(ctx, cur); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(restore)
+	restore := editRole(t, "provider-vdi-namespaces", func(role *rbacv1.ClusterRole) { role.Rules = nil })
 
-	v := &v1alpha1.DesktopVolume{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "home"},
-		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
-			Owner: v1alpha1.Owner{Session: "dev", User: ns},
-			Size:  resource.MustParse("1Gi"),
-		}},
-	}
+	v := volumeMR(ns, "home", ns, "1Gi", nil)
 	create(t, v)
 	poll.Until(t, "the DesktopVolume says it cannot read its namespace", timeout,
 		poll.SyncedFalse(kube, v, `cannot read namespace "`+ns+`" to record its UID (provider-vdi needs get on namespaces: examples/install/namespaces.yaml)`))

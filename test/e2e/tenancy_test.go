@@ -134,18 +134,7 @@ func TestNamespaceDeletedWithItsProviderConfig(t *testing.T) {
 	secret, pc := targettest.TenantConfig(doomed, "gpu", remote, kc)
 	create(t, secret)
 	create(t, pc)
-	create(t, &v1alpha1.Desktop{
-		ObjectMeta: metav1.ObjectMeta{Namespace: doomed, Name: "dev"},
-		Spec: v1alpha1.DesktopSpec{
-			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: "gpu"}},
-			ForProvider: v1alpha1.DesktopParameters{
-				Owner:     v1alpha1.Owner{Session: "dev", User: "dora"},
-				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
-				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
-				URL:       "https://" + v1alpha1.HostLabel("dev", doomed) + ".vdi.example.org/",
-			},
-		},
-	})
+	create(t, desktopMR(doomed, "dev", "dora", &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: "gpu"}))
 	remotePod := pod(remote, target.QualifiedName(doomed, remote, "dev"))
 	poll.Until(t, "the desktop Pod runs in the remote namespace", timeout, func(ctx context.Context) (bool, string, error) {
 		return exists(ctx, remotePod), "no Pod yet", nil
@@ -188,26 +177,42 @@ func tenantDesktop(t *testing.T, ns, config, name string, kubeconfig []byte) *v1
 	secret, pc := targettest.TenantConfig(ns, config, "", kubeconfig)
 	create(t, secret)
 	create(t, pc)
-	d := &v1alpha1.Desktop{
+	d := desktopMR(ns, name, ns, &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: config})
+	create(t, d)
+	return d
+}
+
+// desktopMR returns a Desktop made directly (not composed) in namespace ns
+// for session name of user, through the ProviderConfig pc, with one CPU and
+// 1Gi and a URL at its own session's host.
+func desktopMR(ns, name, user string, pc *xpv2.ProviderConfigReference) *v1alpha1.Desktop {
+	return &v1alpha1.Desktop{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.DesktopSpec{
-			ManagedResourceSpec: xpv2.ManagedResourceSpec{
-				ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ProviderConfigKind, Name: config},
-			},
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: pc},
 			ForProvider: v1alpha1.DesktopParameters{
-				Owner: v1alpha1.Owner{Session: name, User: ns},
-				Image: "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
-				Port:  8080,
-				Resources: v1alpha1.ComputeResources{
-					CPU:    ptr.To(resource.MustParse("1")),
-					Memory: ptr.To(resource.MustParse("1Gi")),
-				},
-				URL: "https://" + v1alpha1.HostLabel(name, ns) + ".vdi.example.org/",
+				Owner:     v1alpha1.Owner{Session: name, User: user},
+				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
+				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
+				URL:       "https://" + v1alpha1.HostLabel(name, ns) + ".vdi.example.org/",
 			},
 		},
 	}
-	create(t, d)
-	return d
+}
+
+// volumeMR returns a DesktopVolume made directly in namespace ns, of size,
+// for session dev of user, through the ProviderConfig pc (nil: the default).
+func volumeMR(ns, name, user, size string, pc *xpv2.ProviderConfigReference) *v1alpha1.DesktopVolume {
+	return &v1alpha1.DesktopVolume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.DesktopVolumeSpec{
+			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: pc},
+			ForProvider: v1alpha1.DesktopVolumeParameters{
+				Owner: v1alpha1.Owner{Session: "dev", User: user},
+				Size:  resource.MustParse(size),
+			},
+		},
+	}
 }
 
 // TestHomeSizeBound: a DesktopVolume made directly, bypassing templates,
@@ -216,13 +221,7 @@ func tenantDesktop(t *testing.T, ns, config, name string, kubeconfig []byte) *v1
 func TestHomeSizeBound(t *testing.T) {
 	t.Parallel()
 	ns := userNamespace(t, "hoarder")
-	v := &v1alpha1.DesktopVolume{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "huge-home"},
-		Spec: v1alpha1.DesktopVolumeSpec{ForProvider: v1alpha1.DesktopVolumeParameters{
-			Owner: v1alpha1.Owner{Session: "huge", User: ns},
-			Size:  resource.MustParse("2Ti"),
-		}},
-	}
+	v := volumeMR(ns, "huge-home", ns, "2Ti", nil)
 	create(t, v)
 	poll.Until(t, "the DesktopVolume shows Synced=False naming --max-home-size", timeout, poll.SyncedFalse(kube, v, "forProvider.size 2Ti is more than 1Ti, the largest home volume this provider makes (--max-home-size)"))
 	if exists(context.Background(), claim(ns, v.Name)) {
@@ -294,18 +293,11 @@ func TestNamespaceReuseTakesNothingOver(t *testing.T) {
 			TargetNamespace: shared,
 		},
 	})
+	sharedHomes := &xpv2.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: "shared-homes"}
 	home := func(ns string) *v1alpha1.DesktopVolume {
-		return &v1alpha1.DesktopVolume{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "home"},
-			Spec: v1alpha1.DesktopVolumeSpec{
-				ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: "shared-homes"}},
-				ForProvider: v1alpha1.DesktopVolumeParameters{
-					Owner:          v1alpha1.Owner{Session: "dev", User: "rita"},
-					Size:           resource.MustParse("1Gi"),
-					RetainOnDelete: true,
-				},
-			},
-		}
+		v := volumeMR(ns, "home", "rita", "1Gi", sharedHomes)
+		v.Spec.ForProvider.RetainOnDelete = true
+		return v
 	}
 	namespaceUID := func(name string) string {
 		return string(current(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}).GetUID())
@@ -342,19 +334,8 @@ func TestNamespaceReuseTakesNothingOver(t *testing.T) {
 	poll.Until(t, "the DesktopVolume of the new namespace is refused the old claim", timeout,
 		poll.SyncedFalse(kube, v, fmt.Sprintf("of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s)", before, namespaceUID(ns))))
 	// Nor does a desktop of the new namespace mount it.
-	d := &v1alpha1.Desktop{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dev"},
-		Spec: v1alpha1.DesktopSpec{
-			ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: "shared-homes"}},
-			ForProvider: v1alpha1.DesktopParameters{
-				Owner:     v1alpha1.Owner{Session: "dev", User: "rita"},
-				Image:     "ghcr.io/selkies-project/nvidia-egl-desktop:24.04",
-				Resources: v1alpha1.ComputeResources{CPU: ptr.To(resource.MustParse("1")), Memory: ptr.To(resource.MustParse("1Gi"))},
-				Home:      &v1alpha1.HomeVolume{ClaimName: "home"},
-				URL:       "https://" + v1alpha1.HostLabel("dev", ns) + ".vdi.example.org/",
-			},
-		},
-	}
+	d := desktopMR(ns, "dev", "rita", sharedHomes)
+	d.Spec.ForProvider.Home = &v1alpha1.HomeVolume{ClaimName: "home"}
 	create(t, d)
 	poll.Until(t, "the Desktop of the new namespace refuses to mount the old claim", timeout,
 		poll.SyncedFalse(kube, d, fmt.Sprintf("it was made in an earlier namespace %q (UID %s), not in the one there now (UID %s)", ns, before, namespaceUID(ns))))

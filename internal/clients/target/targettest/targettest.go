@@ -60,34 +60,31 @@ func KubeServing(gvks []schema.GroupVersionKind, objs ...client.Object) client.C
 // "" removes it, as on an object provider-vdi did not make. An object left
 // with no annotations has nil annotations, as read back from a cluster.
 func Owner[T metav1.Object](mr string) func(T) {
-	return func(o T) {
-		a := o.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		a[v1alpha1.AnnotationManagedResource] = mr
-		if mr == "" {
-			delete(a, v1alpha1.AnnotationManagedResource)
-		}
-		if len(a) == 0 {
-			a = nil
-		}
-		o.SetAnnotations(a)
+	return func(o T) { annotate(o, v1alpha1.AnnotationManagedResource, mr) }
+}
+
+// annotate sets annotation k of o to v, or removes it if v is empty,
+// leaving o with nil annotations rather than none.
+func annotate(o metav1.Object, k, v string) {
+	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
 	}
+	a[k] = v
+	if v == "" {
+		delete(a, k)
+	}
+	if len(a) == 0 {
+		a = nil
+	}
+	o.SetAnnotations(a)
 }
 
 // NamespaceUID returns a modifier that records uid as the UID of the
 // namespace of the managed resource an object was made for, or of a
 // managed resource itself, as the provider records it.
 func NamespaceUID[T metav1.Object](uid string) func(T) {
-	return func(o T) {
-		a := o.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		a[v1alpha1.AnnotationNamespaceUID] = uid
-		o.SetAnnotations(a)
-	}
+	return func(o T) { annotate(o, v1alpha1.AnnotationNamespaceUID, uid) }
 }
 
 // OwnedBy returns a copy of o whose managed-resource annotation is mr, as
