@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	authv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -356,6 +357,18 @@ func TestNamespacesNotReadable(t *testing.T) {
 	ctx := context.Background()
 	ns := userNamespace(t, "no-namespaces")
 	restore := editRole(t, "provider-vdi-namespaces", func(role *rbacv1.ClusterRole) { role.Rules = nil })
+	// The API server's authorizer learns of the edit from a watch.
+	poll.Until(t, "the provider may no longer read namespaces", timeout, func(ctx context.Context) (bool, string, error) {
+		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+			User:               "system:serviceaccount:" + controlplane.CrossplaneNamespace + ":" + localenv.ProviderServiceAccount,
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + controlplane.CrossplaneNamespace, "system:authenticated"},
+			ResourceAttributes: &authzv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: ns},
+		}}
+		if err := kube.Create(ctx, sar); err != nil {
+			return false, err.Error(), nil
+		}
+		return !sar.Status.Allowed, "allowed: " + sar.Status.Reason, nil
+	})
 
 	v := volumeMR(ns, "home", ns, "1Gi", nil)
 	create(t, v)

@@ -208,6 +208,15 @@ func TestDelete(t *testing.T) {
 	create(t, session(ns, "gone", "dave", "ubuntu-gpu", nil))
 	waitPhase(t, ns, "kept", "Running")
 	waitPhase(t, ns, "gone", "Running")
+	// The UID of the namespace the provider records on the composed
+	// volume survives Crossplane's applies of it, and is on its claim.
+	uid := string(current(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}).GetUID())
+	mr := &v1alpha1.DesktopVolume{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kept-home"}}
+	for _, o := range []client.Object{current(t, mr), current(t, claim(ns, "kept-home"))} {
+		if got := o.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]; got != uid {
+			t.Errorf("%T %s: namespace UID %q, want %q", o, o.GetName(), got, uid)
+		}
+	}
 	for _, name := range []string{"kept", "gone"} {
 		s := localenv.Session()
 		s.SetNamespace(ns)

@@ -154,7 +154,7 @@ func Owned(actual, desired client.Object) error {
 	case got != want:
 		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)}
 	case wantUID != "" && gotUID != "" && gotUID != wantUID:
-		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over: delete it if what it holds may go", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, gotUID, wantUID)}
+		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over; an administrator may delete it if what it holds may go", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, gotUID, wantUID)}
 	}
 	return nil
 }

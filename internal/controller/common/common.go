@@ -32,11 +32,12 @@ import (
 // policies (a retained home volume is composed without Delete), the
 // provider's poll interval, logger, events and metrics.
 func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []managed.ReconcilerOption {
+	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
 	opts := []managed.ReconcilerOption{
 		managed.WithDeterministicExternalName(true),
 		managed.WithInitializers(
 			managed.NewNameAsExternalName(mgr.GetClient()),
-			NewNamespaceRecorder(mgr.GetAPIReader(), mgr.GetClient()),
+			NewNamespaceRecorder(mgr.GetAPIReader(), mgr.GetClient(), rec),
 		),
 		managed.WithManagementPolicies(),
 		// Observe reads the target cluster directly, never through a cache,
@@ -46,7 +47,7 @@ func ReconcilerOptions(mgr ctrl.Manager, o controller.Options, name string) []ma
 		managed.WithCreationGracePeriod(0),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithPollInterval(o.PollInterval),
-		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's event package still takes the legacy recorder.
+		managed.WithRecorder(rec),
 	}
 	if o.MetricOptions != nil && o.MetricOptions.MRMetrics != nil {
 		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))

@@ -8,10 +8,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	xpmeta "github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
@@ -20,11 +23,14 @@ import (
 
 func TestNamespaceRecorder(t *testing.T) {
 	teamA := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", UID: types.UID("uid-now")}}
-	// namespaces answers a Get of team-a.
-	namespaces := &test.MockClient{MockGet: test.NewMockGetFn(nil, func(o client.Object) error {
+	// namespaces answers a Get of namespace team-a, and only of that.
+	namespaces := &test.MockClient{MockGet: func(_ context.Context, key client.ObjectKey, o client.Object) error {
+		if key != (client.ObjectKey{Name: "team-a"}) {
+			return errors.Errorf("read %v, want namespace team-a", key)
+		}
 		teamA.DeepCopyInto(o.(*corev1.Namespace))
 		return nil
-	})}
+	}}
 	// untouched fails the test on any call.
 	untouched := func(t *testing.T) *test.MockClient {
 		return &test.MockClient{
@@ -41,6 +47,10 @@ func TestNamespaceRecorder(t *testing.T) {
 	deleted := func(d *v1alpha1.Desktop) {
 		d.SetDeletionTimestamp(&metav1.Time{Time: time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)})
 	}
+	created := func(d *v1alpha1.Desktop) {
+		xpmeta.SetExternalCreateSucceeded(d, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	}
+	unreadable := errors.Wrap(targettest.ErrBoom, `cannot read namespace "team-a" to record its UID (provider-vdi needs get on namespaces: examples/install/namespaces.yaml)`)
 
 	cases := map[string]struct {
 		reason     string
@@ -49,6 +59,7 @@ func TestNamespaceRecorder(t *testing.T) {
 		mg         *v1alpha1.Desktop
 		want       *v1alpha1.Desktop
 		err        error
+		events     []event.Event
 	}{
 		"Records": {
 			reason:     "The UID of the managed resource's namespace should be recorded on it, and the managed resource updated.",
@@ -86,7 +97,17 @@ func TestNamespaceRecorder(t *testing.T) {
 			update: func(t *testing.T) client.Client { return untouched(t) },
 			mg:     targettest.Desktop(),
 			want:   targettest.Desktop(),
-			err:    errors.Wrap(targettest.ErrBoom, `cannot read namespace "team-a" to record its UID (provider-vdi needs get on namespaces: examples/install/namespaces.yaml)`),
+			err:    unreadable,
+		},
+		"NamespaceUnreadableMadeBefore": {
+			reason: "A managed resource whose objects were made before should go on without a UID, with a warning event saying why, so that a permission missing after an upgrade stops nothing it runs.",
+			namespaces: func(*testing.T) client.Reader {
+				return &test.MockClient{MockGet: test.NewMockGetFn(targettest.ErrBoom)}
+			},
+			update: func(t *testing.T) client.Client { return untouched(t) },
+			mg:     targettest.Desktop(created),
+			want:   targettest.Desktop(created),
+			events: []event.Event{event.Warning(reasonNamespaceUnread, unreadable)},
 		},
 		"UpdateFails": {
 			reason:     "An error recording the UID should be returned, so that the reconcile is retried before anything is made.",
@@ -101,9 +122,13 @@ func TestNamespaceRecorder(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := NewNamespaceRecorder(tc.namespaces(t), tc.update(t)).Initialize(context.Background(), tc.mg)
+			rec := &events{}
+			err := NewNamespaceRecorder(tc.namespaces(t), tc.update(t), rec).Initialize(context.Background(), tc.mg)
 			if diff := cmp.Diff(tc.err, err, test.EquateErrors()); diff != "" {
 				t.Errorf("\n%s\nInitialize(...): -want error, +got error:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.events, rec.got, test.EquateErrors()); diff != "" {
+				t.Errorf("\n%s\nInitialize(...): -want events, +got events:\n%s", tc.reason, diff)
 			}
 			if diff := cmp.Diff(tc.want, tc.mg); diff != "" {
 				t.Errorf("\n%s\nInitialize(...): -want managed resource, +got:\n%s", tc.reason, diff)
@@ -111,3 +136,10 @@ func TestNamespaceRecorder(t *testing.T) {
 		})
 	}
 }
+
+// events records the events it is given.
+type events struct{ got []event.Event }
+
+func (r *events) Event(_ runtime.Object, e event.Event) { r.got = append(r.got, e) }
+
+func (r *events) WithAnnotations(...string) event.Recorder { return r }

@@ -132,9 +132,12 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	}
 	requested := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 	// A claim asked to be retained but not yet marked is out of date, so
-	// that Update marks it.
+	// that Update marks it; so is one made before the provider recorded
+	// namespace UIDs, so that Update records its namespace's and the claim
+	// is not taken by name once that namespace is gone (target.Owned).
 	marked := !cr.Spec.ForProvider.RetainOnDelete || retained(pvc)
-	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0 && marked}, nil
+	stamped := want.Annotations[v1alpha1.AnnotationNamespaceUID] == "" || pvc.Annotations[v1alpha1.AnnotationNamespaceUID] != ""
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0 && marked && stamped}, nil
 }
 
 // Create creates the claim, unless it would be larger than the provider's
@@ -146,14 +149,13 @@ func (e *external) Create(ctx context.Context, cr *v1alpha1.DesktopVolume) (mana
 	return managed.ExternalCreation{}, target.Create(ctx, e.kube, buildClaim(cr, e.namespace))
 }
 
-// Update grows the claim to the desired size. It refuses to shrink it,
-// changing nothing: Kubernetes cannot shrink a volume, and a smaller size is
-// far more likely a mistake than a wish to lose data. It refuses to grow it
-// past the provider's bound likewise.
+// Update grows the claim to the desired size, and adds its retain mark and
+// namespace UID. It refuses to shrink it, changing nothing: Kubernetes
+// cannot shrink a volume, and a smaller size is far more likely a mistake
+// than a wish to lose data. It refuses to grow it past the provider's bound
+// likewise; a claim kept at its size, above a bound lowered since, is
+// still marked.
 func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopVolume) (managed.ExternalUpdate, error) {
-	if err := e.checkSize(cr); err != nil {
-		return managed.ExternalUpdate{}, err
-	}
 	desired := buildClaim(cr, e.namespace)
 	want := desired.Spec.Resources.Requests[corev1.ResourceStorage]
 	pvc := desired.DeepCopy()
@@ -163,6 +165,11 @@ func (e *external) Update(ctx context.Context, cr *v1alpha1.DesktopVolume) (mana
 	have := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 	if want.Cmp(have) < 0 {
 		return managed.ExternalUpdate{}, errors.Errorf("cannot shrink home volume %q from %s to %s: volumes only grow; set forProvider.size to at least %s", pvc.Name, have.String(), want.String(), have.String())
+	}
+	if want.Cmp(have) > 0 {
+		if err := e.checkSize(cr); err != nil {
+			return managed.ExternalUpdate{}, err
+		}
 	}
 	// Update merges desired's annotations into the claim's, so a retain
 	// mark is added but never removed.

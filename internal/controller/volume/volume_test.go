@@ -86,6 +86,17 @@ func storageClass(sc string) func(*corev1.PersistentVolumeClaim) {
 	return func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &sc }
 }
 
+var (
+	volumeUID = targettest.NamespaceUID[*v1alpha1.DesktopVolume]
+	claimUID  = targettest.NamespaceUID[*corev1.PersistentVolumeClaim]
+)
+
+func beingDeleted() func(*v1alpha1.DesktopVolume) {
+	return func(v *v1alpha1.DesktopVolume) {
+		v.SetDeletionTimestamp(&metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	}
+}
+
 func deleting() func(*corev1.PersistentVolumeClaim) {
 	return func(c *corev1.PersistentVolumeClaim) {
 		c.DeletionTimestamp = &metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -202,6 +213,30 @@ func TestObserve(t *testing.T) {
 				CR: volume(withSize("20Gi"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
 			},
 		},
+		"EarlierNamespace": {
+			reason: "A claim made for a volume of the same name in an earlier namespace of this name should not be taken over, and the error should name both namespace UIDs.",
+			kube:   targettest.Kube(claim(bound("10Gi"), claimUID("uid-before"))),
+			cr:     volume(volumeUID("uid-now")),
+			want: observed{
+				Err: targettest.ErrEarlierNamespace("PersistentVolumeClaim", "alice-home", "team-a", "team-a/alice-home", "uid-before", "uid-now"),
+				CR:  volume(volumeUID("uid-now")),
+			},
+		},
+		"EarlierNamespaceWhileDeleted": {
+			reason: "A volume being deleted should read an earlier namespace's claim as absent, so that its deletion is not held up and the claim is left alone.",
+			kube:   targettest.Kube(claim(bound("10Gi"), claimUID("uid-before"))),
+			cr:     volume(volumeUID("uid-now"), beingDeleted()),
+			want:   observed{O: managed.ExternalObservation{ResourceExists: false}, CR: volume(volumeUID("uid-now"), beingDeleted())},
+		},
+		"MadeBeforeNamespaceUIDs": {
+			reason: "A claim made before the provider recorded namespace UIDs should be its volume's, but not up to date, so that Update records the namespace's UID on it.",
+			kube:   targettest.Kube(claim(bound("10Gi"))),
+			cr:     volume(volumeUID("uid-now")),
+			want: observed{
+				O:  managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: false},
+				CR: volume(volumeUID("uid-now"), withConditions(xpv2.Available()), withAtProvider(v1alpha1.DesktopVolumeObservation{Phase: corev1.ClaimBound, Capacity: "10Gi"})),
+			},
+		},
 		"Shrunk": {
 			reason: "A claim larger than the desired size should not be up to date either, so that Update refuses it with a clear error.",
 			kube:   targettest.Kube(claim(requesting("20Gi"), bound("20Gi"))),
@@ -269,6 +304,12 @@ func TestUpdate(t *testing.T) {
 			kube:   targettest.Kube(claim(bound("10Gi"))),
 			cr:     volume(withSize("20Gi")),
 			want:   want{claim: claim(bound("10Gi"), requesting("20Gi"))},
+		},
+		"RecordsNamespaceUID": {
+			reason: "Update should record the namespace's UID on a claim made before the provider recorded them, keeping its other annotations.",
+			kube:   targettest.Kube(claim(bound("10Gi"))),
+			cr:     volume(volumeUID("uid-now")),
+			want:   want{claim: claim(bound("10Gi"), claimUID("uid-now"))},
 		},
 		"SameSize": {
 			reason: "Update at the current size should succeed and bring the labels back.",
@@ -390,6 +431,14 @@ func TestMaxSize(t *testing.T) {
 			op:      create,
 			want:    want{claim: claim(requesting("2Ti"))},
 		},
+		"RecordAboveLoweredBound": {
+			reason:  "Update should record the namespace's UID on a claim kept at a size above a bound lowered since: nothing grows.",
+			kube:    targettest.Kube(claim(requesting("2Ti"), bound("2Ti"))),
+			maxSize: "1Ti",
+			cr:      volume(withSize("2Ti"), volumeUID("uid-now")),
+			op:      update,
+			want:    want{claim: claim(requesting("2Ti"), bound("2Ti"), claimUID("uid-now"))},
+		},
 		"GrowAbove": {
 			reason:  "Update should refuse to grow a claim past the provider's bound and leave it as it was.",
 			kube:    targettest.Kube(claim(bound("10Gi"))),
@@ -414,6 +463,9 @@ func TestMaxSize(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want.claim.Spec, got.Spec); diff != "" {
 				t.Errorf("\n%s\n-want claim spec, +got claim spec:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.want.claim.Annotations, got.Annotations); diff != "" {
+				t.Errorf("\n%s\n-want claim annotations, +got claim annotations:\n%s", tc.reason, diff)
 			}
 		})
 	}

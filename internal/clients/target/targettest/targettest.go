@@ -113,7 +113,7 @@ func ErrOthers(kind, name, ns, other, mr string) error {
 // an earlier namespace of its namespace's name, whose UID was old, when the
 // namespace there now has UID current.
 func ErrEarlierNamespace(kind, name, ns, mr, old, current string) error {
-	return target.NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over: delete it if what it holds may go", kind, name, ns, mr, old, current)}
+	return target.NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over; an administrator may delete it if what it holds may go", kind, name, ns, mr, old, current)}
 }
 
 // NotFound is the error a client returns for a missing object of resource
