@@ -327,31 +327,31 @@ func (cp *ControlPlane) waitRealNode(ctx context.Context, gpus int64) error {
 		return errors.Wrap(err, "cannot create clientset")
 	}
 	log := filepath.Join(cp.node.Dir, "logs", "kubelet.log")
+	// get reads the node: nil while it is not registered, and an error if
+	// it is under pressure, which no wait ends.
+	get := func(ctx context.Context) (*corev1.Node, error) {
+		node, err := cs.CoreV1().Nodes().Get(ctx, RealNodeName, metav1.GetOptions{})
+		if err != nil {
+			return nil, nil //nolint:nilerr // Not registered yet.
+		}
+		return node, Pressure(node)
+	}
 	ready := func(ctx context.Context) (bool, error) {
 		for _, p := range cp.procs {
 			if Exited(p) {
 				return false, errors.Errorf("%s exited; see its log in %s", filepath.Base(p.Path), filepath.Join(cp.node.Dir, "logs"))
 			}
 		}
-		node, err := cs.CoreV1().Nodes().Get(ctx, RealNodeName, metav1.GetOptions{})
-		if err != nil {
-			return false, nil //nolint:nilerr // Not registered yet.
-		}
-		if err := Pressure(node); err != nil {
-			return false, errors.Errorf("%v; see %s", err, log)
+		node, err := get(ctx)
+		if node == nil || err != nil {
+			return false, err
 		}
 		q := node.Status.Allocatable["nvidia.com/gpu"]
 		return schedulable(node) && q.Value() == gpus, nil
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		node, err := cs.CoreV1().Nodes().Get(ctx, RealNodeName, metav1.GetOptions{})
-		if err != nil {
-			return false, nil //nolint:nilerr // Not registered yet.
-		}
-		if err := Pressure(node); err != nil {
-			return false, errors.Errorf("%v; see %s", err, log)
-		}
-		return schedulable(node), nil
+		node, err := get(ctx)
+		return node != nil && err == nil && schedulable(node), err
 	}); err != nil {
 		return errors.Wrapf(err, "node %s was not Ready within 2m; see %s", RealNodeName, log)
 	}

@@ -304,11 +304,13 @@ func TestNamespaceReuseTakesNothingOver(t *testing.T) {
 	}
 	c := claim(shared, target.QualifiedName("reused", shared, "home"))
 	claimOf := func(ns string) string {
+		uid := namespaceUID(ns)
 		poll.Until(t, "the claim of "+ns+"/home is made", timeout, func(ctx context.Context) (bool, string, error) {
 			if err := kube.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
 				return false, err.Error(), nil
 			}
-			return c.Annotations[v1alpha1.AnnotationNamespaceUID] == namespaceUID(ns), fmt.Sprintf("namespace UID %q", c.Annotations[v1alpha1.AnnotationNamespaceUID]), nil
+			got := target.NamespaceUID(c)
+			return got == uid, fmt.Sprintf("namespace UID %q", got), nil
 		})
 		return string(c.GetUID())
 	}

@@ -59,7 +59,7 @@ func ObjectMeta(mg resource.Managed, ns, component string, o v1alpha1.Owner) met
 			v1alpha1.AnnotationManagedResource: mg.GetNamespace() + "/" + mg.GetName(),
 		},
 	}
-	if uid := mg.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]; uid != "" {
+	if uid := NamespaceUID(mg); uid != "" {
 		m.Annotations[v1alpha1.AnnotationNamespaceUID] = uid
 	}
 	return m
@@ -146,17 +146,30 @@ func Create(ctx context.Context, c client.Client, o client.Object) error {
 func Owned(actual, desired client.Object) error {
 	want := desired.GetAnnotations()[v1alpha1.AnnotationManagedResource]
 	got, ok := actual.GetAnnotations()[v1alpha1.AnnotationManagedResource]
-	wantUID := desired.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
-	gotUID := actual.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
 	switch {
 	case !ok:
 		return NotOwnedError{Message: fmt.Sprintf("%s %q already exists in namespace %q and was not made by provider-vdi; refusing to adopt it", KindOf(actual), actual.GetName(), actual.GetNamespace())}
 	case got != want:
 		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s, not %s; refusing to take it over", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, want)}
-	case wantUID != "" && gotUID != "" && gotUID != wantUID:
-		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over; an administrator may delete it if what it holds may go", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, gotUID, wantUID)}
+	case EarlierNamespace(actual, desired):
+		return NotOwnedError{Message: fmt.Sprintf("%s %q in namespace %q belongs to managed resource %s of an earlier namespace of that name (UID %s), not of the namespace there now (UID %s); refusing to take it over; an administrator may delete it if what it holds may go", KindOf(actual), actual.GetName(), actual.GetNamespace(), got, NamespaceUID(actual), NamespaceUID(desired))}
 	}
 	return nil
+}
+
+// NamespaceUID is the UID of the namespace of the managed resource o is, or
+// was made for, as the provider recorded it; empty if it recorded none.
+func NamespaceUID(o metav1.Object) string {
+	return o.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
+}
+
+// EarlierNamespace reports whether o was made for a managed resource of an
+// earlier namespace than ref's namespace of the same name: both record a
+// namespace UID, and they differ. An object made before the provider
+// recorded UIDs, or a ref that has none yet, is taken by name.
+func EarlierNamespace(o, ref metav1.Object) bool {
+	have, want := NamespaceUID(o), NamespaceUID(ref)
+	return have != "" && want != "" && have != want
 }
 
 // A NotOwnedError says that an object of a managed resource's name is not

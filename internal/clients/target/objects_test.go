@@ -143,17 +143,11 @@ func TestObjectMeta(t *testing.T) {
 				component: target.ComponentDesktop,
 				owner:     v1alpha1.Owner{Session: "s1", User: "alice"},
 			},
-			want: metav1.ObjectMeta{
-				Name:      "alice-desktop",
-				Namespace: "team-a",
-				Labels: map[string]string{
-					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
-					v1alpha1.LabelComponent: target.ComponentDesktop,
-					v1alpha1.LabelSession:   "s1",
-					v1alpha1.LabelUser:      "alice",
-				},
-				Annotations: map[string]string{v1alpha1.AnnotationManagedResource: "team-a/alice-desktop", v1alpha1.AnnotationNamespaceUID: "uid-now"},
-			},
+			want: func() metav1.ObjectMeta {
+				m := targettest.Made(target.ComponentDesktop, "alice-desktop", "alice-desktop")
+				m.Annotations["vdi.m.kasm.io/namespace-uid"] = "uid-now"
+				return m
+			}(),
 		},
 		"Component": {
 			reason: "The component label should carry the component passed in, and an object in a namespace other than the managed resource's, which may be shared, should be named <name>-<namespace>-<length of name>.",

@@ -12,6 +12,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/provider-vdi/provider-vdi/apis/v1alpha1"
+	"github.com/provider-vdi/provider-vdi/internal/clients/target"
 )
 
 // reasonNamespaceUnread is the reason of the warning event of a managed
@@ -47,7 +48,7 @@ func NewNamespaceRecorder(r client.Reader, c client.Client, rec event.Recorder) 
 // permission missing after an upgrade does not stop its desktop's deadline
 // or its NetworkPolicy's restoration.
 func (n *NamespaceRecorder) Initialize(ctx context.Context, mg resource.Managed) error {
-	if meta.WasDeleted(mg) || mg.GetNamespace() == "" || mg.GetAnnotations()[v1alpha1.AnnotationNamespaceUID] != "" {
+	if meta.WasDeleted(mg) || mg.GetNamespace() == "" || target.NamespaceUID(mg) != "" {
 		return nil
 	}
 	ns := &corev1.Namespace{}

@@ -337,11 +337,9 @@ func (e *external) checkHome(ctx context.Context, cr *v1alpha1.Desktop) error {
 	if session := claim.GetLabels()[v1alpha1.LabelSession]; mr != cr.GetNamespace() || session != cr.Spec.ForProvider.Session {
 		return errors.Errorf("cannot mount home claim %q: it belongs to session %q of namespace %q, not to session %q of namespace %q; a desktop mounts only its own session's home", claim.GetName(), session, mr, cr.Spec.ForProvider.Session, cr.GetNamespace())
 	}
-	// A namespace deleted and made again under its name is another one (see
-	// target.Owned); a claim made before UIDs were recorded carries none.
-	have, want := claim.GetAnnotations()[v1alpha1.AnnotationNamespaceUID], cr.GetAnnotations()[v1alpha1.AnnotationNamespaceUID]
-	if have != "" && want != "" && have != want {
-		return errors.Errorf("cannot mount home claim %q: it was made in an earlier namespace %q (UID %s), not in the one there now (UID %s); a desktop mounts only its own namespace's home", claim.GetName(), cr.GetNamespace(), have, want)
+	// A namespace deleted and made again under its name is another one.
+	if target.EarlierNamespace(claim, cr) {
+		return errors.Errorf("cannot mount home claim %q: it was made in an earlier namespace %q (UID %s), not in the one there now (UID %s); a desktop mounts only its own namespace's home", claim.GetName(), cr.GetNamespace(), target.NamespaceUID(claim), target.NamespaceUID(cr))
 	}
 	return nil
 }

@@ -136,7 +136,7 @@ func (e *external) Observe(ctx context.Context, cr *v1alpha1.DesktopVolume) (man
 	// namespace UIDs, so that Update records its namespace's and the claim
 	// is not taken by name once that namespace is gone (target.Owned).
 	marked := !cr.Spec.ForProvider.RetainOnDelete || retained(pvc)
-	stamped := want.Annotations[v1alpha1.AnnotationNamespaceUID] == "" || pvc.Annotations[v1alpha1.AnnotationNamespaceUID] != ""
+	stamped := target.NamespaceUID(want) == "" || target.NamespaceUID(pvc) != ""
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: requested.Cmp(desired) == 0 && marked && stamped}, nil
 }
 
